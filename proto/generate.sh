@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Generates TypeScript (ts-proto over @bufbuild/protobuf's wire runtime) from every
+# .proto under proto/ into proto/gen/ (or into $1 when given; the drift test uses a
+# temp dir). Deterministic: same protoc + ts-proto versions => byte-identical output;
+# the file list is sorted and the output directory is recreated from scratch.
+#
+# Options, and why:
+#   outputServices=grpc-js   service definitions + typed clients for @grpc/grpc-js
+#   esModuleInterop=true     matches tsconfig (esModuleInterop) and ESM
+#   importSuffix=.js         NodeNext ESM needs explicit .js on relative imports
+#   env=node                 Buffer-aware, no browser shims
+#   forceLong=bigint         int64/uint64 (KubeArmor Timestamp, our seq) are exact
+#                            native bigints: no precision loss past 2^53 and no
+#                            `long` objects; compare with <, ===, add with +.
+#   oneof=unions-value       oneofs are { $case, value } tagged unions (exhaustive switch)
+#   useExactTypes=false      create()/fromPartial() accept plain object literals
+#   outputTypeRegistry=false, outputClientImpl=false: not needed
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/.." && pwd)"
+out="${1:-$here/gen}"
+plugin="$root/node_modules/.bin/protoc-gen-ts_proto"
+
+if ! command -v protoc >/dev/null 2>&1; then
+  echo "proto/generate.sh: protoc not found; install the Debian package protobuf-compiler (bash scripts/setup.sh does)" >&2
+  exit 1
+fi
+if [ ! -x "$plugin" ]; then
+  echo "proto/generate.sh: $plugin missing; run npm ci (ts-proto is a dev dependency)" >&2
+  exit 1
+fi
+
+cd "$here"
+mapfile -t files < <(find feeder palisade -name '*.proto' -print | LC_ALL=C sort)
+
+tmp="$(mktemp -d "${TMPDIR:-/tmp}/palisade-proto.XXXXXX")"
+trap 'rm -rf "$tmp"' EXIT
+
+protoc \
+  --plugin="protoc-gen-ts_proto=$plugin" \
+  --proto_path="$here" \
+  --ts_proto_out="$tmp" \
+  --ts_proto_opt=outputServices=grpc-js,esModuleInterop=true,importSuffix=.js,env=node,forceLong=bigint,oneof=unions-value,useExactTypes=false \
+  "${files[@]}"
+
+rm -rf "$out"
+mkdir -p "$(dirname "$out")"
+cp -R "$tmp" "$out"
+chmod -R u+rwX,go+rX "$out"
