@@ -3,6 +3,9 @@
 # .proto under proto/ into proto/gen/ (or into $1 when given; the drift test uses a
 # temp dir). Deterministic: same protoc + ts-proto versions => byte-identical output;
 # the file list is sorted and the output directory is recreated from scratch.
+# Fast path: proto/gen/.inputs.sha256 records a hash of every input (this script,
+# the .proto files, protoc and ts-proto versions); when it matches, nothing runs.
+# PROTO_FORCE=1 regenerates regardless.
 #
 # Options, and why:
 #   outputServices=grpc-js   service definitions + typed clients for @grpc/grpc-js
@@ -34,6 +37,17 @@ fi
 cd "$here"
 mapfile -t files < <(find feeder palisade -name '*.proto' -print | LC_ALL=C sort)
 
+ts_proto_version="$(sed -n 's/^  "version": "\(.*\)",$/\1/p' "$root/node_modules/ts-proto/package.json")"
+inputs_hash="$({
+  echo "protoc $(protoc --version)"
+  echo "ts-proto $ts_proto_version"
+  sha256sum "$here/generate.sh" | cut -d' ' -f1
+  for f in "${files[@]}"; do echo "$f $(sha256sum "$f" | cut -d' ' -f1)"; done
+} | sha256sum | cut -d' ' -f1)"
+if [ -z "${PROTO_FORCE:-}" ] && [ -f "$out/.inputs.sha256" ] && [ "$(cat "$out/.inputs.sha256")" = "$inputs_hash" ]; then
+  exit 0
+fi
+
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/palisade-proto.XXXXXX")"
 trap 'rm -rf "$tmp"' EXIT
 
@@ -44,6 +58,7 @@ protoc \
   --ts_proto_opt=outputServices=grpc-js,esModuleInterop=true,importSuffix=.js,env=node,forceLong=bigint,oneof=unions-value,useExactTypes=false \
   "${files[@]}"
 
+echo "$inputs_hash" >"$tmp/.inputs.sha256"
 rm -rf "$out"
 mkdir -p "$(dirname "$out")"
 cp -R "$tmp" "$out"
