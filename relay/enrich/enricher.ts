@@ -1,0 +1,72 @@
+// Enrichment: fills Kubernetes identity (namespace, pod, labels, owner, container
+// name, image) into container events, in batches: one lookup per distinct container
+// per batch, all in parallel, each bounded by `waitMs`.
+//
+// An event whose container stays unknown is delivered anyway, visibly: its
+// `enriched` flag is false (palisade.v1 Watch shows it), alerts carry the tag
+// UNENRICHED_TAG in Tags/ATags (feeder clients see it), and
+// palisade_relay_unenriched_events_total{reason} counts it. Host events (no
+// ContainerID) and relay messages need no identity and count as enriched.
+// With no lookup (Kubernetes mode none) events pass through unchanged.
+import type { Alert, Log } from '../../proto/gen/feeder/kubearmor.js';
+import type { Counters } from '../metrics/counters.js';
+import type { RelayEvent } from '../event.js';
+import { formatLabels, type IdentityLookup, type IdentityResult, type PodIdentity } from './identity.js';
+
+export const UNENRICHED_TAG = 'palisade:identity-unknown';
+
+export interface Enricher {
+  enrich(events: readonly RelayEvent[]): Promise<void>;
+}
+
+function apply(target: Alert | Log, id: PodIdentity): void {
+  target.NamespaceName = id.namespace;
+  target.PodName = id.podName;
+  target.Labels = formatLabels(id.labels);
+  target.ContainerName = id.containerName;
+  if (id.image !== '') target.ContainerImage = id.image;
+  target.Owner = id.owner ? { Ref: id.owner.ref, Name: id.owner.name, Namespace: id.owner.namespace } : target.Owner;
+}
+
+function markUnknown(ev: RelayEvent): void {
+  ev.enriched = false;
+  if (ev.body.$case !== 'alert') return;
+  const a = ev.body.value;
+  if (!a.ATags.includes(UNENRICHED_TAG)) a.ATags.push(UNENRICHED_TAG);
+  a.Tags = a.Tags === '' ? UNENRICHED_TAG : `${a.Tags},${UNENRICHED_TAG}`;
+}
+
+export function createEnricher(lookup: IdentityLookup | undefined, waitMs: number, counters: Counters): Enricher {
+  return {
+    async enrich(events) {
+      if (!lookup) return;
+      const pending = new Map<string, Promise<IdentityResult>>();
+      for (const ev of events) {
+        if (ev.body.$case === 'message') continue;
+        const cid = ev.body.value.ContainerID;
+        if (cid !== '' && !pending.has(cid)) pending.set(cid, lookup.resolve(cid, { waitMs }));
+      }
+      if (pending.size === 0) return;
+      const results = new Map<string, IdentityResult>();
+      await Promise.all([...pending].map(async ([cid, p]) => {
+        try {
+          results.set(cid, await p);
+        } catch (err) {
+          // resolve() must not reject; if it does, the event still goes out, unenriched and counted
+          results.set(cid, { known: false, reason: `lookup_error:${(err as Error).name}` });
+        }
+      }));
+      for (const ev of events) {
+        if (ev.body.$case === 'message') continue;
+        const cid = ev.body.value.ContainerID;
+        if (cid === '') continue;
+        const r = results.get(cid);
+        if (r?.known) apply(ev.body.value, r.identity);
+        else {
+          markUnknown(ev);
+          counters.inc('palisade_relay_unenriched_events_total', { reason: r?.reason ?? 'unknown' });
+        }
+      }
+    },
+  };
+}

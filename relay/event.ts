@@ -1,0 +1,54 @@
+// The relay's unit of work: one event from one node, with its identity
+// (nodeId, bootId, seq) kept from ingest to every client and sink.
+//
+// Invariants: `body` is the feeder message exactly as KubeArmor clients will see it
+// (enrichment and throttling edit it before the hub, never after); `count` >= 1 is
+// how many identical occurrences this event stands for; `enriched` is false only
+// when a container event was sent without Kubernetes identity.
+import { Alert, Message, type Log } from '../proto/gen/feeder/kubearmor.js';
+
+export type EventBody =
+  | { readonly $case: 'alert'; readonly value: Alert }
+  | { readonly $case: 'log'; readonly value: Log }
+  | { readonly $case: 'message'; readonly value: Message };
+
+export type RelayEvent = {
+  readonly nodeId: string;
+  readonly bootId: string;
+  readonly seq: bigint;
+  readonly body: EventBody;
+  enriched: boolean;
+  count: number;
+  /** process.hrtime.bigint() when the batch arrived; for latency metrics only. */
+  readonly receivedAt: bigint;
+};
+
+/** "2006-01-02T15:04:05.000000Z", the UpdatedTime format of KubeArmor. */
+export function updatedTime(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
+}
+
+export function containerIdOf(body: EventBody): string {
+  return body.$case === 'message' ? '' : body.value.ContainerID;
+}
+
+/** A relay-generated event (throttle notices, drop notices) gets node id "relay". */
+export const RELAY_NODE_ID = 'relay';
+
+export interface RelayEventFactory {
+  /** A relay-generated alert (throttle and drop notices): nodeId "relay", the relay's boot id, a fresh seq. */
+  alert(fields: Partial<Alert>, nowMs: number): RelayEvent;
+  message(fields: Partial<Message>, nowMs: number): RelayEvent;
+}
+
+export function createRelayEventFactory(bootId: string): RelayEventFactory {
+  let seq = 0n;
+  const make = (body: EventBody): RelayEvent => ({
+    nodeId: RELAY_NODE_ID, bootId, seq: ++seq, body, enriched: true, count: 1, receivedAt: process.hrtime.bigint(),
+  });
+  return {
+    alert: (fields, nowMs) => make({ $case: 'alert', value: Alert.create({ Timestamp: BigInt(Math.floor(nowMs / 1000)), UpdatedTime: updatedTime(nowMs), ...fields }) }),
+    message: (fields, nowMs) => make({ $case: 'message', value: Message.create({ Timestamp: BigInt(Math.floor(nowMs / 1000)), UpdatedTime: updatedTime(nowMs), ...fields }) }),
+  };
+}
+

@@ -1,0 +1,168 @@
+// The hub: one in-memory ring of published events, shared by every log-stream
+// client. Each client is a cursor into the ring plus a filter — its "queue" is the
+// matching events between its cursor and the head.
+//
+// Queue semantics per client:
+//   capacity  `clientQueueSize` ring entries behind the head (and never more than
+//             the ring holds);
+//   overflow  drop_oldest: a client that falls further behind skips forward to
+//             head - capacity; the skipped events that match its filter are counted
+//             in its `dropped` (reported to the client in-band, once, by the
+//             server) and in palisade_relay_client_dropped_events_total{reason="queue_full"};
+//   shutdown  close() wakes every client with end-of-stream; what is still queued is
+//             delivered by the server until its shutdown deadline.
+// Publishing is O(1) per event and never waits for any client: a stalled client
+// costs nothing but its cursor. The ring doubles as the replay buffer for
+// palisade.v1 Watch cursors ("<epoch>:<n>"; a cursor from another epoch, or older
+// than the oldest retained event, is out of range).
+import { randomBytes } from 'node:crypto';
+import type { RelayEvent } from '../event.js';
+import type { Counters } from '../metrics/counters.js';
+
+export type HubEntry = {
+  readonly cursor: number;
+  readonly ev: RelayEvent;
+  /** Encodings shared by every client (filled lazily by the servers). */
+  feederBytes?: Buffer;
+  watchBytes?: Buffer;
+  labels?: ReadonlyMap<string, string>;
+};
+
+export type StartAt = { readonly kind: 'live' } | { readonly kind: 'oldest' } | { readonly kind: 'after'; readonly cursor: string };
+
+export type SubscribeResult = { ok: true; sub: Subscription } | { ok: false; reason: 'out_of_range' | 'closed' };
+
+export interface Subscription {
+  /** Next matching entry, or undefined when caught up. */
+  next(): HubEntry | undefined;
+  /** Matching events skipped since the last call (queue overflow); resets to 0. */
+  takeDropped(): number;
+  /** Called (once per wake-up) when new entries arrive after next() returned undefined, and at close. */
+  onWake(fn: () => void): void;
+  readonly closed: boolean;
+  unsubscribe(): void;
+}
+
+export interface Hub {
+  publish(events: readonly RelayEvent[]): void;
+  subscribe(filter: (e: HubEntry) => boolean, start: StartAt, queueSize?: number): SubscribeResult;
+  cursorOf(e: HubEntry): string;
+  readonly head: number;
+  readonly subscribers: number;
+  close(): void;
+}
+
+export type HubOptions = { readonly ringSize: number; readonly clientQueueSize: number; readonly counters: Counters };
+
+export function createHub(opts: HubOptions): Hub {
+  const size = Math.max(opts.ringSize, opts.clientQueueSize, 1);
+  const ring: Array<HubEntry | undefined> = new Array<HubEntry | undefined>(size);
+  const epoch = randomBytes(6).toString('hex');
+  let head = 0; // cursor of the newest entry; cursors start at 1
+  let closed = false;
+  const subs = new Set<Sub>();
+  let wakeScheduled = false;
+
+  class Sub implements Subscription {
+    pos: number; // cursor of the next entry to read
+    dropped = 0;
+    waiting = false;
+    wake: (() => void) | undefined;
+    closed = false;
+    constructor(readonly filter: (e: HubEntry) => boolean, start: number, readonly cap: number) {
+      this.pos = start;
+    }
+    next(): HubEntry | undefined {
+      const oldestAllowed = Math.max(head - this.cap + 1, head - size + 1, 1);
+      if (this.pos < oldestAllowed) {
+        let skipped = 0;
+        for (let c = Math.max(this.pos, head - size + 1); c < oldestAllowed; c++) {
+          const e = ring[c % size];
+          if (e && e.cursor === c && this.filter(e)) skipped++;
+        }
+        // entries already overwritten before we could look at them: count them all
+        skipped += Math.max(0, head - size + 1 - this.pos);
+        this.pos = oldestAllowed;
+        if (skipped > 0) {
+          this.dropped += skipped;
+          opts.counters.inc('palisade_relay_client_dropped_events_total', { reason: 'queue_full' }, skipped);
+        }
+      }
+      while (this.pos <= head) {
+        const e = ring[this.pos % size] as HubEntry;
+        this.pos++;
+        if (this.filter(e)) return e;
+      }
+      this.waiting = true;
+      return undefined;
+    }
+    takeDropped(): number {
+      const d = this.dropped;
+      this.dropped = 0;
+      return d;
+    }
+    onWake(fn: () => void): void {
+      this.wake = fn;
+    }
+    unsubscribe(): void {
+      this.closed = true;
+      subs.delete(this);
+    }
+  }
+
+  function wakeAll(): void {
+    wakeScheduled = false;
+    for (const s of subs) {
+      if (s.waiting && (s.pos <= head || closed)) {
+        s.waiting = false;
+        s.wake?.();
+      }
+    }
+  }
+
+  return {
+    publish(events) {
+      if (closed) return;
+      for (const ev of events) {
+        head++;
+        ring[head % size] = { cursor: head, ev };
+      }
+      if (!wakeScheduled && subs.size > 0) {
+        wakeScheduled = true;
+        setImmediate(wakeAll);
+      }
+    },
+    subscribe(filter, start, queueSize = opts.clientQueueSize) {
+      if (closed) return { ok: false, reason: 'closed' };
+      let pos = head + 1;
+      if (start.kind === 'oldest') pos = Math.max(head - size + 1, 1);
+      else if (start.kind === 'after') {
+        const m = /^([0-9a-f]+):(\d+)$/.exec(start.cursor);
+        const n = m ? Number(m[2]) : NaN;
+        if (!m || m[1] !== epoch || !Number.isSafeInteger(n) || n > head || n + 1 < Math.max(head - size + 1, 1)) {
+          return { ok: false, reason: 'out_of_range' };
+        }
+        pos = n + 1;
+      }
+      const s = new Sub(filter, pos, Math.min(queueSize, size));
+      subs.add(s);
+      return { ok: true, sub: s };
+    },
+    cursorOf: (e) => `${epoch}:${e.cursor}`,
+    get head() {
+      return head;
+    },
+    get subscribers() {
+      return subs.size;
+    },
+    close() {
+      if (closed) return;
+      closed = true;
+      for (const s of subs) {
+        s.closed = true;
+        s.waiting = false;
+        s.wake?.();
+      }
+    },
+  };
+}

@@ -1,0 +1,59 @@
+// The relay's event path after ingest: enrich -> collapse -> throttle -> hub.
+//
+// submit() resolves once every event of the batch has been handed to the hub (or
+// is held by the collapser/throttle, which live in the same process memory and
+// release or summarise everything they hold on tick(force)). Ingest acks only after
+// submit() resolved. Batches of one stream are submitted in order; batches of
+// different streams interleave only between awaits (enrichment).
+//
+// tick() runs on a timer (and with force at shutdown): it releases collapsed
+// repeats whose window closed and throttle summaries whose interval ended.
+import type { RelayEvent } from './event.js';
+import type { Enricher } from './enrich/enricher.js';
+import type { Collapser } from './throttle/collapse.js';
+import type { Throttle } from './throttle/throttle.js';
+import type { Hub } from './hub/hub.js';
+import type { Counters } from './metrics/counters.js';
+
+export interface Pipeline {
+  submit(events: readonly RelayEvent[]): Promise<void>;
+  tick(force?: boolean): void;
+}
+
+export type PipelineParts = {
+  readonly enricher: Enricher;
+  readonly collapser: Collapser;
+  readonly throttle: Throttle;
+  readonly hub: Hub;
+  readonly counters: Counters;
+};
+
+export function createPipeline(p: PipelineParts): Pipeline {
+  const shaped = (events: readonly RelayEvent[]): RelayEvent[] => {
+    const collapsed: RelayEvent[] = [];
+    for (const ev of events) p.collapser.push(ev, collapsed);
+    const out: RelayEvent[] = [];
+    for (const ev of collapsed) p.throttle.push(ev, out);
+    return out;
+  };
+  return {
+    async submit(events) {
+      if (events.length === 0) return;
+      await p.enricher.enrich(events);
+      const out = shaped(events);
+      p.hub.publish(out);
+      p.counters.inc('palisade_relay_published_events_total', {}, out.length);
+    },
+    tick(force = false) {
+      const released: RelayEvent[] = [];
+      p.collapser.tick(released, force);
+      const out: RelayEvent[] = [];
+      for (const ev of released) p.throttle.push(ev, out);
+      p.throttle.tick(out, force);
+      if (out.length > 0) {
+        p.hub.publish(out);
+        p.counters.inc('palisade_relay_published_events_total', {}, out.length);
+      }
+    },
+  };
+}
