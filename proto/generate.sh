@@ -35,7 +35,7 @@ if [ ! -x "$plugin" ]; then
 fi
 
 cd "$here"
-mapfile -t files < <(find feeder palisade -name '*.proto' -print | LC_ALL=C sort)
+mapfile -t files < <(find feeder grpc palisade -name '*.proto' -print | LC_ALL=C sort)
 
 ts_proto_version="$(sed -n 's/^  "version": "\(.*\)",$/\1/p' "$root/node_modules/ts-proto/package.json")"
 inputs_hash="$({

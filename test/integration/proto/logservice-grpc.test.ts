@@ -4,7 +4,7 @@
 // kinds, serializers) work end to end, not only the codecs.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Server, ServerCredentials, credentials, type ServerDuplexStream } from '@grpc/grpc-js';
+import { Server, ServerCredentials, credentials, status, type ServerDuplexStream, type ServiceError } from '@grpc/grpc-js';
 import {
   LogServiceClient,
   LogServiceService,
@@ -20,6 +20,12 @@ import {
   type IngestResponse,
   type IngestServer,
 } from '../../../proto/gen/palisade/v1/ingest.js';
+import {
+  HealthCheckResponse_ServingStatus as ServingStatus,
+  HealthClient,
+  HealthService,
+  type HealthServer,
+} from '../../../proto/gen/grpc/health/v1/health.js';
 import { alert, log, message, palisadeSamples } from '../../unit/proto/samples.js';
 
 const SAFETY_TIMEOUT_MS = 30_000; // bound on a hung test, not an assertion
@@ -64,6 +70,22 @@ const ingestService: IngestServer = {
   },
 };
 
+// Standard health service: the server as a whole and feeder.LogService are SERVING.
+const healthService: HealthServer = {
+  check: (call, callback) => {
+    const known = call.request.service === '' || call.request.service === 'feeder.LogService';
+    if (!known) {
+      callback({ code: status.NOT_FOUND, details: `unknown service ${call.request.service}` }, null);
+      return;
+    }
+    callback(null, { status: ServingStatus.SERVING });
+  },
+  watch: (call) => {
+    call.write({ status: ServingStatus.SERVING });
+    call.end();
+  },
+};
+
 let server: Server;
 let address = '';
 
@@ -71,6 +93,7 @@ before(async () => {
   server = new Server();
   server.addService(LogServiceService, logService);
   server.addService(IngestService, ingestService);
+  server.addService(HealthService, healthService);
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
   });
@@ -153,6 +176,23 @@ describe('palisade.v1.Ingest over gRPC', { timeout: SAFETY_TIMEOUT_MS }, () => {
       assert.equal(last.done, true, 'server ends its side after the client does');
       // The server received exactly what was sent, entries intact.
       assert.deepStrictEqual(ingestSeen, [hello, batch]);
+    } finally {
+      client.close();
+    }
+  });
+});
+
+describe('grpc.health.v1.Health over gRPC', { timeout: SAFETY_TIMEOUT_MS }, () => {
+  test('Check: SERVING for a known service, NOT_FOUND for an unknown one', async () => {
+    const client = new HealthClient(address, credentials.createInsecure());
+    try {
+      const check = (service: string): Promise<ServingStatus> =>
+        new Promise((resolve, reject) => {
+          client.check({ service }, (err, res) => (err ? reject(err) : resolve(res.status)));
+        });
+      assert.equal(await check('feeder.LogService'), ServingStatus.SERVING);
+      assert.equal(await check(''), ServingStatus.SERVING);
+      await assert.rejects(check('no.such.Service'), (err: ServiceError) => err.code === status.NOT_FOUND);
     } finally {
       client.close();
     }

@@ -4,20 +4,21 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as feeder from '../../../proto/gen/feeder/kubearmor.js';
+import * as health from '../../../proto/gen/grpc/health/v1/health.js';
 import * as event from '../../../proto/gen/palisade/v1/event.js';
 import * as ingest from '../../../proto/gen/palisade/v1/ingest.js';
 import * as policy from '../../../proto/gen/palisade/v1/policy.js';
 import * as watch from '../../../proto/gen/palisade/v1/watch.js';
-import { assertEveryFieldSet, feederSamples, messageCodecNames, palisadeSamples, type SampleSet } from './samples.js';
+import { assertEveryFieldSet, feederSamples, healthSamples, messageCodecNames, palisadeSamples, type SampleSet } from './samples.js';
 
-const modules: Record<string, Record<string, unknown>> = { feeder, event, ingest, policy, watch };
+const modules: Record<string, Record<string, unknown>> = { feeder, health, event, ingest, policy, watch };
 
 describe('proto samples cover every generated message', () => {
   test('each generated message type has samples', () => {
     const generated = Object.values(modules).flatMap((m) => messageCodecNames(m)).sort();
-    const sampled = [...feederSamples, ...palisadeSamples].map((s) => s.name).sort();
+    const sampled = [...feederSamples, ...healthSamples, ...palisadeSamples].map((s) => s.name).sort();
     assert.deepEqual(sampled, generated);
-    assert.equal(generated.length, 8 + 1 + 7 + 9 + 2);
+    assert.equal(generated.length, 8 + 2 + 1 + 7 + 9 + 2);
   });
 });
 
@@ -44,7 +45,18 @@ function roundTrips(sets: readonly SampleSet[]): void {
 }
 
 describe('feeder round trip', () => roundTrips(feederSamples));
+describe('grpc.health.v1 round trip', () => roundTrips(healthSamples));
 describe('palisade.v1 round trip', () => roundTrips(palisadeSamples));
+
+describe('grpc.health.v1 known encoding', () => {
+  test('Check request and SERVING response bytes', () => {
+    assert.deepEqual([...health.HealthCheckRequest.encode({ service: 'x' }).finish()], [0x0a, 0x01, 0x78]);
+    assert.deepEqual([...health.HealthCheckResponse.encode({ status: health.HealthCheckResponse_ServingStatus.SERVING }).finish()], [0x08, 0x01]);
+    assert.equal(health.HealthCheckResponse.decode(Uint8Array.from([0x08, 0x03])).status, health.HealthCheckResponse_ServingStatus.SERVICE_UNKNOWN);
+    assert.equal(health.HealthService.check.path, '/grpc.health.v1.Health/Check');
+    assert.equal(health.HealthService.watch.path, '/grpc.health.v1.Health/Watch');
+  });
+});
 
 describe('feeder.Alert known encoding', () => {
   // Hand-computed from KubeArmor's field numbers: key = (number << 3) | wire type.

@@ -4,6 +4,7 @@
 // is added to a .proto without a sample value here.
 import assert from 'node:assert/strict';
 import * as feeder from '../../../proto/gen/feeder/kubearmor.js';
+import * as health from '../../../proto/gen/grpc/health/v1/health.js';
 import { EventId } from '../../../proto/gen/palisade/v1/event.js';
 import * as ingest from '../../../proto/gen/palisade/v1/ingest.js';
 import * as policy from '../../../proto/gen/palisade/v1/policy.js';
@@ -154,6 +155,11 @@ export const feederSamples: readonly SampleSet[] = [
   set('Log', feeder.Log, log),
   set('RequestMessage', feeder.RequestMessage, { Filter: 'policy' }),
   set('ReplyMessage', feeder.ReplyMessage, { Retval: -7 }),
+];
+
+export const healthSamples: readonly SampleSet[] = [
+  set('HealthCheckRequest', health.HealthCheckRequest, { service: 'feeder.LogService' }),
+  set('HealthCheckResponse', health.HealthCheckResponse, { status: health.HealthCheckResponse_ServingStatus.NOT_SERVING }),
 ];
 
 export const palisadeSamples: readonly SampleSet[] = [

@@ -109,6 +109,10 @@ export interface WatchRequest {
 }
 
 export interface WatchEvent {
+  /**
+   * The event's id from its node. Events the relay makes itself (drop notices,
+   * throttle summaries) use node_id "relay:<replica name>" and the relay's own seq.
+   */
   id:
     | EventId
     | undefined;
