@@ -2,7 +2,8 @@
 //
 // Invariants:
 // - Every container gets `--ulimit nofile=20000:20000 --ulimit nproc=4096:4096` (the
-//   host's hard nofile limit is 20000; podman's default 32768 would not start), and
+//   host's hard nofile limit is 20000; with podman's default crun fails with
+//   "setrlimit RLIMIT_NOFILE: Operation not permitted"), and
 //   `--network none` unless the caller asks for another network (tests keep their
 //   traffic on loopback).
 // - Every container is removed: `runInContainer` uses `--rm` and force-removes on

@@ -53,6 +53,13 @@ describe('podman with the local test images', { timeout: 25 * 60_000 }, () => {
     assert.deepEqual(rest, ['']);
   });
 
+  it('kills a command that exceeds its timeout and removes its container', async () => {
+    await assert.rejects(runInContainer(BUSYBOX_IMAGE, ['sleep', '120'], { timeoutMs: 3_000 }), /did not finish within 3000 ms/);
+    const left = await execBounded('podman', ['ps', '--all', '--format', '{{.Names}}', '--filter', `name=^palisade-test-${process.pid}-`], 30_000);
+    assert.equal(left.code, 0, left.stderr);
+    assert.equal(left.stdout.trim(), '');
+  });
+
   describe('a long-running container', () => {
     let c: StartedContainer | undefined;
     after(async () => { await c?.stop(); });
