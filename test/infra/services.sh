@@ -17,9 +17,9 @@ for n in "${names[@]}"; do
   dir="$here/$n"
   [ -d "$dir" ] || { echo "services: unknown service '$n' (known: ${ALL[*]})" >&2; exit 2; }
   case "$cmd" in
-    setup) [ -f "$dir/setup.sh" ] && bash "$dir/setup.sh" ;;
-    start) [ -f "$dir/start.sh" ] && bash "$dir/start.sh" ;;
-    stop)  [ -f "$dir/stop.sh" ] && bash "$dir/stop.sh" ;;
+    setup) if [ -f "$dir/setup.sh" ]; then bash "$dir/setup.sh"; fi ;;   # a missing script is not an error
+    start) if [ -f "$dir/start.sh" ]; then bash "$dir/start.sh"; fi ;;
+    stop)  if [ -f "$dir/stop.sh" ]; then bash "$dir/stop.sh"; fi ;;
     status)
       if [ -f "$dir/ready.sh" ]; then
         if bash "$dir/ready.sh" >/dev/null 2>&1; then echo "$n: ready"; else echo "$n: not ready"; fi
