@@ -1,8 +1,1093 @@
-/* placeholder, replaced in step 2 */
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* Palisade's event programs (CO-RE, raw tracepoints only: this kernel refuses fentry and
+ * LSM programs and has no kprobes).
+ *
+ *  - raw_tracepoint/sched_process_exec, sched_process_fork, sched_process_exit: process life.
+ *  - raw_tracepoint/sys_exit: one dispatcher for every syscall exit. It reads the syscall
+ *    number from regs->orig_ax, drops what is not wanted (event class, the agent's own
+ *    process, cgroup filter) and tail-calls a handler. Arguments are read from the saved
+ *    user registers at exit: the kernel does not modify di/si/dx/r10/r8/r9 while serving
+ *    the syscalls handled here (a successful execve replaces them, so exec is reported from
+ *    sched_process_exec and only failed execs from here). Reading user strings at exit
+ *    also means the pages were just touched by the syscall itself and are resident.
+ *
+ * Invariants: every record goes into the one ring buffer `events` through emit(), which
+ * counts it as emitted or dropped (per CPU, atomically) — nothing is lost uncounted once a
+ * hook decided to report. Only native x86_64 syscall numbers are handled (32-bit compat
+ * syscalls are not reported). Records are assembled in a per-CPU scratch buffer.
+ */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
 #include "palisade_event.h"
+
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
-struct { __uint(type, BPF_MAP_TYPE_RINGBUF); __uint(max_entries, 1 << 20); } events SEC(".maps");
+
+#define PATH_HALF 4096      /* dentry walk writes backwards into path[0, PATH_HALF) */
+#define PATH_DEPTH 48       /* max path components (and mount crossings) walked */
+#define ARGV_MAX_N 32       /* failed exec: argv entries read */
+#define ARG_MAX_LEN 512     /* failed exec: bytes per argv entry */
+#define AT_FDCWD_ -100
+#define S_IFMT_ 00170000
+#define S_IFSOCK_ 0140000
+#define AF_UNIX_ 1
+#define AF_INET_ 2
+#define AF_INET6_ 10
+#define AT_REMOVEDIR_ 0x200
+
+/* An offset into the record masked in a way the compiler cannot drop: the verifier then
+ * knows it is < PAL_RECORD_MAX (clang otherwise removes a mask it can prove redundant and
+ * the verifier, which checked a copy of the register, rejects the access). */
+static __always_inline __u64 evoff(__u64 v)
+{
+	asm volatile("%[v] &= 0x3fff" : [v] "+r"(v));
+	return v;
+}
+#define EVOFF(x) evoff(x)
+static __always_inline __u64 mask127(__u64 v)
+{
+	asm volatile("%[v] &= 0x7f" : [v] "+r"(v));
+	return v;
+}
+_Static_assert(PAL_RECORD_MAX == 0x4000, "evoff mask");
+
+struct scratch {
+	char ev[PAL_RECORD_MAX];
+	char path[PATH_HALF * 2];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 8 << 20); /* the loader sets the configured size */
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct scratch);
+} scratch_map SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct pal_config);
+} pal_config_map SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, __u8);
+} pal_cgroups SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, PAL_CNT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} pal_counters SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 512);
+	__type(key, __u32);
+	__type(value, __u8);
+} pal_syscalls SEC(".maps");
+
+enum handler_id {
+	H_OPEN, H_UNLINK, H_RENAME, H_CHMOD, H_CHOWN, H_EXECFAIL,
+	H_SOCKET, H_CONNECT, H_ACCEPT, H_BIND, H_LISTEN, H_SYSCALL, H_MAX,
+};
+
+static __always_inline void count(__u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(&pal_counters, &idx);
+	if (v)
+		__sync_fetch_and_add(v, 1);
+}
+
+/* The filter: returns the config when the event should be reported. */
+static __always_inline struct pal_config *wanted(__u32 class, __u64 cgid, __u32 tgid)
+{
+	__u32 zero = 0;
+	struct pal_config *c = bpf_map_lookup_elem(&pal_config_map, &zero);
+	if (!c || !(c->classes & class))
+		return 0;
+	if (tgid == c->agent_tgid)
+		goto filtered;
+	if (c->cgroup_mode != PAL_CGROUP_ALL) {
+		__u8 *hit = bpf_map_lookup_elem(&pal_cgroups, &cgid);
+		if (c->cgroup_mode == PAL_CGROUP_ONLY && !hit)
+			goto filtered;
+		if (c->cgroup_mode == PAL_CGROUP_EXCEPT && hit)
+			goto filtered;
+	}
+	return c;
+filtered:
+	count(PAL_CNT_FILTERED);
+	return 0;
+}
+
+static __always_inline struct pal_config *get_config(void)
+{
+	__u32 zero = 0;
+	return bpf_map_lookup_elem(&pal_config_map, &zero);
+}
+
+static __always_inline struct scratch *get_scratch(void)
+{
+	__u32 zero = 0;
+	return bpf_map_lookup_elem(&scratch_map, &zero);
+}
+
+static __always_inline void emit(struct scratch *s, __u32 size)
+{
+	struct pal_config *c = get_config();
+	__u64 flags = BPF_RB_NO_WAKEUP;
+	struct pal_hdr *h = (void *)s->ev;
+
+	if (size < sizeof(struct pal_hdr) || size >= PAL_RECORD_MAX)
+		return;
+	size = evoff(size); /* unchanged (< PAL_RECORD_MAX); tells the verifier so */
+	h->size = size;
+	if (!c || c->wakeup_bytes == 0 ||
+	    bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= c->wakeup_bytes)
+		flags = BPF_RB_FORCE_WAKEUP;
+	if (bpf_ringbuf_output(&events, s->ev, size, flags))
+		count(PAL_CNT_DROPPED);
+	else
+		count(PAL_CNT_EMITTED);
+}
+
+/* tgid of a task's group leader as seen from its own pid namespace */
+static __always_inline __u32 leader_ns_pid(struct task_struct *t, unsigned int *level_out,
+					   struct pid_namespace **ns_out)
+{
+	struct pid *p = BPF_CORE_READ(t, group_leader, thread_pid);
+	unsigned int level = BPF_CORE_READ(p, level);
+	struct upid up = {};
+
+	bpf_core_read(&up, sizeof(up), &p->numbers[level]);
+	if (level_out)
+		*level_out = level;
+	if (ns_out)
+		*ns_out = up.ns;
+	return up.nr;
+}
+
+static __always_inline __u32 ns_tid_of(struct task_struct *t)
+{
+	struct pid *p = BPF_CORE_READ(t, thread_pid);
+	unsigned int level = BPF_CORE_READ(p, level);
+	struct upid up = {};
+
+	bpf_core_read(&up, sizeof(up), &p->numbers[level]);
+	return up.nr;
+}
+
+/* the parent's tgid at the child's pid-namespace level, 0 when the parent is outside it */
+static __always_inline __u32 parent_ns_pid(struct task_struct *parent, unsigned int level,
+					   struct pid_namespace *ns)
+{
+	struct pid *p = BPF_CORE_READ(parent, group_leader, thread_pid);
+	unsigned int plevel = BPF_CORE_READ(p, level);
+	struct upid up = {};
+
+	if (plevel < level || level > 31)
+		return 0;
+	bpf_core_read(&up, sizeof(up), &p->numbers[level]);
+	return up.ns == ns ? up.nr : 0;
+}
+
+static __always_inline void fill_hdr(struct pal_hdr *h, struct task_struct *t, int is_current,
+				     __u16 kind, __u32 syscall_nr)
+{
+	struct task_struct *parent = BPF_CORE_READ(t, real_parent);
+	struct pid_namespace *pidns = 0;
+	unsigned int level = 0;
+
+	h->kind = kind;
+	h->abi = PAL_ABI_VERSION;
+	h->flags = 0;
+	h->size = 0;
+	h->ts_ns = bpf_ktime_get_boot_ns();
+	if (is_current) {
+		__u64 ug = bpf_get_current_uid_gid();
+		__u64 pt = bpf_get_current_pid_tgid();
+		h->cgroup_id = bpf_get_current_cgroup_id();
+		h->uid = (__u32)ug;
+		h->gid = ug >> 32;
+		h->pid = pt >> 32;
+		h->tid = (__u32)pt;
+		bpf_get_current_comm(h->comm, sizeof(h->comm));
+	} else {
+		h->cgroup_id = BPF_CORE_READ(t, cgroups, dfl_cgrp, kn, id);
+		h->uid = BPF_CORE_READ(t, cred, uid.val);
+		h->gid = BPF_CORE_READ(t, cred, gid.val);
+		h->pid = BPF_CORE_READ(t, tgid);
+		h->tid = BPF_CORE_READ(t, pid);
+		BPF_CORE_READ_STR_INTO(&h->comm, t, comm);
+	}
+	h->start_ns = BPF_CORE_READ(t, group_leader, start_boottime);
+	h->ppid = BPF_CORE_READ(parent, tgid);
+	h->ns_pid = leader_ns_pid(t, &level, &pidns);
+	h->ns_tid = ns_tid_of(t);
+	h->ns_ppid = parent_ns_pid(parent, level, pidns);
+	h->mnt_ns = BPF_CORE_READ(t, nsproxy, mnt_ns, ns.inum);
+	h->pid_ns = BPF_CORE_READ(pidns, ns.inum);
+	h->ret = 0;
+	h->syscall = syscall_nr;
+}
+
+struct walk_ctx {
+	struct dentry *d;
+	struct vfsmount *vm;
+	struct mount *m;
+	struct dentry *root_d;
+	struct vfsmount *root_m;
+	__u32 off;
+	__u16 flags;
+	__u16 done;
+};
+
+/* one step of the dentry walk (a bpf_loop callback: verified once, not per iteration) */
+static long walk_step(__u32 i, void *arg)
+{
+	struct walk_ctx *w = arg;
+	struct scratch *s = get_scratch();
+	struct dentry *mnt_root, *parent, *d = w->d;
+	struct vfsmount *vm = w->vm;
+	struct mount *m = w->m;
+	const unsigned char *name;
+	__u32 len, off = w->off;
+
+	if (!s || off > PATH_HALF)
+		return 1;
+	if (d == w->root_d && vm == w->root_m)
+		goto done;
+	mnt_root = BPF_CORE_READ(vm, mnt_root);
+	parent = BPF_CORE_READ(d, d_parent);
+	if (d == mnt_root || d == parent) {
+		struct mount *mp = BPF_CORE_READ(m, mnt_parent);
+		if (m == mp || !mp)
+			goto done; /* the top of this mount tree */
+		w->d = BPF_CORE_READ(m, mnt_mountpoint);
+		w->m = mp;
+		w->vm = &mp->mnt;
+		return 0;
+	}
+	len = BPF_CORE_READ(d, d_name.len);
+	name = BPF_CORE_READ(d, d_name.name);
+	if (len > 255)
+		len = 255;
+	if (len + 1 > off) {
+		w->flags |= PAL_F_TRUNCATED;
+		goto done;
+	}
+	off -= len + 1;
+	bpf_probe_read_kernel(&s->path[(off + 1) & (PATH_HALF - 1)], len & 255, name);
+	s->path[off & (PATH_HALF - 1)] = '/';
+	w->off = off;
+	w->d = parent;
+	return 0;
+done:
+	w->done = 1;
+	return 1;
+}
+
+/* Writes the path of (dentry, vfsmount) as "/a/b/c" into s->path ending at PATH_HALF and
+ * returns its start offset; returns PATH_HALF when the path is the root itself. Stops at
+ * the task's root (chroot, container rootfs), so paths are as the task sees them. */
+static __always_inline __u32 walk_path(struct scratch *s, struct dentry *d, struct vfsmount *vm,
+				       __u16 *flags)
+{
+	struct task_struct *task = (void *)bpf_get_current_task();
+	struct fs_struct *fs = BPF_CORE_READ(task, fs);
+	struct walk_ctx w = {
+		.d = d,
+		.vm = vm,
+		.m = container_of(vm, struct mount, mnt),
+		.root_d = BPF_CORE_READ(fs, root.dentry),
+		.root_m = BPF_CORE_READ(fs, root.mnt),
+		.off = PATH_HALF,
+	};
+
+	bpf_loop(PATH_DEPTH, walk_step, &w, 0);
+	if (!w.done)
+		w.flags |= PAL_F_TRUNCATED;
+	*flags |= w.flags;
+	return w.off > PATH_HALF ? PATH_HALF : w.off;
+}
+
+/* Copies s->path[start, end) into the record at pos; returns the new pos. */
+static __always_inline __u32 put_path(struct scratch *s, __u32 pos, __u32 start, __u32 end,
+				      __u16 *len_out, __u16 *flags)
+{
+	__u32 len;
+
+	if (start >= end) {
+		/* the root: "/" */
+		if (pos < PAL_RECORD_MAX - 1)
+			s->ev[EVOFF(pos)] = '/';
+		*len_out = 1;
+		return pos + 1;
+	}
+	len = end - start;
+	if (len > PAL_PATH_MAX - 1) {
+		len = PAL_PATH_MAX - 1;
+		*flags |= PAL_F_TRUNCATED;
+	}
+	if (pos > PAL_RECORD_MAX - PAL_PATH_MAX)
+		return pos;
+	bpf_probe_read_kernel(&s->ev[EVOFF(pos)], len & (PAL_PATH_MAX - 1), &s->path[start & (2 * PATH_HALF - 1)]);
+	*len_out = len;
+	return pos + len;
+}
+
+static __always_inline struct file *fd_file(struct task_struct *t, int fd)
+{
+	struct fdtable *fdt;
+	struct file **arr;
+	struct file *f = 0;
+
+	if (fd < 0)
+		return 0;
+	fdt = BPF_CORE_READ(t, files, fdt);
+	if ((unsigned int)fd >= BPF_CORE_READ(fdt, max_fds))
+		return 0;
+	arr = BPF_CORE_READ(fdt, fd);
+	bpf_core_read(&f, sizeof(f), &arr[fd]);
+	return f;
+}
+
+/* Appends the absolute form of user path `upath` (relative to dirfd) at pos and returns the
+ * bytes written. An empty user path means the dirfd itself (AT_EMPTY_PATH). A global
+ * function: the verifier checks it once with unknown arguments instead of once per caller
+ * state, which keeps the handlers far below the complexity limit. Flags go into the header. */
+__noinline int g_user_path(struct scratch *s, __u32 pos, int dirfd, __u64 upath)
+{
+	struct task_struct *t = (void *)bpf_get_current_task();
+	struct pal_hdr *h;
+	__u16 len = 0;
+	__u32 start, end, npos;
+	long n;
+
+	if (!s)
+		return 0;
+	h = (void *)s->ev;
+	n = bpf_probe_read_user_str(&s->path[PATH_HALF + 1], PATH_HALF - 1, (const void *)upath);
+	if (n <= 0)
+		return 0;
+	end = PATH_HALF + n; /* exclusive; drops the NUL */
+	if (s->path[PATH_HALF + 1] == '/') {
+		npos = put_path(s, pos, PATH_HALF + 1, end, &len, &h->flags);
+		return len;
+	}
+	h->flags |= PAL_F_RELATIVE;
+	if (dirfd == AT_FDCWD_) {
+		struct fs_struct *fs = BPF_CORE_READ(t, fs);
+		start = walk_path(s, BPF_CORE_READ(fs, pwd.dentry), BPF_CORE_READ(fs, pwd.mnt), &h->flags);
+	} else {
+		struct file *f = fd_file(t, dirfd);
+		if (!f) {
+			h->flags |= PAL_F_DIRFD_UNRESOLVED;
+			npos = put_path(s, pos, PATH_HALF + 1, end, &len, &h->flags);
+			return len;
+		}
+		start = walk_path(s, BPF_CORE_READ(f, f_path.dentry), BPF_CORE_READ(f, f_path.mnt), &h->flags);
+	}
+	if (n == 1) { /* empty path: the directory itself */
+		npos = put_path(s, pos, start, PATH_HALF, &len, &h->flags);
+		return len;
+	}
+	s->path[PATH_HALF] = '/';
+	npos = put_path(s, pos, start, end, &len, &h->flags);
+	(void)npos;
+	return len;
+}
+
+/* Appends the absolute path of an open file at pos; returns the bytes written. */
+__noinline int g_file_path(struct scratch *s, __u32 pos, __u64 file)
+{
+	struct file *f = (void *)file;
+	struct pal_hdr *h;
+	__u16 len = 0;
+	__u32 start;
+
+	if (!s || !f)
+		return 0;
+	h = (void *)s->ev;
+	start = walk_path(s, BPF_CORE_READ(f, f_path.dentry), BPF_CORE_READ(f, f_path.mnt), &h->flags);
+	put_path(s, pos, start, PATH_HALF, &len, &h->flags);
+	return len;
+}
+
+static __always_inline __u32 put_user_path(struct scratch *s, __u32 pos, int dirfd,
+					   const char *upath, __u16 *len_out, __u16 *flags)
+{
+	int n = g_user_path(s, pos, dirfd, (__u64)upath);
+
+	if (n < 0 || n > PAL_PATH_MAX)
+		n = 0;
+	*len_out = n;
+	return pos + n;
+}
+
+static __always_inline __u32 put_file_path(struct scratch *s, __u32 pos, struct file *f,
+					   __u16 *len_out, __u16 *flags)
+{
+	int n = g_file_path(s, pos, (__u64)f);
+
+	if (n < 0 || n > PAL_PATH_MAX)
+		n = 0;
+	*len_out = n;
+	return pos + n;
+}
+
+/* ---------------------------------------------------------------- process life */
+
 SEC("raw_tracepoint/sched_process_exec")
-int on_exec(void *ctx) { return 0; }
+int on_exec(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct task_struct *t = (void *)ctx->args[0];
+	struct linux_binprm *bprm = (void *)ctx->args[2];
+	struct scratch *s;
+	struct pal_hdr *h;
+	struct pal_exec *e;
+	struct file *f;
+	__u32 pos;
+	long n;
+	unsigned long as, ae, alen;
+
+	if (!wanted(PAL_CLASS_PROCESS, bpf_get_current_cgroup_id(), bpf_get_current_pid_tgid() >> 32))
+		return 0;
+	s = get_scratch();
+	if (!s)
+		return 0;
+	h = (void *)s->ev;
+	e = (void *)(s->ev + sizeof(*h));
+	fill_hdr(h, t, 1, PAL_KIND_EXEC, 0xffffffff);
+	pos = sizeof(*h) + sizeof(*e);
+
+	n = bpf_probe_read_kernel_str(&s->ev[EVOFF(pos)], PAL_PATH_MAX, BPF_CORE_READ(bprm, filename));
+	e->filename_len = n > 0 ? n - 1 : 0;
+	pos += e->filename_len;
+
+	f = BPF_CORE_READ(bprm, file);
+	e->exe_ino = BPF_CORE_READ(f, f_inode, i_ino);
+	if (pos > PAL_PATH_MAX + 512)
+		return 0;
+	pos = put_file_path(s, pos, f, &e->exe_len, &h->flags);
+
+	as = BPF_CORE_READ(t, mm, arg_start);
+	ae = BPF_CORE_READ(t, mm, arg_end);
+	alen = ae > as ? ae - as : 0;
+	if (alen > PAL_ARGS_MAX - 1) {
+		alen = PAL_ARGS_MAX - 1;
+		h->flags |= PAL_F_TRUNCATED;
+	}
+	e->args_len = 0;
+	if (pos <= PAL_RECORD_MAX - PAL_ARGS_MAX && alen > 0 &&
+	    bpf_probe_read_user(&s->ev[EVOFF(pos)], alen & (PAL_ARGS_MAX - 1), (void *)as) == 0) {
+		e->args_len = alen;
+		pos += alen;
+	}
+	e->argc = BPF_CORE_READ(bprm, argc);
+	emit(s, pos);
+	return 0;
+}
+
+SEC("raw_tracepoint/sched_process_fork")
+int on_fork(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct task_struct *parent = (void *)ctx->args[0];
+	struct task_struct *child = (void *)ctx->args[1];
+	struct scratch *s;
+	struct pal_fork *fk;
+
+	if (BPF_CORE_READ(child, pid) != BPF_CORE_READ(child, tgid))
+		return 0; /* a new thread, not a process */
+	if (!wanted(PAL_CLASS_PROCESS, bpf_get_current_cgroup_id(), bpf_get_current_pid_tgid() >> 32))
+		return 0;
+	s = get_scratch();
+	if (!s)
+		return 0;
+	fill_hdr((void *)s->ev, child, 0, PAL_KIND_FORK, 0xffffffff);
+	fk = (void *)(s->ev + sizeof(struct pal_hdr));
+	fk->parent_pid = BPF_CORE_READ(parent, tgid);
+	fk->parent_tid = BPF_CORE_READ(parent, pid);
+	fk->clone_flags = 0;
+	emit(s, sizeof(struct pal_hdr) + sizeof(*fk));
+	return 0;
+}
+
+SEC("raw_tracepoint/sched_process_exit")
+int on_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct task_struct *t = (void *)ctx->args[0];
+	struct scratch *s;
+	struct pal_exit *x;
+	struct pal_hdr *h;
+
+	if (BPF_CORE_READ(t, signal, live.counter) != 0)
+		return 0; /* other threads of the process still run */
+	if (!wanted(PAL_CLASS_PROCESS, bpf_get_current_cgroup_id(), bpf_get_current_pid_tgid() >> 32))
+		return 0;
+	s = get_scratch();
+	if (!s)
+		return 0;
+	h = (void *)s->ev;
+	fill_hdr(h, t, 1, PAL_KIND_EXIT, 0xffffffff);
+	x = (void *)(s->ev + sizeof(*h));
+	x->exit_code = BPF_CORE_READ(t, exit_code);
+	x->_pad = 0;
+	h->ret = x->exit_code;
+	emit(s, sizeof(*h) + sizeof(*x));
+	return 0;
+}
+
+/* ---------------------------------------------------------------- syscall handlers */
+
+struct sys_ctx {
+	struct scratch *s;
+	struct pal_hdr *h;
+	struct pt_regs *regs;
+	long ret;
+	__u32 nr;
+};
+
+static __always_inline int sys_begin(struct bpf_raw_tracepoint_args *ctx, struct sys_ctx *c, __u16 kind)
+{
+	struct pt_regs *regs = (void *)ctx->args[0];
+
+	c->regs = regs;
+	c->ret = (long)ctx->args[1];
+	c->nr = BPF_CORE_READ(regs, orig_ax);
+	c->s = get_scratch();
+	if (!c->s)
+		return -1;
+	c->h = (void *)c->s->ev;
+	fill_hdr(c->h, (void *)bpf_get_current_task(), 1, kind, c->nr);
+	c->h->ret = c->ret;
+	return 0;
+}
+
+#define ARG(c, r) ({ struct pt_regs *__pr = (c)->regs; (unsigned long)BPF_CORE_READ(__pr, r); })
+
+SEC("raw_tracepoint")
+int h_open(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct sys_ctx c;
+	struct pal_file *fl;
+	const char *up;
+	__u32 pos;
+	int dfd = AT_FDCWD_;
+
+	if (sys_begin(ctx, &c, PAL_KIND_FILE))
+		return 0;
+	fl = (void *)(c.s->ev + sizeof(struct pal_hdr));
+	__builtin_memset(fl, 0, sizeof(*fl));
+	fl->op = PAL_FILE_OPEN;
+	switch (c.nr) {
+	case 2: /* open(path, flags, mode) */
+		up = (void *)ARG(&c, di);
+		fl->flags = ARG(&c, si);
+		fl->mode = ARG(&c, dx);
+		break;
+	case 85: /* creat(path, mode) */
+		up = (void *)ARG(&c, di);
+		fl->flags = 01 | 0100 | 01000; /* O_WRONLY|O_CREAT|O_TRUNC */
+		fl->mode = ARG(&c, si);
+		break;
+	case 437: { /* openat2(dfd, path, how, size) */
+		struct open_how how = {};
+		dfd = ARG(&c, di);
+		up = (void *)ARG(&c, si);
+		bpf_probe_read_user(&how, sizeof(how), (void *)ARG(&c, dx));
+		fl->flags = how.flags;
+		fl->mode = how.mode;
+		break;
+	}
+	default: /* openat(dfd, path, flags, mode) */
+		dfd = ARG(&c, di);
+		up = (void *)ARG(&c, si);
+		fl->flags = ARG(&c, dx);
+		fl->mode = ARG(&c, r10);
+	}
+	fl->fd = dfd;
+	pos = sizeof(struct pal_hdr) + sizeof(*fl);
+	pos = put_user_path(c.s, pos, dfd, up, &fl->path_len, &c.h->flags);
+	emit(c.s, pos);
+	return 0;
+}
+
+SEC("raw_tracepoint")
+int h_unlink(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct sys_ctx c;
+	struct pal_file *fl;
+	const char *up;
+	int dfd = AT_FDCWD_;
+
+	if (sys_begin(ctx, &c, PAL_KIND_FILE))
+		return 0;
+	fl = (void *)(c.s->ev + sizeof(struct pal_hdr));
+	__builtin_memset(fl, 0, sizeof(*fl));
+	if (c.nr == 263) { /* unlinkat(dfd, path, flags) */
+		dfd = ARG(&c, di);
+		up = (void *)ARG(&c, si);
+		fl->flags = ARG(&c, dx);
+		fl->op = (fl->flags & AT_REMOVEDIR_) ? PAL_FILE_RMDIR : PAL_FILE_UNLINK;
+	} else {
+		up = (void *)ARG(&c, di);
+		fl->op = c.nr == 84 ? PAL_FILE_RMDIR : PAL_FILE_UNLINK;
+	}
+	fl->fd = dfd;
+	emit(c.s, put_user_path(c.s, sizeof(struct pal_hdr) + sizeof(*fl), dfd, up,
+				&fl->path_len, &c.h->flags));
+	return 0;
+}
+
+SEC("raw_tracepoint")
+int h_rename(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct sys_ctx c;
+	struct pal_file *fl;
+	const char *old, *new;
+	int odfd = AT_FDCWD_, ndfd = AT_FDCWD_;
+	__u32 pos;
+
+	if (sys_begin(ctx, &c, PAL_KIND_FILE))
+		return 0;
+	fl = (void *)(c.s->ev + sizeof(struct pal_hdr));
+	__builtin_memset(fl, 0, sizeof(*fl));
+	fl->op = PAL_FILE_RENAME;
+	if (c.nr == 82) { /* rename(old, new) */
+		old = (void *)ARG(&c, di);
+		new = (void *)ARG(&c, si);
+	} else { /* renameat(odfd, old, ndfd, new), renameat2(..., flags) */
+		odfd = ARG(&c, di);
+		old = (void *)ARG(&c, si);
+		ndfd = ARG(&c, dx);
+		new = (void *)ARG(&c, r10);
+		if (c.nr == 316)
+			fl->flags = ARG(&c, r8);
+	}
+	fl->fd = odfd;
+	pos = sizeof(struct pal_hdr) + sizeof(*fl);
+	pos = put_user_path(c.s, pos, odfd, old, &fl->path_len, &c.h->flags);
+	if (pos > PAL_RECORD_MAX - PAL_PATH_MAX)
+		return 0;
+	pos = put_user_path(c.s, pos, ndfd, new, &fl->path2_len, &c.h->flags);
+	emit(c.s, pos);
+	return 0;
+}
+
+SEC("raw_tracepoint")
+int h_chmod(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct sys_ctx c;
+	struct pal_file *fl;
+	__u32 pos;
+
+	if (sys_begin(ctx, &c, PAL_KIND_FILE))
+		return 0;
+	fl = (void *)(c.s->ev + sizeof(struct pal_hdr));
+	__builtin_memset(fl, 0, sizeof(*fl));
+	pos = sizeof(struct pal_hdr) + sizeof(*fl);
+	fl->op = PAL_FILE_CHMOD;
+	if (c.nr == 91) { /* fchmod(fd, mode) */
+		fl->fd = ARG(&c, di);
+		fl->mode = ARG(&c, si);
+		pos = put_file_path(c.s, pos, fd_file((void *)bpf_get_current_task(), fl->fd),
+				    &fl->path_len, &c.h->flags);
+	} else if (c.nr == 90) { /* chmod(path, mode) */
+		fl->fd = AT_FDCWD_;
+		fl->mode = ARG(&c, si);
+		pos = put_user_path(c.s, pos, AT_FDCWD_, (void *)ARG(&c, di), &fl->path_len, &c.h->flags);
+	} else { /* fchmodat(dfd, path, mode), fchmodat2(dfd, path, mode, flags) */
+		fl->fd = ARG(&c, di);
+		fl->mode = ARG(&c, dx);
+		if (c.nr == 452)
+			fl->flags = ARG(&c, r10);
+		pos = put_user_path(c.s, pos, fl->fd, (void *)ARG(&c, si), &fl->path_len, &c.h->flags);
+	}
+	emit(c.s, pos);
+	return 0;
+}
+
+SEC("raw_tracepoint")
+int h_chown(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct sys_ctx c;
+	struct pal_file *fl;
+	__u32 pos;
+
+	if (sys_begin(ctx, &c, PAL_KIND_FILE))
+		return 0;
+	fl = (void *)(c.s->ev + sizeof(struct pal_hdr));
+	__builtin_memset(fl, 0, sizeof(*fl));
+	pos = sizeof(struct pal_hdr) + sizeof(*fl);
+	fl->op = PAL_FILE_CHOWN;
+	if (c.nr == 93) { /* fchown(fd, uid, gid) */
+		fl->fd = ARG(&c, di);
+		fl->uid = ARG(&c, si);
+		fl->gid = ARG(&c, dx);
+		pos = put_file_path(c.s, pos, fd_file((void *)bpf_get_current_task(), fl->fd),
+				    &fl->path_len, &c.h->flags);
+	} else if (c.nr == 260) { /* fchownat(dfd, path, uid, gid, flags) */
+		fl->fd = ARG(&c, di);
+		fl->uid = ARG(&c, dx);
+		fl->gid = ARG(&c, r10);
+		fl->flags = ARG(&c, r8);
+		pos = put_user_path(c.s, pos, fl->fd, (void *)ARG(&c, si), &fl->path_len, &c.h->flags);
+	} else { /* chown, lchown(path, uid, gid) */
+		fl->fd = AT_FDCWD_;
+		fl->uid = ARG(&c, si);
+		fl->gid = ARG(&c, dx);
+		pos = put_user_path(c.s, pos, AT_FDCWD_, (void *)ARG(&c, di), &fl->path_len, &c.h->flags);
+	}
+	emit(c.s, pos);
+	return 0;
+}
+
+struct argv_ctx {
+	const char *const *argv;
+	__u32 pos;
+	__u32 start;
+	__u16 argc;
+	__u16 flags;
+};
+
+static long argv_step(__u32 i, void *arg)
+{
+	struct argv_ctx *ac = arg;
+	struct scratch *s = get_scratch();
+	const char *p = 0;
+	__u32 pos = ac->pos;
+	long n;
+
+	if (!s || bpf_probe_read_user(&p, sizeof(p), &ac->argv[i & 63]) || !p)
+		return 1;
+	if (pos < ac->start || pos - ac->start > PAL_ARGS_MAX - ARG_MAX_LEN ||
+	    pos > PAL_RECORD_MAX - ARG_MAX_LEN) {
+		ac->flags |= PAL_F_TRUNCATED;
+		return 1;
+	}
+	n = bpf_probe_read_user_str(&s->ev[EVOFF(pos)], ARG_MAX_LEN, p);
+	if (n <= 0)
+		return 1;
+	ac->pos = pos + n; /* keeps the NUL: args are NUL-separated like /proc/<pid>/cmdline */
+	ac->argc++;
+	return 0;
+}
+
+SEC("raw_tracepoint")
+int h_execfail(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct sys_ctx c;
+	struct pal_exec *e;
+	const char *up;
+	const char *const *argv;
+	int dfd = AT_FDCWD_;
+	__u32 pos, args_start;
+	long n;
+
+	if (sys_begin(ctx, &c, PAL_KIND_EXEC))
+		return 0;
+	e = (void *)(c.s->ev + sizeof(struct pal_hdr));
+	__builtin_memset(e, 0, sizeof(*e));
+	if (c.nr == 322) { /* execveat(dfd, path, argv, envp, flags) */
+		dfd = ARG(&c, di);
+		up = (void *)ARG(&c, si);
+		argv = (void *)ARG(&c, dx);
+	} else {
+		up = (void *)ARG(&c, di);
+		argv = (void *)ARG(&c, si);
+	}
+	pos = sizeof(struct pal_hdr) + sizeof(*e);
+	n = bpf_probe_read_user_str(&c.s->ev[EVOFF(pos)], PAL_PATH_MAX, up);
+	e->filename_len = n > 0 ? n - 1 : 0;
+	pos += e->filename_len;
+	if (pos > PAL_PATH_MAX + 512)
+		return 0;
+	pos = put_user_path(c.s, pos, dfd, up, &e->exe_len, &c.h->flags);
+	args_start = pos;
+	{
+		struct argv_ctx ac = { .argv = argv, .pos = pos, .start = pos };
+		bpf_loop(ARGV_MAX_N, argv_step, &ac, 0);
+		pos = ac.pos;
+		e->argc = ac.argc;
+		c.h->flags |= ac.flags;
+	}
+	e->args_len = pos - args_start;
+	emit(c.s, pos);
+	return 0;
+}
+
+SEC("raw_tracepoint")
+int h_socket(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct sys_ctx c;
+	struct pal_net *nt;
+
+	if (sys_begin(ctx, &c, PAL_KIND_NET))
+		return 0;
+	nt = (void *)(c.s->ev + sizeof(struct pal_hdr));
+	__builtin_memset(nt, 0, sizeof(*nt));
+	nt->op = PAL_NET_SOCKET;
+	nt->family = ARG(&c, di);
+	nt->type = ARG(&c, si) & 0xf; /* without SOCK_NONBLOCK/SOCK_CLOEXEC */
+	nt->protocol = ARG(&c, dx);
+	nt->fd = c.ret;
+	emit(c.s, sizeof(struct pal_hdr) + sizeof(*nt));
+	return 0;
+}
+
+/* Local (and, when remote != 0, peer) address of the socket behind fd. */
+static __always_inline void sock_addrs(struct pal_net *nt, int fd, int remote)
+{
+	struct file *f = fd_file((void *)bpf_get_current_task(), fd);
+	struct socket *sock;
+	struct sock *sk;
+	__u16 family;
+
+	if (!f)
+		return;
+	if ((BPF_CORE_READ(f, f_inode, i_mode) & S_IFMT_) != S_IFSOCK_)
+		return;
+	sock = BPF_CORE_READ(f, private_data);
+	sk = BPF_CORE_READ(sock, sk);
+	if (!sk)
+		return;
+	family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	if (!nt->family)
+		nt->family = family;
+	nt->type = BPF_CORE_READ(sk, sk_type);
+	nt->protocol = BPF_CORE_READ(sk, sk_protocol);
+	nt->lport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	if (family == AF_INET_) {
+		BPF_CORE_READ_INTO(nt->laddr, sk, __sk_common.skc_rcv_saddr);
+		if (remote) {
+			BPF_CORE_READ_INTO(nt->raddr, sk, __sk_common.skc_daddr);
+			nt->rport = __builtin_bswap16(BPF_CORE_READ(sk, __sk_common.skc_dport));
+		}
+	} else if (family == AF_INET6_) {
+		BPF_CORE_READ_INTO(nt->laddr, sk, __sk_common.skc_v6_rcv_saddr);
+		if (remote) {
+			BPF_CORE_READ_INTO(nt->raddr, sk, __sk_common.skc_v6_daddr);
+			nt->rport = __builtin_bswap16(BPF_CORE_READ(sk, __sk_common.skc_dport));
+		}
+	}
+}
+
+/* Reads a user sockaddr into the address given by the caller; returns the new pos. */
+static __always_inline __u32 user_sockaddr(struct scratch *s, __u32 pos, struct pal_net *nt,
+					   const void *uaddr, __u32 alen, int is_local)
+{
+	__u16 family = 0;
+	__u8 *addr = is_local ? nt->laddr : nt->raddr;
+	__u16 port = 0;
+
+	if (!uaddr || alen < 2 || bpf_probe_read_user(&family, sizeof(family), uaddr))
+		return pos;
+	nt->family = family;
+	if (family == AF_INET_ && alen >= 8) {
+		bpf_probe_read_user(&port, 2, uaddr + 2);
+		bpf_probe_read_user(addr, 4, uaddr + 4);
+	} else if (family == AF_INET6_ && alen >= 24) {
+		bpf_probe_read_user(&port, 2, uaddr + 2);
+		bpf_probe_read_user(addr, 16, uaddr + 8);
+	} else if (family == AF_UNIX_ && alen > 2) {
+		__u32 n = alen - 2;
+		if (n > PAL_UNIX_MAX)
+			n = PAL_UNIX_MAX;
+		if (pos > PAL_RECORD_MAX - 128)
+			return pos;
+		n = mask127(n);
+		if (bpf_probe_read_user(&s->ev[EVOFF(pos)], n, uaddr + 2) == 0) {
+			/* a pathname address ends at its NUL; abstract ones start with NUL */
+			nt->unix_len = n;
+			pos += n;
+		}
+		return pos;
+	}
+	if (is_local)
+		nt->lport = __builtin_bswap16(port);
+	else
+		nt->rport = __builtin_bswap16(port);
+	return pos;
+}
+
+SEC("raw_tracepoint")
+int h_connect(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct sys_ctx c;
+	struct pal_net *nt;
+	__u32 pos;
+
+	if (sys_begin(ctx, &c, PAL_KIND_NET))
+		return 0;
+	nt = (void *)(c.s->ev + sizeof(struct pal_hdr));
+	__builtin_memset(nt, 0, sizeof(*nt));
+	nt->op = PAL_NET_CONNECT;
+	nt->fd = ARG(&c, di);
+	sock_addrs(nt, nt->fd, 0);
+	pos = user_sockaddr(c.s, sizeof(struct pal_hdr) + sizeof(*nt), nt, (void *)ARG(&c, si),
+			    ARG(&c, dx), 0);
+	emit(c.s, pos);
+	return 0;
+}
+
+SEC("raw_tracepoint")
+int h_bind(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct sys_ctx c;
+	struct pal_net *nt;
+	__u32 pos;
+
+	if (sys_begin(ctx, &c, PAL_KIND_NET))
+		return 0;
+	nt = (void *)(c.s->ev + sizeof(struct pal_hdr));
+	__builtin_memset(nt, 0, sizeof(*nt));
+	nt->op = PAL_NET_BIND;
+	nt->fd = ARG(&c, di);
+	sock_addrs(nt, nt->fd, 0);
+	pos = user_sockaddr(c.s, sizeof(struct pal_hdr) + sizeof(*nt), nt, (void *)ARG(&c, si),
+			    ARG(&c, dx), 1);
+	emit(c.s, pos);
+	return 0;
+}
+
+SEC("raw_tracepoint")
+int h_listen(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct sys_ctx c;
+	struct pal_net *nt;
+
+	if (sys_begin(ctx, &c, PAL_KIND_NET))
+		return 0;
+	nt = (void *)(c.s->ev + sizeof(struct pal_hdr));
+	__builtin_memset(nt, 0, sizeof(*nt));
+	nt->op = PAL_NET_LISTEN;
+	nt->fd = ARG(&c, di);
+	nt->arg = ARG(&c, si);
+	sock_addrs(nt, nt->fd, 0);
+	emit(c.s, sizeof(struct pal_hdr) + sizeof(*nt));
+	return 0;
+}
+
+SEC("raw_tracepoint")
+int h_accept(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct sys_ctx c;
+	struct pal_net *nt;
+
+	if (sys_begin(ctx, &c, PAL_KIND_NET))
+		return 0;
+	nt = (void *)(c.s->ev + sizeof(struct pal_hdr));
+	__builtin_memset(nt, 0, sizeof(*nt));
+	nt->op = PAL_NET_ACCEPT;
+	nt->fd = ARG(&c, di);
+	if (c.nr == 288)
+		nt->arg = ARG(&c, r10);
+	if (c.ret >= 0)
+		sock_addrs(nt, c.ret, 1); /* the new connection: local and peer */
+	else
+		sock_addrs(nt, nt->fd, 0); /* the listener */
+	emit(c.s, sizeof(struct pal_hdr) + sizeof(*nt));
+	return 0;
+}
+
+SEC("raw_tracepoint")
+int h_syscall(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct sys_ctx c;
+	struct pal_syscall *sc;
+
+	if (sys_begin(ctx, &c, PAL_KIND_SYSCALL))
+		return 0;
+	sc = (void *)(c.s->ev + sizeof(struct pal_hdr));
+	sc->args[0] = ARG(&c, di);
+	sc->args[1] = ARG(&c, si);
+	sc->args[2] = ARG(&c, dx);
+	sc->args[3] = ARG(&c, r10);
+	sc->args[4] = ARG(&c, r8);
+	sc->args[5] = ARG(&c, r9);
+	emit(c.s, sizeof(struct pal_hdr) + sizeof(*sc));
+	return 0;
+}
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, H_MAX);
+	__uint(key_size, sizeof(__u32));
+	__array(values, int(struct bpf_raw_tracepoint_args *));
+} handlers SEC(".maps") = {
+	.values = {
+		[H_OPEN] = (void *)&h_open,
+		[H_UNLINK] = (void *)&h_unlink,
+		[H_RENAME] = (void *)&h_rename,
+		[H_CHMOD] = (void *)&h_chmod,
+		[H_CHOWN] = (void *)&h_chown,
+		[H_EXECFAIL] = (void *)&h_execfail,
+		[H_SOCKET] = (void *)&h_socket,
+		[H_CONNECT] = (void *)&h_connect,
+		[H_ACCEPT] = (void *)&h_accept,
+		[H_BIND] = (void *)&h_bind,
+		[H_LISTEN] = (void *)&h_listen,
+		[H_SYSCALL] = (void *)&h_syscall,
+	},
+};
+
+SEC("raw_tracepoint/sys_exit")
+int on_sys_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct pt_regs *regs = (void *)ctx->args[0];
+	long ret = (long)ctx->args[1];
+	__u32 nr = BPF_CORE_READ(regs, orig_ax);
+	__u32 h, class = PAL_CLASS_FILE;
+
+	switch (nr) {
+	case 2: case 85: case 257: case 437:
+		h = H_OPEN; break;
+	case 84: case 87: case 263:
+		h = H_UNLINK; break;
+	case 82: case 264: case 316:
+		h = H_RENAME; break;
+	case 90: case 91: case 268: case 452:
+		h = H_CHMOD; break;
+	case 92: case 93: case 94: case 260:
+		h = H_CHOWN; break;
+	case 59: case 322:
+		if (ret >= 0)
+			return 0; /* reported by sched_process_exec */
+		h = H_EXECFAIL; class = PAL_CLASS_PROCESS; break;
+	case 41:
+		h = H_SOCKET; class = PAL_CLASS_NET; break;
+	case 42:
+		h = H_CONNECT; class = PAL_CLASS_NET; break;
+	case 43: case 288:
+		h = H_ACCEPT; class = PAL_CLASS_NET; break;
+	case 49:
+		h = H_BIND; class = PAL_CLASS_NET; break;
+	case 50:
+		h = H_LISTEN; class = PAL_CLASS_NET; break;
+	default: {
+		struct pal_config *c = get_config();
+		__u8 *on;
+		if (!c || !(c->classes & PAL_CLASS_SYSCALL) || nr >= 512)
+			return 0;
+		on = bpf_map_lookup_elem(&pal_syscalls, &nr);
+		if (!on || !*on)
+			return 0;
+		h = H_SYSCALL; class = PAL_CLASS_SYSCALL;
+	}
+	}
+	if (!wanted(class, bpf_get_current_cgroup_id(), bpf_get_current_pid_tgid() >> 32))
+		return 0;
+	bpf_tail_call(ctx, &handlers, h);
+	return 0;
+}

@@ -3,7 +3,7 @@
     {
       "target_name": "palisade_collector",
       "sources": [
-        "src/addon.c"
+        "src/addon.c", "src/collector.c", "src/record.c", "src/probe.c"
       ],
       "include_dirs": ["../../bpf/include", "src"],
       "cflags": ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-fno-strict-aliasing",

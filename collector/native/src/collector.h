@@ -1,0 +1,73 @@
+/* The collector core without N-API: load/attach the BPF object, drain the ring buffer on
+ * one thread into batches, hand each full batch to a deliver callback.
+ *
+ * Threads: pal_open/pal_start/pal_stop/pal_close/pal_stats/pal_set_* run on the caller's
+ * (JS main) thread; the drain thread only runs drain_main() in collector.c and calls
+ * `deliver` from it. Counters shared between them are updated with __atomic builtins.
+ *
+ * Batch format (what JS receives): a sequence of frames [u32 len, little-endian][record of
+ * len bytes], records as defined in bpf/include/palisade_event.h.
+ */
+#ifndef PALISADE_COLLECTOR_H
+#define PALISADE_COLLECTOR_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <pthread.h>
+#include "palisade_event.h"
+
+struct pal_batch {
+	size_t used;
+	size_t cap;
+	uint32_t records;
+	uint8_t data[];
+};
+
+/* Returns 0 when the batch was taken (the callee frees it later with free()), -1 when
+ * the consumer's queue is full (the caller counts the drop and frees it). */
+typedef int (*pal_deliver_fn)(void *ctx, struct pal_batch *b);
+
+struct pal_options {
+	const char *object_path;   /* bpf/build/palisade.bpf.o */
+	uint32_t ring_bytes;       /* power of two, >= page size */
+	uint32_t batch_bytes;      /* bytes per batch handed to JS */
+	uint32_t poll_ms;          /* max time a record waits before delivery */
+	struct pal_config config;  /* initial filter */
+};
+
+#define PAL_HIST_BUCKETS 24
+
+struct pal_user_stats {
+	uint64_t ring_records;     /* records read from the ring */
+	uint64_t ring_bytes;
+	uint64_t bad_records;      /* failed pal_record_check: skipped */
+	uint64_t delivered_records;/* handed to the deliver callback and accepted */
+	uint64_t delivered_bytes;
+	uint64_t delivered_batches;
+	uint64_t dropped_records;  /* deliver() refused: consumer queue full */
+	uint64_t dropped_bytes;
+	uint64_t dropped_batches;
+	uint64_t alloc_failures;   /* batch allocation failed: records dropped, counted above */
+	uint64_t batch_hist[PAL_HIST_BUCKETS]; /* records per delivered batch, log2 buckets */
+};
+
+struct pal_collector;
+
+/* Opens, loads and attaches. On failure returns NULL with *err_op naming the step and
+ * *err_no the positive errno; *log gets libbpf's last messages (static buffer). */
+struct pal_collector *pal_open(const struct pal_options *o, const char **err_op, int *err_no);
+int pal_start(struct pal_collector *c, pal_deliver_fn deliver, void *ctx);
+/* Stops the drain thread after a last drain; idempotent. */
+void pal_stop(struct pal_collector *c);
+void pal_close(struct pal_collector *c);
+int pal_set_config(struct pal_collector *c, const struct pal_config *cfg);
+int pal_cgroup_set(struct pal_collector *c, uint64_t id, int present);
+int pal_syscall_set(struct pal_collector *c, uint32_t nr, int on);
+/* per-CPU kernel counters: out[cpu * PAL_CNT_MAX + counter]; returns the CPU count or -errno */
+int pal_kernel_counters(struct pal_collector *c, uint64_t *out, int max_cpus);
+void pal_user_stats(struct pal_collector *c, struct pal_user_stats *out);
+/* the consumer side of delivery reports batches it had to discard (e.g. on teardown) */
+void pal_count_discarded(struct pal_collector *c, uint32_t records, size_t bytes);
+const char *pal_last_log(void);
+
+#endif

@@ -1,0 +1,28 @@
+/* Record validation shared by the drain thread (record.c) and the ASan fuzz harness
+ * (collector/native/test/fuzz-record.c). Pure functions: no allocation, no global state,
+ * every read bounds-checked against the length given. Safe on any thread. */
+#ifndef PALISADE_RECORD_H
+#define PALISADE_RECORD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum pal_check {
+	PAL_OK = 0,
+	PAL_BAD_SHORT = 1,     /* shorter than the header or the kind's fixed body */
+	PAL_BAD_SIZE = 2,      /* hdr.size differs from the record length or exceeds the max */
+	PAL_BAD_KIND = 3,      /* unknown kind */
+	PAL_BAD_ABI = 4,       /* hdr.abi != PAL_ABI_VERSION */
+	PAL_BAD_STRINGS = 5,   /* string lengths overflow the record or their bound */
+	PAL_BAD_FRAME = 6,     /* batch framing: a frame length runs past the batch */
+};
+
+/* Checks one record of `len` bytes. */
+enum pal_check pal_record_check(const uint8_t *p, size_t len);
+
+/* Walks a batch ([u32 len][record] ...); calls pal_record_check on each frame.
+ * Returns the number of good records; *bad gets the number of bad ones. A frame whose
+ * length runs past the batch ends the walk (counted once as bad). */
+size_t pal_batch_check(const uint8_t *p, size_t len, size_t *bad);
+
+#endif
