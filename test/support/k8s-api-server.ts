@@ -77,10 +77,22 @@ export interface K8sApiServer {
   setWatchStall(on: boolean): void;
   /** answer the next `count` matching requests with an error Status */
   failNext(rule: FailureRule): void;
+  /**
+   * Hold matching requests unanswered (connection open) until release(); they are then
+   * served against the state at release time. Until then the gate counts them.
+   */
+  hold(match: { resource?: ResourceName; verb?: Verb }): RequestGate;
   activeWatches(resource?: ResourceName): number;
   requests(filter?: { resource?: ResourceName; verb?: Verb }): RequestRecord[];
   requestCount(filter?: { resource?: ResourceName; verb?: Verb }): number;
   close(): Promise<void>;
+}
+
+export interface RequestGate {
+  /** requests currently held */
+  waiting(): number;
+  /** serve the held requests and stop holding */
+  release(): void;
 }
 
 type QueueItem = string | { readonly end: true };
@@ -200,7 +212,27 @@ export async function startK8sApiServer(opts: K8sApiServerOptions = {}): Promise
     res.end(text);
   };
 
+  type Held = { readonly res: ServerResponse; readonly run: () => void };
+  type Gate = { readonly resource?: ResourceName; readonly verb?: Verb; held: Held[] };
+  const gates: Gate[] = [];
+  const alive = (res: ServerResponse): boolean => !res.destroyed && !res.writableEnded;
+
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
+    const u = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const r = route(u.pathname);
+    const w = u.searchParams.get('watch');
+    const verb: Verb | 'other' = req.method !== 'GET' || r === undefined ? 'other'
+      : r.name !== undefined ? 'get' : w === 'true' || w === '1' ? 'watch' : 'list';
+    const gate = gates.find((g) => (g.resource === undefined || g.resource === r?.resource)
+      && (g.verb === undefined || g.verb === verb));
+    if (gate !== undefined) {
+      gate.held.push({ res, run: () => { if (alive(res)) serve(req, res); } });
+      return;
+    }
+    serve(req, res);
+  };
+
+  const serve = (req: IncomingMessage, res: ServerResponse): void => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const query = Object.fromEntries(url.searchParams.entries());
     const r = route(url.pathname);
@@ -353,6 +385,20 @@ export async function startK8sApiServer(opts: K8sApiServerOptions = {}): Promise
       if (!on) for (const w of watches) pump(w);
     },
     failNext: (rule) => { failures.push({ ...rule }); },
+    hold: (match) => {
+      const g: Gate = { ...match, held: [] };
+      gates.push(g);
+      return {
+        waiting: () => g.held.filter((h) => alive(h.res)).length,
+        release: () => {
+          const i = gates.indexOf(g);
+          if (i >= 0) gates.splice(i, 1);
+          const held = g.held;
+          g.held = [];
+          for (const h of held) h.run();
+        },
+      };
+    },
     activeWatches: (resource) => select(resource).length,
     requests: (f) => filterLog(f),
     requestCount: (f) => filterLog(f).length,
@@ -372,7 +418,8 @@ export function writeKubeconfig(path: string, server: string, opts: { token?: st
   const config = {
     apiVersion: 'v1',
     kind: 'Config',
-    clusters: [{ name: 'palisade-test', cluster: { server } }],
+    // client-node refuses plain http unless TLS verification is explicitly skipped
+    clusters: [{ name: 'palisade-test', cluster: { server, 'insecure-skip-tls-verify': server.startsWith('http://') } }],
     users: [{ name: 'palisade-test', user: opts.token === undefined ? {} : { token: opts.token } }],
     contexts: [{ name: 'palisade-test', context: { cluster: 'palisade-test', user: 'palisade-test', namespace: opts.namespace ?? 'default' } }],
     'current-context': 'palisade-test',
