@@ -1,0 +1,318 @@
+// palisade.v1 Ingest: one bidirectional stream per enforcer (see
+// proto/palisade/v1/ingest.proto for the protocol).
+//
+// Guarantees:
+//   - an ack for (node, boot) covers only seqs whose batch went through
+//     pipeline.submit() (handed to the hub) or that the sender declared lost (a gap
+//     inside a batch range); acks never go backwards (DedupWindow);
+//   - duplicates (retransmits after a reconnect) are dropped and counted, never
+//     published twice while their sequence space is remembered;
+//   - batches of one stream are processed one at a time, in order; reading from the
+//     stream pauses while `maxQueuedBatches` wait, so a fast sender is slowed by
+//     HTTP/2 flow control instead of growing memory.
+// Limits, each with its status and counter (palisade_relay_ingest_rejected_total{reason},
+// palisade_relay_ingest_cutoff_total{reason}):
+//   message > ingest.maxMessageBytes   RESOURCE_EXHAUSTED (grpc-js, counted by status-counter)
+//   undecodable message                 INTERNAL (grpc-js) + rejected{reason=malformed}
+//   more than ingest.maxStreams         RESOURCE_EXHAUSTED
+//   no hello within helloTimeoutMs      DEADLINE_EXCEEDED
+//   first message not a hello           IngestError HELLO_REQUIRED, then INVALID_ARGUMENT
+//   batch of another node / bad range   IngestError (not retryable), stream stays open
+//   over the connection's events/s      IngestError UNAVAILABLE (retryable) + FlowControl.pause_ms;
+//                                       a sender that keeps pushing is cut off: RESOURCE_EXHAUSTED
+// Shutdown: drain() refuses new batches (UNAVAILABLE, retryable), waits for the
+// batch in progress, and ends every stream with UNAVAILABLE so enforcers reconnect.
+import { status as Status, type ServerDuplexStream, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import {
+  IngestErrorCode,
+  IngestRequest,
+  IngestResponse,
+  IngestService,
+  type Batch,
+  type DeepPartial,
+  type Hello,
+} from '../../proto/gen/palisade/v1/ingest.js';
+import type { RelayConfig } from '../config.js';
+import type { RelayEvent } from '../event.js';
+import type { Counters } from '../metrics/counters.js';
+import type { Pipeline } from '../pipeline.js';
+import type { DedupWindow } from './dedup-window.js';
+import { createTokenBucket, type TokenBucket } from './token-bucket.js';
+
+type Call = ServerDuplexStream<IngestRequest, IngestResponse>;
+
+export type IngestDeps = {
+  readonly config: RelayConfig['ingest'];
+  readonly clusterName: string;
+  readonly dedup: DedupWindow;
+  readonly pipeline: Pipeline;
+  readonly counters: Counters;
+  readonly log: Logger;
+};
+
+export interface IngestServer {
+  readonly service: ServiceDefinition;
+  readonly implementation: UntypedServiceImplementation;
+  readonly activeStreams: number;
+  /** Stops taking batches, waits for in-progress ones, ends every stream (UNAVAILABLE). */
+  drain(signal: AbortSignal): Promise<void>;
+}
+
+const MAX_QUEUED_BATCHES = 8;
+const MAX_RATE_STRIKES = 20;
+
+type Conn = { bucket: TokenBucket; streams: number };
+
+export function createIngestServer(d: IngestDeps): IngestServer {
+  const conns = new Map<string, Conn>();
+  const streams = new Set<StreamState>();
+  let draining = false;
+  const reject = (reason: string, n = 1): void => d.counters.inc('palisade_relay_ingest_rejected_total', { reason }, n);
+  const cutoff = (reason: string): void => d.counters.inc('palisade_relay_ingest_cutoff_total', { reason });
+
+  // Same wire contract as IngestService; deserialize failures are counted before grpc-js answers INTERNAL.
+  const service: ServiceDefinition = {
+    stream: {
+      ...IngestService.stream,
+      requestDeserialize: (b: Buffer): IngestRequest => {
+        try {
+          return IngestRequest.decode(b);
+        } catch (err) {
+          reject('malformed');
+          throw err;
+        }
+      },
+    },
+  };
+
+  class StreamState {
+    hello: Hello | undefined;
+    queue: Batch[] = [];
+    busy: Promise<void> | undefined;
+    ended = false;
+    strikes = 0;
+    readonly helloTimer: NodeJS.Timeout;
+    constructor(readonly call: Call, readonly conn: Conn, readonly peer: string) {
+      this.helloTimer = setTimeout(() => {
+        if (!this.hello) {
+          cutoff('no_hello');
+          this.fail(Status.DEADLINE_EXCEEDED, `no hello within ${d.config.helloTimeoutMs} ms`);
+        }
+      }, d.config.helloTimeoutMs);
+    }
+
+    respond(r: DeepPartial<IngestResponse> & { nodeId: string; bootId: string }): void {
+      if (this.ended) return;
+      this.call.write(IngestResponse.fromPartial(r));
+    }
+
+    fail(code: Status, details: string): void {
+      if (this.ended) return;
+      this.ended = true;
+      this.queue.length = 0;
+      this.call.emit('error', { code, details, name: 'IngestError', message: details });
+      this.cleanup();
+    }
+
+    cleanup(): void {
+      clearTimeout(this.helloTimer);
+      if (!streams.delete(this)) return;
+      this.conn.streams--;
+      if (this.conn.streams === 0) conns.delete(this.peer);
+    }
+
+    onRequest(req: IngestRequest): void {
+      if (this.ended) return;
+      const kind = req.kind;
+      if (kind?.$case === 'hello') {
+        const h = kind.value;
+        if (h.nodeId === '' || h.bootId === '') {
+          reject('bad_hello');
+          this.fail(Status.INVALID_ARGUMENT, 'hello: node_id and boot_id must be set');
+          return;
+        }
+        if (this.hello && this.hello.nodeId !== h.nodeId) {
+          reject('node_mismatch');
+          this.fail(Status.INVALID_ARGUMENT, `hello: node_id ${h.nodeId} differs from this stream's ${this.hello.nodeId}`);
+          return;
+        }
+        this.hello = h;
+        clearTimeout(this.helloTimer);
+        this.respond({ nodeId: h.nodeId, bootId: h.bootId, ackedSeq: d.dedup.acked(h.nodeId, h.bootId) });
+        return;
+      }
+      if (!this.hello) {
+        reject('hello_required');
+        this.respond({ nodeId: '', bootId: '', error: { code: IngestErrorCode.INGEST_ERROR_CODE_HELLO_REQUIRED, message: 'the first request must be a hello', retryable: false } });
+        this.fail(Status.INVALID_ARGUMENT, 'the first request must be a hello');
+        return;
+      }
+      if (kind?.$case !== 'batch') {
+        reject('empty_request');
+        return;
+      }
+      this.queue.push(kind.value);
+      if (this.queue.length >= MAX_QUEUED_BATCHES) this.call.pause();
+      if (!this.busy) this.busy = this.run();
+    }
+
+    async run(): Promise<void> {
+      try {
+        for (let b = this.queue.shift(); b !== undefined && !this.ended; b = this.queue.shift()) {
+          if (this.queue.length < MAX_QUEUED_BATCHES) this.call.resume();
+          await this.batch(b);
+        }
+      } catch (err) {
+        d.log.error({ err, peer: this.peer }, 'ingest stream failed');
+        cutoff('internal');
+        this.fail(Status.INTERNAL, 'relay error');
+      } finally {
+        this.busy = undefined;
+        if (this.halfClosed && !this.ended) this.finish();
+      }
+    }
+
+    halfClosed = false;
+    finish(): void {
+      if (this.ended) return;
+      this.ended = true;
+      this.call.end();
+      this.cleanup();
+    }
+
+    async batch(b: Batch): Promise<void> {
+      const h = this.hello as Hello;
+      const ids = { nodeId: b.nodeId, bootId: b.bootId };
+      const err = (code: IngestErrorCode, message: string, retryable: boolean, reason: string, pauseMs = 0): void => {
+        reject(reason);
+        this.respond({
+          ...ids, ackedSeq: d.dedup.acked(b.nodeId, b.bootId),
+          error: { code, message, retryable, firstSeq: b.firstSeq, lastSeq: b.lastSeq },
+          ...(pauseMs > 0 ? { flow: { pauseMs } } : {}),
+        });
+      };
+      if (draining) return err(IngestErrorCode.INGEST_ERROR_CODE_UNAVAILABLE, 'relay is shutting down', true, 'draining');
+      if (b.nodeId !== h.nodeId) return err(IngestErrorCode.INGEST_ERROR_CODE_NODE_MISMATCH, `batch.node_id ${b.nodeId} differs from hello.node_id ${h.nodeId}`, false, 'node_mismatch');
+      const bad = validate(b, d.config.dedupWindow);
+      if (bad) return err(IngestErrorCode.INGEST_ERROR_CODE_INVALID_BATCH, bad, false, 'invalid_batch');
+      const take = this.conn.bucket.take(Math.max(1, b.entries.length));
+      if (!take.ok) {
+        if (take.never) return err(IngestErrorCode.INGEST_ERROR_CODE_TOO_LARGE, `batch of ${b.entries.length} entries exceeds ingest.maxEventsPerSec ${d.config.maxEventsPerSec}`, false, 'too_large');
+        this.strikes++;
+        if (this.strikes > MAX_RATE_STRIKES) {
+          cutoff('rate');
+          return this.fail(Status.RESOURCE_EXHAUSTED, `over ${d.config.maxEventsPerSec} events/s and ignoring pause_ms`);
+        }
+        return err(IngestErrorCode.INGEST_ERROR_CODE_UNAVAILABLE, `over ${d.config.maxEventsPerSec} events/s; pause ${take.waitMs} ms`, true, 'rate', take.waitMs);
+      }
+      this.strikes = 0;
+      const admit = d.dedup.admit(b.nodeId, b.bootId, b.firstSeq, b.lastSeq);
+      if (!admit.ok) return err(IngestErrorCode.INGEST_ERROR_CODE_UNAVAILABLE, `batch ${b.firstSeq}..${b.lastSeq} is ${admit.reason.replace('_', ' ')} of acked seq; resend in order`, true, admit.reason);
+
+      const now = process.hrtime.bigint();
+      const fresh: RelayEvent[] = [];
+      let dups = 0;
+      for (const e of b.entries) {
+        if (d.dedup.isDuplicate(b.nodeId, b.bootId, e.seq)) {
+          dups++;
+          continue;
+        }
+        const body = e.event as NonNullable<typeof e.event>;
+        if (body.$case !== 'message') {
+          if (body.value.ClusterName === '') body.value.ClusterName = h.clusterName || d.clusterName;
+          if (body.value.HostName === '') body.value.HostName = h.nodeName;
+        } else {
+          if (body.value.ClusterName === '') body.value.ClusterName = h.clusterName || d.clusterName;
+          if (body.value.HostName === '') body.value.HostName = h.nodeName;
+        }
+        fresh.push({ nodeId: b.nodeId, bootId: b.bootId, seq: e.seq, body, enriched: true, count: 1, receivedAt: now });
+      }
+      const span = Number(b.lastSeq - b.firstSeq) + 1;
+      if (span > b.entries.length) {
+        let lost = 0;
+        let i = 0;
+        for (let s = b.firstSeq; s <= b.lastSeq; s++) {
+          if (i < b.entries.length && (b.entries[i] as { seq: bigint }).seq === s) { i++; continue; }
+          if (!d.dedup.isDuplicate(b.nodeId, b.bootId, s)) lost++;
+        }
+        d.counters.inc('palisade_relay_ingest_sender_lost_events_total', {}, lost);
+      }
+      d.counters.inc('palisade_relay_ingest_duplicate_events_total', {}, dups);
+      try {
+        await d.pipeline.submit(fresh);
+      } catch (e) {
+        d.log.warn({ err: e, node: b.nodeId }, 'ingest hand-off failed; batch not acked');
+        return err(IngestErrorCode.INGEST_ERROR_CODE_UNAVAILABLE, 'relay cannot make the batch durable now', true, 'handoff_failed');
+      }
+      d.counters.inc('palisade_relay_ingest_events_total', {}, fresh.length);
+      const acked = d.dedup.commit(b.nodeId, b.bootId, b.firstSeq, b.lastSeq);
+      this.respond({ ...ids, ackedSeq: acked });
+    }
+  }
+
+  const implementation: UntypedServiceImplementation = {
+    stream(call: Call) {
+      const peer = call.getPeer();
+      if (draining || streams.size >= d.config.maxStreams) {
+        cutoff(draining ? 'draining' : 'max_streams');
+        call.emit('error', { code: draining ? Status.UNAVAILABLE : Status.RESOURCE_EXHAUSTED, details: draining ? 'relay is shutting down' : `more than ingest.maxStreams (${d.config.maxStreams}) streams` });
+        return;
+      }
+      let conn = conns.get(peer);
+      if (!conn) {
+        const rate = d.config.maxEventsPerSec;
+        conn = { bucket: createTokenBucket(rate, rate), streams: 0 };
+        conns.set(peer, conn);
+      }
+      conn.streams++;
+      const s = new StreamState(call, conn, peer);
+      streams.add(s);
+      call.on('data', (req: IngestRequest) => s.onRequest(req));
+      call.on('end', () => {
+        s.halfClosed = true;
+        if (!s.busy) s.finish();
+      });
+      call.on('cancelled', () => {
+        s.ended = true;
+        s.queue.length = 0;
+        s.cleanup();
+      });
+      call.on('error', () => {
+        s.ended = true;
+        s.cleanup();
+      });
+    },
+  };
+
+  return {
+    service,
+    implementation,
+    get activeStreams() {
+      return streams.size;
+    },
+    async drain(signal) {
+      draining = true;
+      const busy = [...streams].map((s) => s.busy).filter((p): p is Promise<void> => p !== undefined);
+      await Promise.race([Promise.allSettled(busy), new Promise((r) => signal.addEventListener('abort', r, { once: true }))]);
+      for (const s of [...streams]) s.fail(Status.UNAVAILABLE, 'relay is shutting down');
+    },
+  };
+}
+
+/** Batch rules from ingest.proto; returns what is wrong, naming the field. */
+function validate(b: Batch, maxSpan: number): string | undefined {
+  if (b.bootId === '') return 'batch.boot_id must be set';
+  if (b.firstSeq < 1n) return `batch.first_seq must be >= 1, got ${b.firstSeq}`;
+  if (b.lastSeq < b.firstSeq) return `batch.last_seq ${b.lastSeq} < first_seq ${b.firstSeq}`;
+  if (b.lastSeq - b.firstSeq >= BigInt(maxSpan)) return `batch range ${b.firstSeq}..${b.lastSeq} is longer than ingest.dedupWindow ${maxSpan}`;
+  let prev = 0n;
+  for (let i = 0; i < b.entries.length; i++) {
+    const e = b.entries[i] as Batch['entries'][number];
+    if (e.seq < b.firstSeq || e.seq > b.lastSeq) return `batch.entries[${i}].seq ${e.seq} outside ${b.firstSeq}..${b.lastSeq}`;
+    if (e.seq <= prev) return `batch.entries[${i}].seq ${e.seq} not increasing`;
+    if (e.event === undefined) return `batch.entries[${i}].event is empty`;
+    prev = e.seq;
+  }
+  return undefined;
+}

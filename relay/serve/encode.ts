@@ -1,0 +1,44 @@
+// Wire encodings of hub entries, computed once per entry and shared by every client
+// (a client's stream writes these bytes as they are; see raw services in
+// log-service.ts and watch-service.ts).
+import { BinaryWriter } from '@bufbuild/protobuf/wire';
+import { Alert, Log, Message } from '../../proto/gen/feeder/kubearmor.js';
+import { WatchEvent } from '../../proto/gen/palisade/v1/watch.js';
+import type { EventBody } from '../event.js';
+import type { Hub, HubEntry } from '../hub/hub.js';
+
+export function encodeBody(b: EventBody): Buffer {
+  switch (b.$case) {
+    case 'alert': return Buffer.from(Alert.encode(b.value).finish());
+    case 'log': return Buffer.from(Log.encode(b.value).finish());
+    case 'message': return Buffer.from(Message.encode(b.value).finish());
+  }
+}
+
+export function feederBytes(e: HubEntry): Buffer {
+  if (!e.feederBytes) e.feederBytes = encodeBody(e.ev.body);
+  return e.feederBytes;
+}
+
+/** WatchEvent without dropped_before; a client's dropped_before is appended (field 8). */
+export function watchBytes(e: HubEntry, hub: Hub): Buffer {
+  if (!e.watchBytes) {
+    const ev = e.ev;
+    e.watchBytes = Buffer.from(WatchEvent.encode({
+      id: { nodeId: ev.nodeId, bootId: ev.bootId, seq: ev.seq },
+      cursor: hub.cursorOf(e),
+      event: ev.body,
+      enriched: ev.enriched,
+      count: ev.count,
+      droppedBefore: 0n,
+    }).finish());
+  }
+  return e.watchBytes;
+}
+
+/** Protobuf fields may be appended to an encoded message: field 8 (dropped_before) as a varint. */
+export function withDroppedBefore(bytes: Buffer, dropped: number): Buffer {
+  if (dropped === 0) return bytes;
+  const tail = new BinaryWriter().uint32((8 << 3) | 0).uint64(BigInt(dropped)).finish();
+  return Buffer.concat([bytes, tail]);
+}
