@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <stddef.h>
+#include <time.h>
 #include <node_api.h>
 #include "collector.h"
 #include "record.h"
@@ -442,6 +443,17 @@ static napi_value js_layout(napi_env env, napi_callback_info info)
 	return out;
 }
 
+/* bootTimeNs() -> bigint: CLOCK_BOOTTIME now, the clock of every record's ts_ns */
+static napi_value js_boot_time(napi_env env, napi_callback_info info)
+{
+	struct timespec ts;
+	napi_value v;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	napi_create_bigint_uint64(env, (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec, &v);
+	return v;
+}
+
 static napi_value js_probe(napi_env env, napi_callback_info info)
 {
 	size_t argc = 1, plen = 0;
@@ -469,6 +481,7 @@ NAPI_MODULE_INIT()
 		{ "batchCheck", js_batch_check },
 		{ "layout", js_layout },
 		{ "probe", js_probe },
+		{ "bootTimeNs", js_boot_time },
 	};
 	size_t i;
 	napi_value fn;

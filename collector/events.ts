@@ -1,0 +1,107 @@
+// The typed events the collector yields. Every event carries the process header decoded
+// from the kernel record plus enrichment from user space: `exe` (process table) and
+// `container` (cgroup resolution; undefined for host processes).
+import type { EventClass } from './layout.js';
+
+export type ContainerRuntime = 'libpod' | 'docker' | 'containerd' | 'crio';
+
+export type ContainerRef = {
+  readonly id: string;
+  readonly runtime: ContainerRuntime;
+  readonly podUid?: string;
+};
+
+export type EventBase = {
+  readonly class: EventClass;
+  /** CLOCK_BOOTTIME of the event, ns */
+  readonly bootNs: bigint;
+  /** wall clock, ms since the epoch (boot time + bootNs) */
+  readonly timestamp: number;
+  readonly pid: number;
+  readonly tid: number;
+  readonly ppid: number;
+  /** pid, tid and ppid as seen inside the task's own pid namespace (ppid 0: outside) */
+  readonly nsPid: number;
+  readonly nsTid: number;
+  readonly nsPpid: number;
+  readonly uid: number;
+  readonly gid: number;
+  readonly cgroupId: bigint;
+  readonly mntNs: number;
+  readonly pidNs: number;
+  /** process start (CLOCK_BOOTTIME ns): (pid, startNs) identifies a process */
+  readonly startNs: bigint;
+  readonly comm: string;
+  /** syscall result: >= 0 success, < 0 is -errno (exit: raw exit status) */
+  readonly ret: number;
+  /** syscall number (x86_64), or -1 for scheduler events */
+  readonly syscall: number;
+  /** a path, argv or address hit its bound in the kernel */
+  readonly truncated: boolean;
+  /** absolute path of the process's executable (process table; '' when unknown) */
+  exe: string;
+  container: ContainerRef | undefined;
+};
+
+export type ExecEvent = EventBase & {
+  readonly kind: 'exec';
+  /** the path as given to execve */
+  readonly filename: string;
+  /** absolute path: resolved by the kernel on success, joined with the cwd on failure */
+  readonly path: string;
+  readonly argv: readonly string[];
+  readonly exeInode: number;
+};
+
+export type ForkEvent = EventBase & {
+  readonly kind: 'fork';
+  readonly parentPid: number;
+  readonly parentTid: number;
+};
+
+export type ExitEvent = EventBase & {
+  readonly kind: 'exit';
+  readonly exitCode: number;
+  readonly signal: number;
+};
+
+export type FileOp = 'open' | 'unlink' | 'rmdir' | 'rename' | 'chmod' | 'chown';
+
+export type FileEvent = EventBase & {
+  readonly kind: 'file';
+  readonly op: FileOp;
+  /** absolute, lexically normalised */
+  readonly path: string;
+  /** rename target */
+  readonly path2?: string;
+  readonly fd: number;
+  readonly flags: number;
+  readonly mode: number;
+  readonly ownerUid?: number;
+  readonly ownerGid?: number;
+};
+
+export type NetOp = 'socket' | 'connect' | 'accept' | 'bind' | 'listen';
+
+export type SockAddr = { readonly address: string; readonly port: number };
+
+export type NetEvent = EventBase & {
+  readonly kind: 'network';
+  readonly op: NetOp;
+  readonly family: 'inet' | 'inet6' | 'unix' | `af${number}`;
+  readonly sockType: number;
+  readonly protocol: number;
+  readonly fd: number;
+  /** listen backlog, accept4 flags */
+  readonly arg: number;
+  readonly local?: SockAddr;
+  readonly remote?: SockAddr;
+  readonly unixPath?: string;
+};
+
+export type SyscallEvent = EventBase & {
+  readonly kind: 'syscall';
+  readonly args: readonly bigint[];
+};
+
+export type CollectorEvent = ExecEvent | ForkEvent | ExitEvent | FileEvent | NetEvent | SyscallEvent;

@@ -1,0 +1,201 @@
+// openCollector(): kernel events, decoded, enriched with the executable (process table)
+// and the container (cgroup resolution), delivered to listeners and async iterators.
+// Start-up order: validate -> seed process table -> load+attach (all classes off) ->
+// cgroup and syscall maps -> classes on. close() runs the reverse: stop the drain thread
+// (a last drain), deliver what is queued, free the BPF object, end iterators. Idempotent.
+// Drops: kernel ring full (per CPU), drain->JS queue full (native), iterator queue full
+// (drop newest): all counted in stats(); `lost` is their sum.
+import { EventEmitter } from 'node:events';
+import { CGROUP_MODE, type EventClass } from './layout.js';
+import { classMask, validate, type CgroupFilter, type CollectorConfig } from './config.js';
+import { decodeBatch, newDecodeCounters, type DecodeCounters } from './decode.js';
+import type { CollectorEvent } from './events.js';
+import { bpfObjectPath, loadNative, type NativeHandle, type NativeStats } from './native/index.js';
+import { createProcessTable, type ProcessTable } from './proc-table.js';
+import { createContainerResolver, type ContainerResolver } from './containers.js';
+
+export type { CollectorEvent } from './events.js';
+export type { CollectorConfig } from './config.js';
+
+export type CollectorStats = {
+  readonly kernel: {
+    readonly emitted: number;
+    readonly dropped: number;
+    readonly filtered: number;
+    readonly perCpu: { readonly emitted: readonly number[]; readonly dropped: readonly number[]; readonly filtered: readonly number[] };
+  };
+  readonly native: Omit<NativeStats, 'kernel'>;
+  readonly decoder: { readonly records: number; readonly bad: DecodeCounters['bad']; readonly badTotal: number };
+  readonly events: { readonly delivered: number; readonly iteratorDropped: number; readonly listenerErrors: number };
+  readonly processes: { readonly size: number; readonly evicted: number; readonly procLookups: number };
+  /** kernel.dropped + native.droppedRecords + native.badRecords + events.iteratorDropped */
+  readonly lost: number;
+};
+
+export type FilterUpdate = {
+  readonly classes?: readonly EventClass[];
+  readonly cgroups?: CgroupFilter;
+};
+
+export interface Collector {
+  /** every event from now on, until close(); buffered up to config.iteratorQueue */
+  events(): AsyncIterableIterator<CollectorEvent>;
+  [Symbol.asyncIterator](): AsyncIterableIterator<CollectorEvent>;
+  /** synchronous delivery, no buffering; returns an unsubscribe function */
+  onEvent(listener: (ev: CollectorEvent) => void): () => void;
+  setFilter(update: FilterUpdate): void;
+  stats(): CollectorStats;
+  readonly config: CollectorConfig;
+  readonly processes: ProcessTable;
+  readonly containers: ContainerResolver;
+  /** stops collection; resolves with the final stats once queued batches were delivered */
+  close(): Promise<CollectorStats>;
+}
+
+const sum = (a: readonly number[]): number => a.reduce((x, y) => x + y, 0);
+
+type IterState = { queue: CollectorEvent[]; head: number; wake: (() => void) | undefined; done: boolean };
+
+export async function openCollector(options: Partial<CollectorConfig> = {}): Promise<Collector> {
+  const v = validate(options);
+  if (!v.ok) throw new Error(`palisade collector: ${v.error}`);
+  let config = v.value;
+  const native = loadNative();
+  const objectPath = config.objectPath ?? bpfObjectPath('palisade.bpf.o');
+  const processes = createProcessTable({ seed: config.seedProcesses });
+  const containers = createContainerResolver();
+  const bootEpochMs = Date.now() - Number(native.bootTimeNs()) / 1e6;
+  const counters = newDecodeCounters();
+  const listeners = new Set<(ev: CollectorEvent) => void>();
+  const iters = new Set<IterState>();
+  const closedEmitter = new EventEmitter();
+  let delivered = 0, iteratorDropped = 0, listenerErrors = 0;
+  let closed = false;
+  let finalNative: NativeStats | undefined;
+  const agentTgid = config.excludeSelf ? process.pid : 0;
+
+  const dispatch = (ev: CollectorEvent): void => {
+    const info = processes.observe(ev);
+    ev.exe = ev.kind === 'exec' && ev.ret >= 0 ? ev.path : info?.exe ?? '';
+    ev.container = containers.resolve(ev.cgroupId, ev.pid);
+    delivered++;
+    for (const l of listeners) {
+      try {
+        l(ev);
+      } catch {
+        listenerErrors++; // a failing listener must not stop collection; counted in stats
+      }
+    }
+    for (const it of iters) {
+      if (it.queue.length - it.head >= config.iteratorQueue) { iteratorDropped++; continue; }
+      it.queue.push(ev);
+      const w = it.wake;
+      if (w) { it.wake = undefined; w(); }
+    }
+  };
+  const ctx = { bootEpochMs };
+  const onBatch = (buf: Buffer): void => { decodeBatch(buf, ctx, counters, dispatch); };
+  const closedPromise = new Promise<void>((resolve) => closedEmitter.once('closed', resolve));
+
+  const handle: NativeHandle = native.open({
+    objectPath,
+    ringBytes: config.ringBytes,
+    batchBytes: config.batchBytes,
+    pollMs: config.pollMs,
+    maxQueuedBatches: config.maxQueuedBatches,
+    classes: 0, // nothing until the filter maps are written
+    agentTgid,
+    cgroupMode: CGROUP_MODE[config.cgroups.mode],
+    wakeupBytes: config.wakeupBytes,
+  }, onBatch, () => closedEmitter.emit('closed'));
+
+  let cgroupIds = new Set<bigint>();
+  const applyFilter = (): void => {
+    const want = new Set(config.cgroups.ids);
+    for (const id of cgroupIds) if (!want.has(id)) native.setCgroup(handle, id, false);
+    for (const id of want) if (!cgroupIds.has(id)) native.setCgroup(handle, id, true);
+    cgroupIds = want;
+    native.setConfig(handle, {
+      classes: classMask(config.classes), agentTgid, cgroupMode: CGROUP_MODE[config.cgroups.mode], wakeupBytes: config.wakeupBytes,
+    });
+  };
+  try {
+    for (const nr of config.syscalls) native.setSyscall(handle, nr, true);
+    applyFilter();
+  } catch (err) {
+    native.close(handle);
+    throw err;
+  }
+
+  const stats = (): CollectorStats => {
+    const n = finalNative ?? native.stats(handle);
+    const { kernel, ...rest } = n;
+    const badTotal = sum(Object.values(counters.bad));
+    return {
+      kernel: { emitted: sum(kernel.emitted), dropped: sum(kernel.dropped), filtered: sum(kernel.filtered), perCpu: kernel },
+      native: rest,
+      decoder: { records: counters.records, bad: { ...counters.bad }, badTotal },
+      events: { delivered, iteratorDropped, listenerErrors },
+      processes: { size: processes.size, evicted: processes.evicted, procLookups: processes.procLookups },
+      lost: sum(kernel.dropped) + rest.droppedRecords + rest.badRecords + iteratorDropped,
+    };
+  };
+
+  const makeIterator = (): AsyncIterableIterator<CollectorEvent> => {
+    const st: IterState = { queue: [], head: 0, wake: undefined, done: closed };
+    iters.add(st);
+    const finish = (): IteratorResult<CollectorEvent> => { iters.delete(st); st.done = true; return { done: true, value: undefined }; };
+    const it: AsyncIterableIterator<CollectorEvent> = {
+      async next() {
+        for (;;) {
+          if (st.head < st.queue.length) {
+            const ev = st.queue[st.head++] as CollectorEvent;
+            if (st.head > 4096 && st.head * 2 > st.queue.length) { st.queue = st.queue.slice(st.head); st.head = 0; }
+            return { done: false, value: ev };
+          }
+          if (st.done) return finish();
+          await new Promise<void>((resolve) => { st.wake = resolve; });
+        }
+      },
+      async return() { return finish(); },
+      [Symbol.asyncIterator]() { return it; },
+    };
+    return it;
+  };
+
+  const collector: Collector = {
+    get config() { return config; },
+    processes,
+    containers,
+    events: makeIterator,
+    [Symbol.asyncIterator]: makeIterator,
+    onEvent(listener) {
+      listeners.add(listener);
+      return () => { listeners.delete(listener); };
+    },
+    setFilter(update) {
+      if (closed) throw new Error('palisade collector: setFilter after close');
+      const next = validate({ ...config, ...update });
+      if (!next.ok) throw new Error(`palisade collector: ${next.error}`);
+      config = next.value;
+      applyFilter();
+    },
+    stats,
+    async close() {
+      if (!closed) {
+        closed = true;
+        native.close(handle); // joins the drain thread after its last drain
+        const snap = native.stats(handle);
+        await closedPromise; // queued batches delivered, BPF object freed
+        finalNative = snap;
+        for (const it of iters) {
+          it.done = true;
+          const w = it.wake;
+          if (w) { it.wake = undefined; w(); }
+        }
+      }
+      return stats();
+    },
+  };
+  return collector;
+}

@@ -1,0 +1,89 @@
+// Typed loader for the N-API addon (collector/native/src/addon.c) and the BPF objects.
+// Finds both relative to the repository root whether running from sources (tsx) or dist/.
+// Env overrides: PALISADE_NATIVE_ADDON (the .node file), PALISADE_BPF_DIR (bpf/build).
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export type NativeConfig = {
+  readonly classes: number;
+  readonly agentTgid: number;
+  readonly cgroupMode: number;
+  readonly wakeupBytes: number;
+};
+
+export type NativeOpenOptions = NativeConfig & {
+  readonly objectPath: string;
+  readonly ringBytes: number;
+  readonly batchBytes: number;
+  readonly pollMs: number;
+  readonly maxQueuedBatches: number;
+};
+
+export type NativeStats = {
+  readonly ringRecords: number;
+  readonly ringBytes: number;
+  readonly badRecords: number;
+  readonly deliveredRecords: number;
+  readonly deliveredBytes: number;
+  readonly deliveredBatches: number;
+  readonly droppedRecords: number;
+  readonly droppedBytes: number;
+  readonly droppedBatches: number;
+  readonly allocFailures: number;
+  readonly batchHistogram: readonly number[];
+  readonly kernel: { readonly emitted: readonly number[]; readonly dropped: readonly number[]; readonly filtered: readonly number[] };
+};
+
+export type ProbeResult = {
+  readonly programs: Readonly<Record<string, { readonly load: string; readonly attach: string }>>;
+  readonly fanotify: { readonly init: string; readonly permissionMark: string };
+};
+
+declare const handleBrand: unique symbol;
+export type NativeHandle = { readonly [handleBrand]: true };
+
+export interface NativeAddon {
+  open(options: NativeOpenOptions, onBatch: (batch: Buffer, records: number) => void, onClosed: () => void): NativeHandle;
+  close(handle: NativeHandle): void;
+  stats(handle: NativeHandle): NativeStats;
+  setConfig(handle: NativeHandle, config: NativeConfig): void;
+  setCgroup(handle: NativeHandle, id: bigint, present: boolean): void;
+  setSyscall(handle: NativeHandle, nr: number, on: boolean): void;
+  batchCheck(batch: Buffer): { readonly good: number; readonly bad: number };
+  layout(): Readonly<Record<string, number>>;
+  probe(objectPath?: string): ProbeResult;
+  bootTimeNs(): bigint;
+}
+
+/** The repository root: the nearest ancestor holding bpf/Makefile. */
+export function repoRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 8; i++) {
+    if (existsSync(join(dir, 'bpf', 'Makefile')) && existsSync(join(dir, 'collector'))) return dir;
+    const up = dirname(dir);
+    if (up === dir) break;
+    dir = up;
+  }
+  throw new Error('palisade: cannot find the repository root (bpf/Makefile) above ' + fileURLToPath(import.meta.url));
+}
+
+export function bpfObjectPath(name: string): string {
+  const dir = process.env.PALISADE_BPF_DIR ?? join(repoRoot(), 'bpf', 'build');
+  const path = join(dir, name);
+  if (!existsSync(path)) throw new Error(`palisade: BPF object ${path} is missing; run 'make build-bpf'`);
+  return path;
+}
+
+let cached: NativeAddon | undefined;
+
+export function loadNative(): NativeAddon {
+  if (cached) return cached;
+  const path = process.env.PALISADE_NATIVE_ADDON
+    ?? join(repoRoot(), 'collector', 'native', 'build', 'Release', 'palisade_collector.node');
+  if (!existsSync(path)) throw new Error(`palisade: native addon ${path} is missing; run 'make build-native'`);
+  const require = createRequire(import.meta.url);
+  cached = require(path) as NativeAddon;
+  return cached;
+}
