@@ -869,15 +869,15 @@ static __always_inline void sock_addrs(struct pal_net *nt, int fd, int remote)
 	nt->protocol = BPF_CORE_READ(sk, sk_protocol);
 	nt->lport = BPF_CORE_READ(sk, __sk_common.skc_num);
 	if (family == AF_INET_) {
-		BPF_CORE_READ_INTO(nt->laddr, sk, __sk_common.skc_rcv_saddr);
+		bpf_core_read(nt->laddr, 4, &sk->__sk_common.skc_rcv_saddr);
 		if (remote) {
-			BPF_CORE_READ_INTO(nt->raddr, sk, __sk_common.skc_daddr);
+			bpf_core_read(nt->raddr, 4, &sk->__sk_common.skc_daddr);
 			nt->rport = __builtin_bswap16(BPF_CORE_READ(sk, __sk_common.skc_dport));
 		}
 	} else if (family == AF_INET6_) {
-		BPF_CORE_READ_INTO(nt->laddr, sk, __sk_common.skc_v6_rcv_saddr);
+		bpf_core_read(nt->laddr, 16, &sk->__sk_common.skc_v6_rcv_saddr);
 		if (remote) {
-			BPF_CORE_READ_INTO(nt->raddr, sk, __sk_common.skc_v6_daddr);
+			bpf_core_read(nt->raddr, 16, &sk->__sk_common.skc_v6_daddr);
 			nt->rport = __builtin_bswap16(BPF_CORE_READ(sk, __sk_common.skc_dport));
 		}
 	}

@@ -1,0 +1,70 @@
+// Helpers for the collector's kernel tests: build the C tester, open a collector and wait
+// for events matching a predicate (bounded in time; the wait is not the assertion).
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { openCollector, type Collector, type CollectorEvent } from '../../../collector/index.js';
+import type { CollectorConfig } from '../../../collector/config.js';
+
+export const TMP = process.env.PALISADE_TEST_TMP ?? '/tmp/palisade-test';
+const here = fileURLToPath(new URL('.', import.meta.url));
+
+/** Compiles progs/<name>.c into $PALISADE_TEST_TMP/collector/<name> when newer. */
+export function buildProg(name: string): string {
+  const src = join(here, 'progs', `${name}.c`);
+  const outDir = join(TMP, 'collector');
+  mkdirSync(outDir, { recursive: true });
+  const out = join(outDir, name);
+  let fresh = false;
+  try { fresh = statSync(out).mtimeMs >= statSync(src).mtimeMs; } catch { fresh = false; }
+  if (!fresh) {
+    const r = spawnSync('cc', ['-O2', '-Wall', '-o', out, src], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`cc ${src}: ${r.stderr}`);
+  }
+  return out;
+}
+
+export function keyValues(stdout: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of stdout.split('\n')) {
+    const eq = line.indexOf('=');
+    if (eq > 0) out[line.slice(0, eq)] = line.slice(eq + 1);
+  }
+  return out;
+}
+
+export type Recorder = {
+  readonly collector: Collector;
+  readonly events: CollectorEvent[];
+  /** resolves with the first recorded event matching, or rejects naming `what` after timeoutMs */
+  waitFor<T extends CollectorEvent>(what: string, pred: (ev: CollectorEvent) => ev is T, timeoutMs?: number): Promise<T>;
+  waitFor(what: string, pred: (ev: CollectorEvent) => boolean, timeoutMs?: number): Promise<CollectorEvent>;
+  close(): Promise<void>;
+};
+
+export async function record(options: Partial<CollectorConfig> = {}): Promise<Recorder> {
+  const collector = await openCollector({ pollMs: 5, ...options });
+  const events: CollectorEvent[] = [];
+  const waiters = new Set<{ pred: (ev: CollectorEvent) => boolean; resolve: (ev: CollectorEvent) => void }>();
+  collector.onEvent((ev) => {
+    if (events.length < 500_000) events.push(ev);
+    for (const w of waiters) if (w.pred(ev)) { waiters.delete(w); w.resolve(ev); }
+  });
+  const waitFor = (what: string, pred: (ev: CollectorEvent) => boolean, timeoutMs = 15_000): Promise<CollectorEvent> => {
+    const hit = events.find(pred);
+    if (hit) return Promise.resolve(hit);
+    return new Promise((resolve, reject) => {
+      const w = { pred, resolve: (ev: CollectorEvent) => { clearTimeout(t); resolve(ev); } };
+      const t = setTimeout(() => {
+        waiters.delete(w);
+        reject(new Error(`no event matched: ${what} (${events.length} events recorded)`));
+      }, timeoutMs);
+      waiters.add(w);
+    });
+  };
+  return {
+    collector, events, waitFor: waitFor as Recorder['waitFor'],
+    async close() { await collector.close(); },
+  };
+}
