@@ -85,6 +85,8 @@ export function describeError(err: unknown): string {
 
 /** client-node's Watch with bookmarks, a configurable idle timeout and counters. */
 class InstrumentedWatch extends Watch {
+  private active: AbortController | undefined;
+
   constructor(kc: KubeConfig, private readonly c: Counters, idleMs: number, private readonly isStopped: () => boolean) {
     super(kc);
     // client-node sets this private field in its constructor and uses it as the idle timeout
@@ -101,7 +103,7 @@ class InstrumentedWatch extends Watch {
     const c = this.c;
     c.watches += 1;
     if (c.listedSinceWatch) { c.synced = true; c.listedSinceWatch = false; }
-    return super.watch(path, { ...query, allowWatchBookmarks: true }, (phase, obj, raw) => {
+    const ctl = await super.watch(path, { ...query, allowWatchBookmarks: true }, (phase, obj, raw) => {
       if (this.isStopped()) return;
       if (phase === 'BOOKMARK') c.bookmarks += 1;
       else if (phase === 'ERROR') {
@@ -113,6 +115,16 @@ class InstrumentedWatch extends Watch {
       if (err instanceof Error && err.name === 'TimeoutError') c.idleTimeouts += 1;
       done(err);
     });
+    // ListWatch.stop() only aborts a watch whose connect has finished; one still connecting
+    // when stop() ran is aborted here, so no watch outlives stop().
+    if (this.isStopped()) ctl.abort();
+    else this.active = ctl;
+    return ctl;
+  }
+
+  abortActive(): void {
+    this.active?.abort();
+    this.active = undefined;
   }
 }
 
@@ -184,6 +196,7 @@ export function createManagedInformer<T extends KubernetesObject>(o: InformerOpt
       restartTimer = undefined;
       for (const w of [...wakeups]) w();
       await lw.stop();
+      watch.abortActive();
     },
     synced: () => c.synced,
     stats: () => ({

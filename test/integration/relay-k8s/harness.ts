@@ -5,6 +5,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { createIdentityCache, defaultConfig, type IdentityCache, type K8sIdentityConfig } from '../../../relay/k8s/index.js';
+import { pollUntil } from '../../support/k8s-poll.js';
 import { startK8sApiServer, writeKubeconfig, type K8sApiServer, type K8sApiServerOptions } from '../../support/k8s-api-server.js';
 
 export type Harness = {
@@ -53,6 +54,8 @@ export async function startHarness(opts: {
     api, cache, config, kubeconfigPath,
     close: async () => {
       await cache.close();
+      // no watch may outlive the cache: a leak shows up here as a failure, not as a hang
+      await pollUntil('watch connections to close after cache.close()', () => api.activeWatches() === 0, { timeoutMs: 5_000 });
       await api.close();
       rmSync(dir, { recursive: true, force: true });
     },
