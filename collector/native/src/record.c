@@ -63,6 +63,11 @@ enum pal_check pal_record_check(const uint8_t *p, size_t len)
 		size_t l1, l2;
 		if (len < H + sizeof(struct pal_file))
 			return PAL_BAD_SHORT;
+		{
+			uint16_t op = rd16(b + offsetof(struct pal_file, op));
+			if (op < PAL_FILE_OPEN || op > PAL_FILE_CHOWN)
+				return PAL_BAD_KIND;
+		}
 		l1 = rd16(b + offsetof(struct pal_file, path_len));
 		l2 = rd16(b + offsetof(struct pal_file, path2_len));
 		if (l1 > PAL_PATH_MAX || l2 > PAL_PATH_MAX)
@@ -73,6 +78,11 @@ enum pal_check pal_record_check(const uint8_t *p, size_t len)
 		size_t ul;
 		if (len < H + sizeof(struct pal_net))
 			return PAL_BAD_SHORT;
+		{
+			uint16_t op = rd16(p + H + offsetof(struct pal_net, op));
+			if (op < PAL_NET_SOCKET || op > PAL_NET_LISTEN)
+				return PAL_BAD_KIND;
+		}
 		ul = rd16(p + H + offsetof(struct pal_net, unix_len));
 		if (ul > PAL_UNIX_MAX)
 			return PAL_BAD_STRINGS;

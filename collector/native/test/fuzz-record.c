@@ -1,0 +1,120 @@
+/* Fuzz harness for the native record checker (src/record.c), built with
+ * -fsanitize=address,undefined by test/unit/collector/asan.test.ts. Every buffer is a
+ * separate heap allocation of exactly its length, so any read past it is reported by ASan.
+ * Prints "good=<n> bad=<n>" for the whole run; exits non-zero on a wrong verdict. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "palisade_event.h"
+#include "record.h"
+
+static unsigned long long rng = 0x9e3779b97f4a7c15ull;
+static unsigned rnd(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return (unsigned)(rng >> 11);
+}
+
+/* a valid FILE record with a path of `plen` bytes */
+static size_t make_file(uint8_t *buf, size_t plen)
+{
+	struct pal_hdr h = { .kind = PAL_KIND_FILE, .abi = PAL_ABI_VERSION };
+	struct pal_file f = { .op = PAL_FILE_OPEN, .path_len = (uint16_t)plen };
+	size_t n = sizeof(h) + sizeof(f) + plen;
+	h.size = (uint16_t)n;
+	memcpy(buf, &h, sizeof(h));
+	memcpy(buf + sizeof(h), &f, sizeof(f));
+	memset(buf + sizeof(h) + sizeof(f), 'a', plen);
+	return n;
+}
+
+static size_t make_exec(uint8_t *buf, size_t fl, size_t el, size_t al)
+{
+	struct pal_hdr h = { .kind = PAL_KIND_EXEC, .abi = PAL_ABI_VERSION };
+	struct pal_exec e = { .filename_len = (uint16_t)fl, .exe_len = (uint16_t)el, .args_len = (uint16_t)al };
+	size_t n = sizeof(h) + sizeof(e) + fl + el + al;
+	h.size = (uint16_t)n;
+	memcpy(buf, &h, sizeof(h));
+	memcpy(buf + sizeof(h), &e, sizeof(e));
+	memset(buf + sizeof(h) + sizeof(e), 'b', fl + el + al);
+	return n;
+}
+
+static int check_exact(const uint8_t *src, size_t len, enum pal_check want, const char *what)
+{
+	uint8_t *copy = malloc(len ? len : 1);
+	enum pal_check got;
+	memcpy(copy, src, len);
+	got = pal_record_check(copy, len);
+	free(copy);
+	if ((want == PAL_OK) != (got == PAL_OK)) {
+		fprintf(stderr, "%s: len %zu: got %d want %s\n", what, len, got, want == PAL_OK ? "ok" : "bad");
+		return 1;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static uint8_t rec[PAL_RECORD_MAX + 64];
+	long iters = argc > 1 ? atol(argv[1]) : 200000;
+	long i, good = 0, bad = 0;
+	int fails = 0;
+
+	for (i = 0; i < iters; i++) {
+		size_t n, cut;
+		uint8_t *batch;
+		size_t blen, nb = 0;
+		switch (rnd() % 6) {
+		case 0: /* valid file record */
+			n = make_file(rec, rnd() % 300);
+			fails += check_exact(rec, n, PAL_OK, "valid file");
+			good++;
+			break;
+		case 1: /* truncated record */
+			n = make_exec(rec, rnd() % 100, rnd() % 100, rnd() % 100);
+			cut = rnd() % n;
+			fails += check_exact(rec, cut, PAL_BAD_SIZE, "truncated exec");
+			bad++;
+			break;
+		case 2: /* string lengths larger than the record */
+			n = make_file(rec, 10);
+			((struct pal_file *)(rec + sizeof(struct pal_hdr)))->path_len = 10 + 1 + rnd() % 60000;
+			fails += check_exact(rec, n, PAL_BAD_STRINGS, "oversized path_len");
+			bad++;
+			break;
+		case 3: /* oversized record claiming more than the max */
+			n = make_file(rec, 20);
+			((struct pal_hdr *)rec)->size = (uint16_t)(PAL_RECORD_MAX + 1 + rnd() % 1000);
+			fails += check_exact(rec, n, PAL_BAD_SIZE, "oversized size");
+			bad++;
+			break;
+		case 4: { /* random bytes */
+			size_t len = rnd() % 400;
+			uint8_t *r = malloc(len ? len : 1);
+			size_t k;
+			for (k = 0; k < len; k++)
+				r[k] = (uint8_t)rnd();
+			pal_record_check(r, len);
+			free(r);
+			break;
+		}
+		default: /* random batch framing */
+			blen = rnd() % 2000;
+			batch = malloc(blen ? blen : 1);
+			for (cut = 0; cut < blen; cut++)
+				batch[cut] = (uint8_t)rnd();
+			if (blen >= 4 + 200 && rnd() % 2) {
+				uint32_t fl = (uint32_t)make_file(batch + 4, 50);
+				memcpy(batch, &fl, 4);
+			}
+			pal_batch_check(batch, blen, &nb);
+			free(batch);
+			break;
+		}
+	}
+	printf("good=%ld bad=%ld fails=%d\n", good, bad, fails);
+	return fails ? 1 : 0;
+}
