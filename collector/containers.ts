@@ -107,7 +107,7 @@ export function createContainerResolver(options: { root?: string; maxEntries?: n
       const id = cgroupIdOf(rel, root);
       if (id !== undefined) remember(id, rel);
       if (depth >= 12) continue;
-      let entries: string[] = [];
+      let entries: string[];
       try {
         entries = readdirSync(join(root, rel), { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
       } catch {

@@ -16,7 +16,7 @@ export function buildProg(name: string): string {
   const outDir = join(TMP, 'collector');
   mkdirSync(outDir, { recursive: true });
   const out = join(outDir, name);
-  let fresh = false;
+  let fresh: boolean;
   try { fresh = statSync(out).mtimeMs >= statSync(src).mtimeMs; } catch { fresh = false; }
   if (!fresh) {
     const r = spawnSync('cc', ['-O2', '-Wall', '-o', out, src], { encoding: 'utf8' });
