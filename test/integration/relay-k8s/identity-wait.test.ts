@@ -136,3 +136,21 @@ describe('relay/k8s identity: bounded waiting', () => {
       /k8s\.mode: must be one of in-cluster, kubeconfig, none \(got "cluster"\)[\s\S]*k8s\.maxWaiters/);
   });
 });
+
+describe('relay/k8s identity: resync', () => {
+  it('re-derives the index from the stores periodically, keeping lookups right', async () => {
+    const h = await startHarness({ seed: (api) => { createNamespace(api, 'app'); createBarePod(api, 'app', 'steady'); }, config: { resyncMs: 50 } });
+    try {
+      await pollUntil('two resyncs', () => h.cache.stats().resyncs >= 2);
+      const r = h.cache.lookup(containerIdFor('app/steady/steady'));
+      assert.equal(r.ok && r.identity.pod, 'steady');
+      h.api.delete('pods', 'app', 'steady');
+      await pollUntil('deleted pod gone', () => !h.cache.lookup(containerIdFor('app/steady/steady')).ok);
+      const resyncs = h.cache.stats().resyncs;
+      await pollUntil('another resync', () => h.cache.stats().resyncs > resyncs);
+      assert.equal(h.cache.stats().containers, 0);
+    } finally {
+      await h.close();
+    }
+  });
+});
