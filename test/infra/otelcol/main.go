@@ -48,8 +48,10 @@ func factories() (otelcol.Factories, error) {
 }
 
 func main() {
-	if os.Getenv("PALISADE_OTELCOL_OUT") == "" {
-		fmt.Fprintln(os.Stderr, "otelcol-palisade: PALISADE_OTELCOL_OUT must name the output directory")
+	// The embedded config writes to ${env:PALISADE_OTELCOL_OUT}; unset, it would
+	// write to /logs.jsonl and so on.
+	if len(os.Args) == 1 && os.Getenv("PALISADE_OTELCOL_OUT") == "" {
+		fmt.Fprintln(os.Stderr, "otelcol-palisade: PALISADE_OTELCOL_OUT must name the output directory of the embedded config")
 		os.Exit(2)
 	}
 	settings := otelcol.CollectorSettings{

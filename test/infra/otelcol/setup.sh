@@ -13,7 +13,7 @@ tmp="$otelcol_bin.tmp.$$"
 trap 'rm -f "$tmp"' EXIT
 echo "otelcol: building $otelcol_bin (first build takes several minutes)"
 start=$(date +%s)
-( cd "$otelcol_dir" && CGO_ENABLED=0 go build -mod=readonly -p 2 -trimpath -ldflags='-s -w' -o "$tmp" . )
+( cd "$otelcol_dir" && CGO_ENABLED=0 go build -mod=readonly -buildvcs=false -p 2 -trimpath -ldflags='-s -w' -o "$tmp" . )
 mv "$tmp" "$otelcol_bin"
 echo "otelcol: built in $(( $(date +%s) - start ))s"
 # Keep only the current build.
