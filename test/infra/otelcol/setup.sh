@@ -7,6 +7,7 @@ if [ -x "$otelcol_bin" ]; then
   echo "otelcol: cached $otelcol_bin"
   exit 0
 fi
+command -v go >/dev/null || { [ -x /usr/local/go/bin/go ] && export PATH="/usr/local/go/bin:$PATH"; }
 command -v go >/dev/null || { echo "otelcol: the go toolchain is required (apt-get install golang-go, or Go >= 1.26)" >&2; exit 1; }
 mkdir -p "$(dirname "$otelcol_bin")"
 tmp="$otelcol_bin.tmp.$$"
