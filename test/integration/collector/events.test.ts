@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CollectorEvent, ExecEvent, FileEvent, NetEvent } from '../../../collector/events.js';
-import { buildProg, keyValues, record, TMP, type Recorder } from './harness.js';
+import { buildProg, enterTestCgroup, keyValues, record, TMP, type Recorder, type TestCgroup } from './harness.js';
 
 const isExec = (ev: CollectorEvent): ev is ExecEvent => ev.kind === 'exec';
 const isFile = (ev: CollectorEvent): ev is FileEvent => ev.kind === 'file';
@@ -16,15 +16,20 @@ describe('collector: kernel events', () => {
   let rec: Recorder;
   let tester: string;
   let dir: string;
+  let cg: TestCgroup;
 
   before(async () => {
     spawnSync('bash', ['scripts/mount-kernel-fs.sh']);
     tester = buildProg('tester');
     dir = mkdtempSync(join(TMP, 'collector-'));
-    rec = await record();
+    // only this test process and its children are monitored (the agent filter still
+    // applies to this process itself: the own-activity test checks it)
+    cg = enterTestCgroup('events');
+    rec = await record({ cgroups: { mode: 'only', ids: [cg.id] } });
   });
   after(async () => {
     await rec?.close();
+    cg?.leave();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
@@ -125,5 +130,6 @@ describe('collector: kernel events', () => {
     const own = rec.events.filter((e) => e.pid === process.pid);
     assert.equal(own.length, 0, `own events: ${own.slice(0, 3).map((e) => e.kind).join(', ')}`);
     assert.ok(rec.collector.stats().kernel.filtered > 0, 'the kernel filtered our own events');
+    assert.equal(rec.collector.stats().kernel.dropped, 0, 'nothing was dropped during these tests');
   });
 });

@@ -1,11 +1,12 @@
 // Helpers for the collector's kernel tests: build the C tester, open a collector and wait
 // for events matching a predicate (bounded in time; the wait is not the assertion).
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, statSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openCollector, type Collector, type CollectorEvent } from '../../../collector/index.js';
 import type { CollectorConfig } from '../../../collector/config.js';
+import { cgroup2Root, cgroupIdOf } from '../../../collector/containers.js';
 
 export const TMP = process.env.PALISADE_TEST_TMP ?? '/tmp/palisade-test';
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -66,5 +67,30 @@ export async function record(options: Partial<CollectorConfig> = {}): Promise<Re
   return {
     collector, events, waitFor: waitFor as Recorder['waitFor'],
     async close() { await collector.close(); },
+  };
+}
+
+export type TestCgroup = { readonly id: bigint; readonly dir: string; leave(): void };
+
+/** Moves this test process (and so every child it spawns) into a fresh cgroup v2 group, so
+ * the collector can monitor only the test's own processes: other load on the machine
+ * cannot crowd the ring. leave() moves back and removes the group. */
+export function enterTestCgroup(name: string): TestCgroup {
+  const root = cgroup2Root();
+  if (!root) throw new Error('no cgroup2 mount: run scripts/mount-kernel-fs.sh or the images setup');
+  const line = readFileSync('/proc/self/cgroup', 'utf8').split('\n').find((l) => l.startsWith('0::'));
+  const original = line ? line.slice(3) : '/';
+  const rel = `/palisade-test-${name}-${process.pid}`;
+  const dir = join(root, rel);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'cgroup.procs'), String(process.pid));
+  const id = cgroupIdOf(rel, root);
+  if (id === undefined) throw new Error(`cannot stat ${dir}`);
+  return {
+    id, dir,
+    leave() {
+      writeFileSync(join(root, original, 'cgroup.procs'), String(process.pid));
+      try { rmdirSync(dir); } catch (err) { process.stderr.write(`leave ${dir}: ${String(err)}\n`); }
+    },
   };
 }
