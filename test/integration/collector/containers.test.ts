@@ -24,7 +24,8 @@ describe('collector: containers', () => {
 
   before(async () => {
     await ensureImage(BUSYBOX_IMAGE);
-    rec = await record();
+    // a larger ring: the first test monitors only its container, the second every cgroup but one
+    rec = await record({ ringBytes: 64 << 20 });
   });
   after(async () => {
     await rec?.close();
@@ -32,8 +33,14 @@ describe('collector: containers', () => {
   });
 
   it('reports a container process with the container id, in-container pid and mount namespace', async () => {
-    const c = await startContainer(BUSYBOX_IMAGE, ['sh', '-c', 'sleep 1; /bin/cat /etc/hostname; sleep 60']);
+    const c = await startContainer(BUSYBOX_IMAGE, ['sh', '-c', 'while [ ! -e /tmp/go ]; do sleep 1; done; /bin/cat /etc/hostname; sleep 60']);
     started.push(c);
+    // watch only this container's cgroup, then let it run cat
+    const cgId = cgroupIdOf(cgroupPathOf(c.hostPid));
+    assert.ok(cgId !== undefined);
+    rec.collector.setFilter({ cgroups: { mode: 'only', ids: [cgId] } });
+    const go = await execBounded('podman', ['exec', c.id, '/bin/touch', '/tmp/go'], 30_000);
+    assert.equal(go.code, 0, go.stderr);
     const ev = await rec.waitFor('exec of cat in the container', (e): e is ExecEvent =>
       isExec(e) && e.container?.id === c.id && e.filename === '/bin/cat');
     assert.equal(ev.container?.runtime, 'libpod');
@@ -51,7 +58,8 @@ describe('collector: containers', () => {
     // and the path is the one the container sees, not the overlay path on the host
     assert.equal(ev.path, '/bin/busybox');
     assert.equal(ev.exe, '/bin/busybox');
-    assert.equal(ev.cgroupId, cgroupIdOf(cgroupPathOf(c.hostPid)));
+    assert.equal(ev.cgroupId, cgId);
+    rec.collector.setFilter({ cgroups: { mode: 'all', ids: [] } });
   });
 
   it('excludes a chosen container with the kernel cgroup filter', async () => {
