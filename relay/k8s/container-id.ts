@@ -8,15 +8,24 @@ export const FULL_ID = 64;
 /** docker's short id length; shorter prefixes are too ambiguous to serve */
 export const MIN_PREFIX = 12;
 
-const HEX = /^[0-9a-f]+$/;
+/** true when every character is 0-9 or a-f (no allocation: this runs per event) */
+function isLowerHex(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102))) return false;
+  }
+  return true;
+}
 
 /** Strips a `scheme://` runtime prefix and lowercases; undefined if not a container id. */
 export function normaliseContainerId(raw: string): string | undefined {
+  // fast path: what the collector sends, a bare lowercase 64-hex id
+  if (raw.length === FULL_ID && isLowerHex(raw)) return raw;
   let id = raw.trim();
   const sep = id.indexOf('://');
   if (sep >= 0) id = id.slice(sep + 3);
   id = id.toLowerCase();
-  if (id.length < MIN_PREFIX || id.length > FULL_ID || !HEX.test(id)) return undefined;
+  if (id.length < MIN_PREFIX || id.length > FULL_ID || !isLowerHex(id)) return undefined;
   return id;
 }
 

@@ -50,6 +50,9 @@ export class ContainerIndex {
   private readonly byPrefix = new Map<string, Set<string>>();
   private readonly byPod = new Map<string, readonly string[]>();
 
+  /** `onRemove` hears of every id leaving the index (to drop what callers derived from it). */
+  constructor(private readonly onRemove: (id: string) => void = () => undefined) {}
+
   get size(): number { return this.byId.size; }
   get pods(): number { return this.byPod.size; }
 
@@ -116,6 +119,7 @@ export class ContainerIndex {
 
   private removeId(id: string): void {
     this.byId.delete(id);
+    this.onRemove(id);
     const p = id.slice(0, MIN_PREFIX);
     const bucket = this.byPrefix.get(p);
     if (bucket === undefined) return;

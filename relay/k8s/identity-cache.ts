@@ -16,21 +16,22 @@ import type { K8sIdentityConfig } from './config.js';
 import { normaliseContainerId } from './container-id.js';
 import { ContainerIndex, podKeyOf } from './container-index.js';
 import {
-  buildIdentity, namespaceInfoOf, nodeInfoOf, type ContainerIdentity,
+  buildIdentity, namespaceInfoOf, nodeInfoOf,
 } from './identity.js';
 import { createManagedInformer, type ManagedInformer } from './informer.js';
 import { loadKubeConfig, resourceAccess, type WatchedResource } from './kube-client.js';
 import { Waiters } from './waiters.js';
 
-type Memo = { readonly pod: V1Pod; readonly ownerGen: number; readonly identity: ContainerIdentity };
+/** one answer per container, reused while neither its pod nor any owner changed */
+type Memo = { readonly pod: V1Pod; readonly ownerGen: number; readonly result: ResolveResult };
 
 const SYNC_POLL_MS = 20;
 
 export function createInformerIdentityCache(config: K8sIdentityConfig, logger: Logger): IdentityCache {
   const log = logger.child({ component: 'relay.k8s' });
-  const index = new ContainerIndex();
-  const waiters = new Waiters(config.maxWaiters);
   const memo = new Map<string, Memo>();
+  const index = new ContainerIndex((id) => memo.delete(id));
+  const waiters = new Waiters(config.maxWaiters);
   const informers = new Map<WatchedResource, ManagedInformer<KubernetesObject>>();
   const byKind = new Map<string, ManagedInformer<KubernetesObject>>();
   const unknownCounts = Object.fromEntries(UNKNOWN_REASONS.map((r) => [r, 0])) as Record<UnknownReason, number>;
@@ -70,12 +71,12 @@ export function createInformerIdentityCache(config: K8sIdentityConfig, logger: L
     const ref = hit.ref;
     const pod = podsCache()?.get(ref.pod, ref.namespace) as V1Pod | undefined;
     if (pod === undefined) return { id, miss: 'not-found' };
-    const m = memo.get(ref.id);
-    if (m !== undefined && m.pod === pod && m.ownerGen === ownerGen) { hits += 1; return { ok: true, identity: m.identity, waitedMs: 0 }; }
-    const identity = buildIdentity(ref, pod, ownerLookup);
-    memo.set(ref.id, { pod, ownerGen, identity });
     hits += 1;
-    return { ok: true, identity, waitedMs: 0 };
+    const m = memo.get(ref.id);
+    if (m !== undefined && m.pod === pod && m.ownerGen === ownerGen) return m.result;
+    const result: ResolveResult = Object.freeze({ ok: true, identity: Object.freeze(buildIdentity(ref, pod, ownerLookup)), waitedMs: 0 });
+    memo.set(ref.id, { pod, ownerGen, result });
+    return result;
   };
 
   const notFound = (id: string, waitedMs: number): ResolveResult => unknown('not-found',
@@ -91,7 +92,6 @@ export function createInformerIdentityCache(config: K8sIdentityConfig, logger: L
       upsertPod(p);
     }
     index.retainPods(keep);
-    for (const id of [...memo.keys()]) if (!index.find(id).found) memo.delete(id);
     ownerGen += 1;
     resyncs += 1;
   };
