@@ -148,6 +148,7 @@ export function createOutbox(config: OutboxConfig): Outbox {
       if (sentThrough < relayAcked) sentThrough = relayAcked;
     },
     nextBatch(maxEntries = config.maxBatchEntries) {
+      if (!everHello) return undefined; // seqs may still shift (onHello)
       const lastQueued = nextSeq - 1n;
       const first = sentThrough + 1n;
       if (first > lastQueued) return undefined;
