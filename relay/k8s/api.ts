@@ -45,6 +45,11 @@ export type IdentityCacheStats = {
   readonly bookmarks: number;
   readonly resyncs: number;
   readonly hits: number;
+  /** lookups answered from a removed container's retained identity */
+  readonly removedHits: number;
+  /** removed identities retained now, and dropped early because maxDeleted was reached */
+  readonly removedRetained: number;
+  readonly removedDropped: number;
   readonly unknown: Readonly<Record<UnknownReason, number>>;
   readonly waiters: WaiterStats;
   readonly informers: readonly InformerStats[];

@@ -31,6 +31,10 @@ export type K8sIdentityConfig = {
   readonly restartBackoffMaxMs: number;
   /** start() waits at most this long for the first list of every resource */
   readonly syncTimeoutMs: number;
+  /** identities of removed containers stay resolvable (removed: true) this long; 0 = not at all */
+  readonly deletedRetentionMs: number;
+  /** at most this many removed identities are kept (oldest dropped first) */
+  readonly maxDeleted: number;
 };
 
 export function defaultConfig(): K8sIdentityConfig {
@@ -47,6 +51,8 @@ export function defaultConfig(): K8sIdentityConfig {
     restartBackoffInitialMs: 500,
     restartBackoffMaxMs: 30_000,
     syncTimeoutMs: 10_000,
+    deletedRetentionMs: 30_000,
+    maxDeleted: 10_000,
   };
 }
 
@@ -66,6 +72,8 @@ const LIMITS: ReadonlyArray<readonly [NumericKey, number, number]> = [
   ['restartBackoffInitialMs', 1, 300_000],
   ['restartBackoffMaxMs', 1, 3_600_000],
   ['syncTimeoutMs', 0, 600_000],
+  ['deletedRetentionMs', 0, 3_600_000],
+  ['maxDeleted', 0, 1_000_000],
 ];
 
 /** Checks a config; `prefix` names where it came from in messages (e.g. "relay.k8s"). */

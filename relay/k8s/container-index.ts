@@ -50,8 +50,8 @@ export class ContainerIndex {
   private readonly byPrefix = new Map<string, Set<string>>();
   private readonly byPod = new Map<string, readonly string[]>();
 
-  /** `onRemove` hears of every id leaving the index (to drop what callers derived from it). */
-  constructor(private readonly onRemove: (id: string) => void = () => undefined) {}
+  /** `onRemove` hears of every container leaving the index (to drop or keep what callers derived). */
+  constructor(private readonly onRemove: (ref: ContainerRef) => void = () => undefined) {}
 
   get size(): number { return this.byId.size; }
   get pods(): number { return this.byPod.size; }
@@ -118,8 +118,9 @@ export class ContainerIndex {
   }
 
   private removeId(id: string): void {
+    const ref = this.byId.get(id);
     this.byId.delete(id);
-    this.onRemove(id);
+    if (ref !== undefined) this.onRemove(ref);
     const p = id.slice(0, MIN_PREFIX);
     const bucket = this.byPrefix.get(p);
     if (bucket === undefined) return;

@@ -16,10 +16,11 @@ import type { K8sIdentityConfig } from './config.js';
 import { normaliseContainerId } from './container-id.js';
 import { ContainerIndex, podKeyOf } from './container-index.js';
 import {
-  buildIdentity, namespaceInfoOf, nodeInfoOf,
+  buildIdentity, namespaceInfoOf, nodeInfoOf, type ContainerIdentity,
 } from './identity.js';
 import { createManagedInformer, type ManagedInformer } from './informer.js';
 import { loadKubeConfig, resourceAccess, type WatchedResource } from './kube-client.js';
+import { Tombstones } from './tombstones.js';
 import { Waiters } from './waiters.js';
 
 /** one answer per container, reused while neither its pod nor any owner changed */
@@ -30,13 +31,24 @@ const SYNC_POLL_MS = 20;
 export function createInformerIdentityCache(config: K8sIdentityConfig, logger: Logger): IdentityCache {
   const log = logger.child({ component: 'relay.k8s' });
   const memo = new Map<string, Memo>();
-  const index = new ContainerIndex((id) => memo.delete(id));
+  const tombstones = new Tombstones(config.deletedRetentionMs, config.maxDeleted);
+  /** the pod being deleted, while its containers leave the index (no longer in the store) */
+  let deletingPod: V1Pod | undefined;
+  const index = new ContainerIndex((ref) => {
+    memo.delete(ref.id);
+    if (config.deletedRetentionMs <= 0 || closed) return;
+    const pod = deletingPod ?? (podsCache()?.get(ref.pod, ref.namespace) as V1Pod | undefined);
+    if (pod === undefined) return;
+    const rebuild = (): ContainerIdentity => ({ ...buildIdentity(ref, pod, ownerLookup), removed: true });
+    tombstones.add(rebuild(), Date.now(), rebuild);
+  });
   const waiters = new Waiters(config.maxWaiters);
   const informers = new Map<WatchedResource, ManagedInformer<KubernetesObject>>();
   const byKind = new Map<string, ManagedInformer<KubernetesObject>>();
   const unknownCounts = Object.fromEntries(UNKNOWN_REASONS.map((r) => [r, 0])) as Record<UnknownReason, number>;
   let ownerGen = 0;
   let hits = 0;
+  let removedHits = 0;
   let resyncs = 0;
   let started = false;
   let closed = false;
@@ -52,7 +64,25 @@ export function createInformerIdentityCache(config: K8sIdentityConfig, logger: L
     byKind.get(kind)?.cache.get(name, namespace);
 
   const upsertPod = (pod: V1Pod): void => {
-    for (const added of index.setPod(pod)) waiters.notify(added.id);
+    for (const added of index.setPod(pod)) {
+      tombstones.remove(added.id);
+      waiters.notify(added.id);
+    }
+  };
+  const deletePod = (pod: V1Pod): void => {
+    deletingPod = pod;
+    try {
+      index.removePod(pod.metadata?.namespace, pod.metadata?.name);
+    } finally {
+      deletingPod = undefined;
+    }
+  };
+  /** A removed container's retained identity, if any (after a live miss). */
+  const removed = (id: string): ResolveResult | undefined => {
+    const t = tombstones.find(id, Date.now());
+    if (t === undefined) return undefined;
+    removedHits += 1;
+    return { ok: true, identity: t, waitedMs: 0 };
   };
 
   const synced = (): boolean => informers.size > 0 && [...informers.values()].every((i) => i.synced());
@@ -66,11 +96,11 @@ export function createInformerIdentityCache(config: K8sIdentityConfig, logger: L
     const hit = index.find(id);
     if (!hit.found) {
       if (hit.ambiguous) return unknown('ambiguous-prefix', `container id prefix ${id} matches more than one container`, 0);
-      return { id, miss: 'not-found' };
+      return removed(id) ?? { id, miss: 'not-found' };
     }
     const ref = hit.ref;
     const pod = podsCache()?.get(ref.pod, ref.namespace) as V1Pod | undefined;
-    if (pod === undefined) return { id, miss: 'not-found' };
+    if (pod === undefined) return removed(id) ?? { id, miss: 'not-found' };
     hits += 1;
     const m = memo.get(ref.id);
     if (m !== undefined && m.pod === pod && m.ownerGen === ownerGen) return m.result;
@@ -92,6 +122,7 @@ export function createInformerIdentityCache(config: K8sIdentityConfig, logger: L
       upsertPod(p);
     }
     index.retainPods(keep);
+    tombstones.sweep(Date.now());
     ownerGen += 1;
     resyncs += 1;
   };
@@ -123,9 +154,7 @@ export function createInformerIdentityCache(config: K8sIdentityConfig, logger: L
           restartBackoffInitialMs: config.restartBackoffInitialMs, restartBackoffMaxMs: config.restartBackoffMaxMs,
           logger: log,
           onUpsert: isPods ? (o) => upsertPod(o as V1Pod) : () => { ownerGen += 1; },
-          onDelete: isPods
-            ? (o) => { index.removePod(o.metadata?.namespace, o.metadata?.name); }
-            : () => { ownerGen += 1; },
+          onDelete: isPods ? (o) => deletePod(o as V1Pod) : () => { ownerGen += 1; },
         });
         informers.set(r.resource, inf);
         byKind.set(r.kind, inf);
@@ -183,7 +212,8 @@ export function createInformerIdentityCache(config: K8sIdentityConfig, logger: L
         mode: config.mode, started, synced: synced(),
         containers: index.size, pods: objects('pods'), namespaces: objects('namespaces'), nodes: objects('nodes'),
         relists: sum('relists'), watchRestarts: sum('watchRestarts'), gone: sum('gone'), errors: sum('errors'),
-        bookmarks: sum('bookmarks'), resyncs, hits, unknown: { ...unknownCounts }, waiters: waiters.stats(), informers: inf,
+        bookmarks: sum('bookmarks'), resyncs, hits, removedHits,
+        removedRetained: tombstones.size, removedDropped: tombstones.droppedCount, unknown: { ...unknownCounts }, waiters: waiters.stats(), informers: inf,
       };
     },
 

@@ -32,6 +32,11 @@ export type ContainerIdentity = {
   readonly owner: PodOwner;
   /** false when part of the owner chain was not in the cache (owner is then the last link known) */
   readonly ownerComplete: boolean;
+  /**
+   * true when the container no longer exists (its pod was deleted, or it was replaced by a
+   * restart): this is the identity it had, kept for config.deletedRetentionMs
+   */
+  readonly removed: boolean;
 };
 
 export type NamespacePosture = {
@@ -118,6 +123,7 @@ export function buildIdentity(c: ContainerRef, pod: V1Pod, lookup: OwnerLookup):
     labelMap: { ...labels },
     owner,
     ownerComplete: complete,
+    removed: false,
   };
 }
 

@@ -43,6 +43,8 @@ export async function startHarness(opts: {
     watchIdleTimeoutMs: 30_000,
     syncTimeoutMs: 10_000,
     resyncMs: 0,
+    // removed containers vanish at once unless a test asks for retention
+    deletedRetentionMs: 0,
     ...opts.config,
   };
   const cache = createIdentityCache(config, { logger: pino({ level: 'silent' }) });
