@@ -1,0 +1,95 @@
+// createNodeAgent on the real kernel (BPF collector) against a real in-process relay: a
+// Block policy on a temp file yields an alert that states the truth (Action Block, Result
+// Passed: nothing enforces yet), the startup notice says enforcement is not active, and
+// stop() flushes everything to the relay (nothing unacked). Needs root.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { credentials, Metadata } from '@grpc/grpc-js';
+import { pino } from 'pino';
+import { LogServiceClient, type Alert, type Message } from '../../../proto/gen/feeder/kubearmor.js';
+import { defaultConfig } from '../../../relay/config.js';
+import { createRelay } from '../../../relay/relay.js';
+import { createNodeAgent } from '../../../enforcer/agent/agent.js';
+import { loadPolicySource } from '../../../enforcer/policy/load.js';
+
+const TMP = join(process.env.PALISADE_TEST_TMP ?? '/tmp/palisade-test', `agent-it-${process.pid}`);
+
+test('node agent: real events, honest Block alert, enforcement notice, flushed stop', { skip: process.getuid?.() !== 0 ? 'needs root' : false }, async () => {
+  rmSync(TMP, { recursive: true, force: true });
+  mkdirSync(TMP, { recursive: true });
+  const target = join(realpathSync(TMP), 'blocked.txt');
+  writeFileSync(target, 'x\n');
+  const { policies, issues } = loadPolicySource(`apiVersion: security.kubearmor.com/v1
+kind: KubeArmorHostPolicy
+metadata:
+  name: it-block-file
+spec:
+  nodeSelector:
+    matchLabels:
+      kubernetes.io/os: linux
+  file:
+    matchPaths:
+    - path: ${target}
+  action: Block
+`, 'it.yaml');
+  assert.deepEqual(issues, []);
+  const d = defaultConfig();
+  const relay = createRelay({
+    ...d, logLevel: 'silent', ingest: { ...d.ingest, listen: '127.0.0.1:0' }, logStream: { ...d.logStream, listen: '127.0.0.1:0' },
+    throttle: { ...d.throttle, enabled: false, collapseWindowMs: 0 },
+  }, { log: pino({ level: 'silent' }) });
+  const addrs = await relay.start();
+  const client = new LogServiceClient(`127.0.0.1:${addrs.logStreamPort}`, credentials.createInsecure());
+  const alerts: Alert[] = [];
+  const messages: Message[] = [];
+  const ca = client.watchAlerts({ Filter: 'all' }, new Metadata());
+  ca.on('data', (a: Alert) => alerts.push(a));
+  ca.on('error', () => undefined);
+  const cm = client.watchMessages({ Filter: 'all' }, new Metadata());
+  cm.on('data', (m: Message) => messages.push(m));
+  cm.on('error', () => undefined);
+  for (let i = 0; i < 200 && relay.activeWatchStreams < 2; i++) await new Promise((r) => setTimeout(r, 25));
+  assert.equal(relay.activeWatchStreams, 2);
+
+  const agent = createNodeAgent({
+    relayAddress: `127.0.0.1:${addrs.ingestPort}`, policies, logs: false, nodeId: 'it-node', log: pino({ level: 'silent' }),
+    collector: { pollMs: 5 },
+  });
+  try {
+    await agent.start();
+    let alert: Alert | undefined;
+    for (let i = 0; i < 60 && !alert; i++) {
+      assert.equal(spawnSync('cat', [target], { encoding: 'utf8' }).stdout, 'x\n');
+      await new Promise((r) => setTimeout(r, 250));
+      alert = alerts.find((a) => a.PolicyName === 'it-block-file' && a.Resource === target);
+    }
+    assert.ok(alert, 'an alert for the Block rule');
+    assert.equal(alert.Action, 'Block', 'the policy says Block');
+    assert.equal(alert.Result, 'Passed', 'and the open really passed: no enforcement backend');
+    assert.equal(alert.Enforcer, 'eBPF Monitor');
+    assert.equal(alert.Type, 'MatchedHostPolicy');
+    assert.equal(alert.Operation, 'File');
+    const started = messages.find((m) => m.Type === 'AgentStarted');
+    assert.ok(started, 'the startup notice');
+    assert.match(started.Message, /enforcement is NOT active/);
+
+    const st = await agent.stop(5000);
+    assert.equal(st.unsentAtStop, 0);
+    assert.equal(st.outbox.ackedSeq, st.outbox.lastSeq, 'every seq acked by the relay');
+    assert.equal(relay.counters.get('palisade_relay_ingest_events_total'), Number(st.outbox.lastSeq));
+    assert.ok(st.alerts >= 1);
+    assert.equal(st.logs, 0, 'logs off: alerts and notices only');
+    for (let i = 0; i < 100 && !messages.some((m) => m.Type === 'AgentStopped'); i++) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(messages.some((m) => m.Type === 'AgentStopped'), 'the stop notice reached the relay before stop() returned');
+  } finally {
+    await agent.stop(1000);
+    ca.cancel();
+    cm.cancel();
+    client.close();
+    await relay.stop(2000);
+    rmSync(TMP, { recursive: true, force: true });
+  }
+});
