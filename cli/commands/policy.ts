@@ -167,8 +167,8 @@ async function crds(argv: string[]): Promise<number> {
   if (values.check) {
     let drift = 0;
     for (const [name, text] of files) {
-      let current = '';
-      try { current = readFileSync(join(values.out, name), 'utf8'); } catch { current = ''; }
+      let current: string;
+      try { current = readFileSync(join(values.out, name), 'utf8'); } catch { current = ''; /* missing counts as drift */ }
       if (current !== text) { process.stderr.write(`${join(values.out, name)}: differs from the schema; run 'palisade policy crds -o ${values.out}'\n`); drift++; }
     }
     return drift > 0 ? 1 : 0;

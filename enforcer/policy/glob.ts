@@ -12,7 +12,12 @@ export type GlobToken =
   | { readonly t: 'globstar' }
   | { readonly t: 'class'; readonly neg: boolean; readonly ranges: readonly (readonly [number, number])[] };
 
-export type CompiledGlob = { readonly source: string; readonly alternatives: readonly (readonly GlobToken[])[] };
+export type CompiledGlob = {
+  readonly source: string;
+  readonly alternatives: readonly (readonly GlobToken[])[];
+  /** literal text every match starts with (common prefix of the alternatives): a cheap pre-filter */
+  readonly prefix: string;
+};
 
 export const GLOB_LIMITS = { maxLength: 1024, maxAlternatives: 256 } as const;
 
@@ -121,7 +126,19 @@ export function compileGlob(source: string): GlobResult {
     if (typeof tokens === 'string') return { ok: false, error: `invalid pattern: ${tokens}` };
     alternatives.push(tokens);
   }
-  return { ok: true, glob: { source, alternatives } };
+  const literal = (tokens: readonly GlobToken[]): string => {
+    let out = '';
+    for (const t of tokens) { if (t.t !== 'lit') break; out += String.fromCharCode(t.c); }
+    return out;
+  };
+  let prefix = literal(alternatives[0] ?? []);
+  for (const alt of alternatives) {
+    const l = literal(alt);
+    let i = 0;
+    while (i < prefix.length && i < l.length && prefix[i] === l[i]) i++;
+    prefix = prefix.slice(0, i);
+  }
+  return { ok: true, glob: { source, alternatives, prefix } };
 }
 
 function tokenMatches(tok: GlobToken, c: number): boolean {
@@ -164,6 +181,7 @@ function matchTokens(tokens: readonly GlobToken[], s: string): boolean {
 }
 
 export function globMatches(glob: CompiledGlob, s: string): boolean {
+  if (!s.startsWith(glob.prefix)) return false;
   for (const alt of glob.alternatives) if (matchTokens(alt, s)) return true;
   return false;
 }

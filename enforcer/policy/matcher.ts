@@ -8,11 +8,12 @@
 //  5. Least-permissive mode: when an Allow rule exists for the class (for every source, or for
 //     this source via fromSource) and no rule decides, the default posture decides
 //     (Type and PolicyName `DefaultPosture`). Process operations use the file posture.
-// The hot path allocates nothing but path-segment substrings: decisions are cached per rule.
+// The hot path allocates nothing: directory segments are hashed in place and decisions are
+// cached per rule. Decisions are shared objects: callers must not mutate them.
 import { globMatches } from './glob.js';
 import {
   ACTION_ALLOW, ACTION_AUDIT, ACTION_BLOCK, FLAG_OWNER_ONLY, FLAG_READ_ONLY,
-  type Entry, type KeyTable, type PathClassTable, type PathTable, type TableSet,
+  type Entry, type KeyClassTable, type KeyTable, type PathClassTable, type PathTable, type TableSet,
 } from './tables.js';
 import type { Action, Decision, Operation, Posture } from './types.js';
 
@@ -21,7 +22,7 @@ export interface Matcher {
   decide(op: Operation): Decision;
 }
 
-const PASS: Decision = Object.freeze({ matched: false, action: 'Allow', tags: Object.freeze([]) as readonly string[] });
+const PASS: Decision = { matched: false, action: 'Allow', tags: [] };
 const NO_ENTRY = -1;
 const RANK_EXACT = 1 << 30;
 const RANK_DIR = 1 << 10;
@@ -51,32 +52,123 @@ function consider(s: Scratch, entries: readonly Entry[], rank: number): void {
   }
 }
 
+/**
+ * Allocation-free child lookup for the directory trie: children keyed by a 30-bit FNV-1a hash of
+ * (parent node, segment characters), verified with startsWith. Derived once per PathTable.
+ */
+type DirIndex = {
+  readonly keys: Map<number, number[]>;
+  readonly names: readonly string[];
+  /** patterns whose literal prefix has a complete first segment, by that segment */
+  readonly bySegment: Map<string, number[]>;
+  /** the other patterns, tried for every path */
+  readonly anySegment: readonly number[];
+};
+const dirIndexes = new WeakMap<PathTable, DirIndex>();
+const seedOf = (parent: number): number => Math.imul(parent + 1, 0x9e3779b1) ^ 0x811c9dc5;
+
+let lastTable: PathTable | undefined;
+let lastIndex: DirIndex | undefined;
+
+function dirIndex(t: PathTable): DirIndex {
+  if (t === lastTable && lastIndex !== undefined) return lastIndex;
+  let idx = dirIndexes.get(t);
+  if (idx === undefined) {
+    const keys = new Map<number, number[]>();
+    const names: string[] = new Array<string>(t.dirs.length).fill('');
+    t.dirs.forEach((node, parent) => {
+      for (const [seg, child] of node.children) {
+        let h = seedOf(parent);
+        for (let i = 0; i < seg.length; i++) h = Math.imul(h ^ seg.charCodeAt(i), 16777619);
+        const k = h & 0x3fffffff;
+        const list = keys.get(k);
+        if (list) list.push(child); else keys.set(k, [child]);
+        names[child] = seg;
+      }
+    });
+    const bySegment = new Map<string, number[]>();
+    const anySegment: number[] = [];
+    t.patterns.forEach((p, i) => {
+      const seg = firstSegment(p.glob.prefix, true);
+      if (seg === undefined) anySegment.push(i);
+      else { const l = bySegment.get(seg); if (l) l.push(i); else bySegment.set(seg, [i]); }
+    });
+    idx = { keys, names, bySegment, anySegment };
+    dirIndexes.set(t, idx);
+  }
+  lastTable = t;
+  lastIndex = idx;
+  return idx;
+}
+
+/** `/etc/x` -> `etc`; with `complete`, undefined unless the segment is followed by '/'. */
+function firstSegment(p: string, complete: boolean): string | undefined {
+  if (p.charCodeAt(0) !== 47) return undefined;
+  const slash = p.indexOf('/', 1);
+  if (slash < 0) return complete ? undefined : p.slice(1);
+  return p.slice(1, slash);
+}
+
 function matchPath(s: Scratch, t: PathTable, path: string): void {
-  const exact = t.exact.get(path);
-  if (exact !== undefined) consider(s, exact, RANK_EXACT);
+  if (t.exact.size > 0) {
+    const exact = t.exact.get(path);
+    if (exact !== undefined) consider(s, exact, RANK_EXACT);
+  }
   const dirs = t.dirs;
   let node = dirs[0];
   if (node !== undefined && (dirs.length > 1 || node.recursive.length > 0 || node.direct.length > 0)) {
+    const idx = dirIndex(t);
+    let nodeId = 0;
     let depth = 0;
     if (node.recursive.length > 0) consider(s, node.recursive, RANK_DIR);
     let start = 1;
+    const len = path.length;
     for (;;) {
-      const slash = path.indexOf('/', start);
-      if (slash < 0) {
+      let h = seedOf(nodeId);
+      let k = start;
+      for (; k < len; k++) {
+        const c = path.charCodeAt(k);
+        if (c === 47) break;
+        h = Math.imul(h ^ c, 16777619);
+      }
+      if (k >= len) {
         if (node.direct.length > 0) consider(s, node.direct, RANK_DIR + depth * 2 + 1);
         break;
       }
       if (node.children.size === 0) break;
-      const child = node.children.get(path.substring(start, slash));
-      if (child === undefined) break;
-      node = dirs[child];
-      if (node === undefined) break;
+      const cands = idx.keys.get(h & 0x3fffffff);
+      if (cands === undefined) break;
+      let child = -1;
+      for (let i = 0; i < cands.length; i++) {
+        const c = cands[i] as number;
+        const name = idx.names[c] as string;
+        if (name.length === k - start && path.startsWith(name, start)) { child = c; break; }
+      }
+      if (child < 0) break;
+      const next = dirs[child];
+      if (next === undefined) break;
+      node = next;
+      nodeId = child;
       depth++;
       if (node.recursive.length > 0) consider(s, node.recursive, RANK_DIR + depth * 2);
-      start = slash + 1;
+      start = k + 1;
     }
   }
-  for (const p of t.patterns) if (globMatches(p.glob, path)) consider(s, p.entries, RANK_PATTERN);
+  const patterns = t.patterns;
+  if (patterns.length === 0) return;
+  const idx = dirIndex(t);
+  const tryAll = (list: readonly number[]): void => {
+    for (let i = 0; i < list.length; i++) {
+      const p = patterns[list[i] as number] as PathTable['patterns'][number];
+      if (globMatches(p.glob, path)) consider(s, p.entries, RANK_PATTERN);
+    }
+  };
+  if (idx.anySegment.length > 0) tryAll(idx.anySegment);
+  if (idx.bySegment.size > 0) {
+    const seg = firstSegment(path, false);
+    const list = seg === undefined ? undefined : idx.bySegment.get(seg);
+    if (list !== undefined) tryAll(list);
+  }
 }
 
 function matchKey(s: Scratch, t: KeyTable, key: string, wildcard: boolean): void {
@@ -100,10 +192,10 @@ export function createMatcher(tables: TableSet): Matcher {
     if (d === undefined) {
       const m = tables.rules[rule];
       if (m === undefined) return PASS;
-      d = Object.freeze({
-        matched: true, action: ACTIONS[act] as Action, type: m.type, policyName: m.policyName,
-        severity: m.severity, tags: m.tags, ...(m.message !== '' ? { message: m.message } : {}),
-      });
+      // two fixed literal shapes (no spread, no freeze): keeps these objects in fast mode
+      d = m.message !== ''
+        ? { matched: true, action: ACTIONS[act] as Action, type: m.type, policyName: m.policyName, severity: m.severity, tags: m.tags, message: m.message }
+        : { matched: true, action: ACTIONS[act] as Action, type: m.type, policyName: m.policyName, severity: m.severity, tags: m.tags };
       cache[k] = d;
     }
     return d;
@@ -111,43 +203,68 @@ export function createMatcher(tables: TableSet): Matcher {
   const postureDecision = (p: Posture): Decision => {
     let d = posture.get(p);
     if (d === undefined) {
-      d = Object.freeze({ matched: true, action: p === 'block' ? 'Block' : 'Audit', type: 'DefaultPosture', policyName: 'DefaultPosture', tags: Object.freeze([]) as readonly string[] });
+      d = { matched: true, action: p === 'block' ? 'Block' : 'Audit', type: 'DefaultPosture', policyName: 'DefaultPosture', tags: [] };
       posture.set(p, d);
     }
     return d;
   };
 
-  /** Steps 1 (source first) and 4-5 for one class whose tables are T. */
-  function resolve<T>(cls: { any: T; bySource: ReadonlyMap<string, T>; allowAll: boolean; allowSources: ReadonlySet<string> },
-    source: string | undefined, run: (t: T) => void, pst: Posture): Decision {
-    s.enf = NO_ENTRY; s.enfAct = 0; s.enfRank = -1; s.audit = NO_ENTRY; s.auditRank = -1;
-    if (source !== undefined && cls.bySource.size > 0) {
-      const st = cls.bySource.get(source);
-      if (st !== undefined) run(st);
-    }
-    if (s.enf === NO_ENTRY) {
-      const auditFromSource = s.audit;
-      run(cls.any);
-      if (auditFromSource !== NO_ENTRY) s.audit = auditFromSource;
-    } else if (s.audit === NO_ENTRY) {
-      // the source decided enforcement; generic Audit rules still apply
-      const enf = s.enf; const act = s.enfAct; const rank = s.enfRank;
-      run(cls.any);
-      s.enf = enf; s.enfAct = act; s.enfRank = rank;
-    }
+  const reset = (): void => { s.enf = NO_ENTRY; s.enfAct = 0; s.enfRank = -1; s.audit = NO_ENTRY; s.auditRank = -1; };
+
+  /** Steps 3-5 once the tables of the class have been consulted. */
+  const finish = (allowAll: boolean, allowSources: ReadonlySet<string>, source: string | undefined, pst: Posture): Decision => {
     if (s.enf !== NO_ENTRY) {
       if (s.enfAct === ACTION_BLOCK) return ruleDecision(s.enf, ACTION_BLOCK);
       if (s.audit !== NO_ENTRY) return ruleDecision(s.audit, ACTION_AUDIT);
       return ruleDecision(s.enf, ACTION_ALLOW);
     }
-    if (cls.allowAll || (source !== undefined && cls.allowSources.has(source))) {
+    if (allowAll || (source !== undefined && allowSources.has(source))) {
       if (pst === 'block') return postureDecision('block');
       if (s.audit !== NO_ENTRY) return ruleDecision(s.audit, ACTION_AUDIT);
       return postureDecision('audit');
     }
     if (s.audit !== NO_ENTRY) return ruleDecision(s.audit, ACTION_AUDIT);
     return PASS;
-  }
+  };
+
+  /** Step 1: the source's table first; the generic table for enforcement only if the source gave none. */
+  const resolvePath = (cls: PathClassTable, source: string | undefined, path: string, pst: Posture): Decision => {
+    reset();
+    if (source !== undefined && cls.bySource.size > 0) {
+      const st = cls.bySource.get(source);
+      if (st !== undefined) matchPath(s, st, path);
+    }
+    if (s.enf === NO_ENTRY) {
+      const auditFromSource = s.audit;
+      const rank = s.auditRank;
+      matchPath(s, cls.any, path);
+      if (auditFromSource !== NO_ENTRY) { s.audit = auditFromSource; s.auditRank = rank; }
+    } else if (s.audit === NO_ENTRY) {
+      const enf = s.enf; const act = s.enfAct; const rank = s.enfRank;
+      matchPath(s, cls.any, path); // generic Audit rules still apply
+      s.enf = enf; s.enfAct = act; s.enfRank = rank;
+    }
+    return finish(cls.allowAll, cls.allowSources, source, pst);
+  };
+
+  const resolveKey = (cls: KeyClassTable, source: string | undefined, key: string, wildcard: boolean, pst: Posture): Decision => {
+    reset();
+    if (source !== undefined && cls.bySource.size > 0) {
+      const st = cls.bySource.get(source);
+      if (st !== undefined) matchKey(s, st, key, wildcard);
+    }
+    if (s.enf === NO_ENTRY) {
+      const auditFromSource = s.audit;
+      const rank = s.auditRank;
+      matchKey(s, cls.any, key, wildcard);
+      if (auditFromSource !== NO_ENTRY) { s.audit = auditFromSource; s.auditRank = rank; }
+    } else if (s.audit === NO_ENTRY) {
+      const enf = s.enf; const act = s.enfAct; const rank = s.enfRank;
+      matchKey(s, cls.any, key, wildcard);
+      s.enf = enf; s.enfAct = act; s.enfRank = rank;
+    }
+    return finish(cls.allowAll, cls.allowSources, source, pst);
+  };
 
   const decideSyscall = (op: Extract<Operation, { class: 'syscalls' }>): Decision => {
     let best: Entry = NO_ENTRY;
@@ -183,20 +300,18 @@ export function createMatcher(tables: TableSet): Matcher {
         case 'file': {
           s.write = op.class === 'file' && op.write === true;
           s.owner = op.owner;
-          const cls: PathClassTable = op.class === 'process' ? tables.process : tables.file;
-          const path = op.path;
-          return resolve(cls, op.source, (t) => matchPath(s, t, path), tables.posture.file);
+          return resolvePath(op.class === 'process' ? tables.process : tables.file, op.source, op.path, tables.posture.file);
         }
         case 'network': {
           s.write = false; s.owner = undefined;
           const proto = op.protocol.toLowerCase();
-          return resolve(tables.network, op.source, (t) => matchKey(s, t, proto, true), tables.posture.network);
+          return resolveKey(tables.network, op.source, proto, true, tables.posture.network);
         }
         case 'capabilities': {
           s.write = false; s.owner = undefined;
           let cap = op.capability.toLowerCase();
           if (cap.startsWith('cap_')) cap = cap.slice(4);
-          return resolve(tables.capabilities, op.source, (t) => matchKey(s, t, cap, false), tables.posture.capabilities);
+          return resolveKey(tables.capabilities, op.source, cap, false, tables.posture.capabilities);
         }
         case 'syscalls':
           return decideSyscall(op);
