@@ -82,6 +82,8 @@ export function createContainerResolver(options: { root?: string; maxEntries?: n
   const maxScan = options.maxScan ?? 50_000;
   const paths = new Map<bigint, string>();
   const refs = new Map<bigint, ContainerRef | undefined>();
+  // ids neither /proc nor the last scan knew: retried only after the next scan is allowed
+  const unknownUntil = new Map<bigint, number>();
   let lastScan = 0;
 
   const remember = (id: bigint, path: string): void => {
@@ -144,8 +146,16 @@ export function createContainerResolver(options: { root?: string; maxEntries?: n
   return {
     resolve(cgroupId, pid) {
       if (refs.has(cgroupId)) return refs.get(cgroupId);
+      const until = unknownUntil.get(cgroupId);
+      if (until !== undefined && Date.now() < until) return undefined;
       const p = pathOf(cgroupId, pid);
-      if (p === undefined) return undefined; // unknown for now: not cached, retried later
+      if (p === undefined) {
+        // unknown for now (the cgroup is gone or not yet scanned): retried after rescanMs
+        if (unknownUntil.size >= 10_000) unknownUntil.clear();
+        unknownUntil.set(cgroupId, Date.now() + rescanMs);
+        return undefined;
+      }
+      unknownUntil.delete(cgroupId);
       const ref = parseCgroupPath(p);
       refs.set(cgroupId, ref);
       return ref;

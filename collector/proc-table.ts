@@ -62,10 +62,13 @@ export function createProcessTable(options: { maxEntries?: number; seed?: boolea
   const max = options.maxEntries ?? 200_000;
   const procRoot = options.procRoot ?? '/proc';
   const table = new Map<number, ProcessInfo>();
+  // pids /proc did not know (exited): not looked up again until a fork/exec names them
+  const missing = new Set<number>();
   let evicted = 0;
   let procLookups = 0;
 
   const put = (p: ProcessInfo): ProcessInfo => {
+    missing.delete(p.pid);
     table.delete(p.pid);
     table.set(p.pid, p);
     while (table.size > max) {
@@ -89,9 +92,13 @@ export function createProcessTable(options: { maxEntries?: number; seed?: boolea
   const lookup = (pid: number): ProcessInfo | undefined => {
     const hit = table.get(pid);
     if (hit) return hit;
+    if (missing.has(pid)) return undefined;
     procLookups++;
     const p = readProc(pid, procRoot);
-    return p ? put(p) : undefined;
+    if (p) return put(p);
+    if (missing.size >= 65_536) missing.clear();
+    missing.add(pid);
+    return undefined;
   };
 
   return {
