@@ -12,8 +12,9 @@
 //   exactly from the `x` gap (palisade_relay_scaleout_reader_lost_events_total).
 //   Redis errors: counted, retried with backoff (100 ms doubling to 5 s), never fatal.
 // cursors: the stream id of an entry (idOf) is the client-facing resume cursor;
-//   checkCursor() tells "ok (position x)", "trimmed" (entries after it were
-//   trimmed away: the client must be told) or "unknown".
+//   checkCursor() tells "ok (position x)", "trimmed" (older than the oldest
+//   retained entry: events after it may be gone, the client must be told) or
+//   "unknown" (never issued by this stream).
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { RelayEvent } from '../event.js';
@@ -98,9 +99,17 @@ export function createEventStream(redis: Redis, cfg: ScaleOutConfig, counters: C
     if (!isStreamId(cursor)) return { ok: false, reason: 'unknown' };
     const page = decodePage(await redis.callBuffer('XRANGE', cfg.streamKey, cursor, cursor));
     if (page.length === 1) return { ok: true, x: (page[0] as StreamEntry).x };
+    // Gone: older than the oldest retained entry (but not newer than anything ever
+    // added) means trimming removed it and possibly entries after it. Conservative:
+    // a cursor that was exactly the last trimmed entry is also reported trimmed.
     const info = await streamInfo(redis, cfg.streamKey);
-    const maxDeleted = info ? String(info.get('max-deleted-entry-id') ?? '0-0') : '0-0';
-    if (compareIds(cursor, maxDeleted) <= 0 && maxDeleted !== '0-0') return { ok: false, reason: 'trimmed' };
+    if (!info) return { ok: false, reason: 'unknown' };
+    const lastGenerated = String(info.get('last-generated-id') ?? '0-0');
+    const first = info.get('first-entry');
+    const firstId = Array.isArray(first) ? String(first[0]) : undefined;
+    if (compareIds(cursor, lastGenerated) > 0) return { ok: false, reason: 'unknown' };
+    const everRemoved = Number(info.get('entries-added') ?? 0) > Number(info.get('length') ?? 0);
+    if (everRemoved && (firstId === undefined || compareIds(cursor, firstId) < 0)) return { ok: false, reason: 'trimmed' };
     return { ok: false, reason: 'unknown' };
   }
 
@@ -140,7 +149,8 @@ export function createEventStream(redis: Redis, cfg: ScaleOutConfig, counters: C
             const r = await conn.callBuffer('XREAD', 'COUNT', cfg.readCount, 'BLOCK', cfg.readBlockMs, 'STREAMS', cfg.streamKey, last);
             backoff = 100;
             if (!Array.isArray(r) || r.length === 0) continue;
-            const page = decodePage((r[0] as unknown[])[1]);
+            // RESP3 (ioredis' default) flattens the reply map to [key, entries]; RESP2 nests it
+            const page = decodePage(Array.isArray(r[0]) ? (r[0] as unknown[])[1] : r[1]);
             if (page.length === 0) continue;
             for (const e of page) {
               if (lastX > 0 && e.x > lastX + 1) counters.inc('palisade_relay_scaleout_reader_lost_events_total', {}, e.x - lastX - 1);
