@@ -131,6 +131,7 @@ export function parseYamlSource(src: string, file: string): ParsedSource {
       issues.push(at(start.line, start.col, `YAML: ${err instanceof Error ? firstLine(err.message) : String(err)}`));
       return;
     }
+    if (value === null || value === undefined) return; // empty or null document: skipped, as kubectl does
     if (valueTooDeep(value, PARSE_LIMITS.maxDepth)) {
       issues.push(at(start.line, start.col, `document nesting deeper than ${PARSE_LIMITS.maxDepth} levels`));
       return;
