@@ -7,6 +7,10 @@ import { IngestClient, type IngestRequest, type IngestResponse, type Entry } fro
 import { defaultConfig, type RelayConfig } from '../../../relay/config.js';
 import { createRelay, type Relay, type RelayAddresses, type RelayOptions } from '../../../relay/relay.js';
 
+// Each simulated node or client gets its own HTTP/2 connection, as separate processes
+// would (grpc-js otherwise shares one connection between clients of the same target).
+export const OWN_CONNECTION = { 'grpc.use_local_subchannel_pool': 1 } as const;
+
 export type DeepPartialConfig = { [K in keyof RelayConfig]?: RelayConfig[K] extends object ? Partial<RelayConfig[K]> : RelayConfig[K] };
 
 export function testConfig(over: DeepPartialConfig = {}): RelayConfig {
@@ -55,7 +59,7 @@ export class Enforcer {
   ended = false;
   private call: ClientDuplexStream<IngestRequest, IngestResponse> | undefined;
   constructor(readonly address: string, readonly nodeId: string, readonly bootId = 'boot-1') {
-    this.client = new IngestClient(address, credentials.createInsecure());
+    this.client = new IngestClient(address, credentials.createInsecure(), OWN_CONNECTION);
   }
   open(): this {
     const call = this.client.stream();
@@ -102,7 +106,7 @@ export class Watcher<T extends Alert | Log | Message> {
   readonly client: LogServiceClient;
   readonly call: ClientReadableStream<T>;
   constructor(address: string, rpc: 'watchAlerts' | 'watchLogs' | 'watchMessages', filter: string) {
-    this.client = new LogServiceClient(address, credentials.createInsecure());
+    this.client = new LogServiceClient(address, credentials.createInsecure(), OWN_CONNECTION);
     this.call = (this.client[rpc] as (r: { Filter: string }, m: Metadata) => ClientReadableStream<T>)({ Filter: filter }, new Metadata());
     this.call.on('data', (x: T) => this.got.push(x));
     this.call.on('error', (e: ServiceError) => { this.status = e; this.ended = true; });
