@@ -170,3 +170,11 @@ test('palisade up: invalid policy or address is refused with exit code 2 before 
     rmSync(TMP, { recursive: true, force: true });
   }
 });
+
+test('palisade up: without root it names what is missing and exits 1', { skip: process.getuid?.() !== 0 ? 'needs root to switch to nobody' : false }, () => {
+  ensureBuilt();
+  const r = spawnSync(process.execPath, [MAIN, 'up', '--log-stream', '127.0.0.1:0'], { cwd: '/tmp', uid: 65534, gid: 65534, encoding: 'utf8', timeout: 60_000 });
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stderr, /cannot observe this host; missing:/);
+  assert.match(r.stderr, /root privileges \(it loads eBPF programs\)/);
+});
