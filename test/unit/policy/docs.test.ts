@@ -4,7 +4,8 @@
 // exactly the issues of the `text` block after them; `# config` blocks are posture settings.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { parse } from 'yaml';
 import { formatIssue } from '../../../enforcer/policy/errors.js';
 import { loadPolicySource } from '../../../enforcer/policy/load.js';
@@ -59,3 +60,25 @@ blocks.forEach((b, i) => {
     });
   }
 });
+
+// Other pages under docs/ may show policies too: every KubeArmor policy block there must be valid.
+const docsRoot = new URL('../../../docs/', import.meta.url).pathname;
+function markdownFiles(dir: string, out: string[]): string[] {
+  for (const name of readdirSync(dir).sort()) {
+    const full = join(dir, name);
+    if (statSync(full).isDirectory()) markdownFiles(full, out);
+    else if (name.endsWith('.md') && full !== join(docsRoot, 'policy.md')) out.push(full);
+  }
+  return out;
+}
+for (const file of markdownFiles(docsRoot, [])) {
+  const text = readFileSync(file, 'utf8');
+  for (const m of text.matchAll(/^```ya?ml\n([\s\S]*?)^```$/gm)) {
+    const body = m[1] ?? '';
+    if (!body.includes('security.kubearmor.com/v1') || body.startsWith('# invalid')) continue;
+    const where = `${file.slice(docsRoot.length - 5)}:${text.slice(0, m.index).split('\n').length}`;
+    test(`${where}: policy example is valid`, () => {
+      assert.deepEqual(loadPolicySource(body, where).issues.filter((i) => i.severity === 'error').map(formatIssue), []);
+    });
+  }
+}
