@@ -141,6 +141,7 @@ export function createInformerIdentityCache(config: K8sIdentityConfig, logger: L
     mode: config.mode,
 
     start: async () => {
+      if (closed) throw new Error('identity cache: start() after close()');
       if (config.mode === 'none' || started) return { synced: synced() };
       const loaded = loadKubeConfig(config);
       if (!loaded.ok) throw new Error(loaded.error);
