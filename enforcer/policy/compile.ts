@@ -1,7 +1,7 @@
 // Compiles the policies that select one workload into a TableSet (tables.ts). Cost is linear
 // in the number of rules; globs are compiled once here, never at decision time. Rules of the
 // same policy and target keep their order; entries are stored as packed integers.
-import { compileGlob } from './glob.js';
+import { compileGlob, type CompiledGlob } from './glob.js';
 import { policySelects, resolvePosture, workloadKey, DEFAULT_GLOBAL_POSTURE } from './select.js';
 import {
   ACTION_ALLOW, ACTION_AUDIT, ACTION_BLOCK, FLAG_OWNER_ONLY, FLAG_READ_ONLY, packEntry,
@@ -10,7 +10,7 @@ import {
 import type { GlobalPosture, Policy, Rule, Workload } from './types.js';
 
 type MutDir = { children: Map<string, number>; direct: Entry[]; recursive: Entry[] };
-type MutPathTable = { exact: Map<string, Entry[]>; dirs: MutDir[]; patterns: Map<string, { glob: NonNullable<ReturnType<typeof compileGlob> & { ok: true }>['glob']; entries: Entry[] }> };
+type MutPathTable = { exact: Map<string, Entry[]>; dirs: MutDir[]; patterns: Map<string, { glob: CompiledGlob; entries: Entry[] }> };
 
 const newPathTable = (): MutPathTable => ({ exact: new Map(), dirs: [{ children: new Map(), direct: [], recursive: [] }], patterns: new Map() });
 

@@ -33,7 +33,7 @@ function pointerToPath(pointer: string): PathSegment[] {
 type Found = { path: PathSegment[]; message: string; onKey: boolean; severity: Severity };
 
 function describeEnum(values: readonly unknown[]): string {
-  if (values.length > 40) return `must be one of the ${values.length} known values (see the KubeArmor specification)`;
+  if (values.length > 40) return `must be one of the ${values.length} known names (e.g. ${values.slice(0, 4).map(String).join(', ')})`;
   return `must be one of: ${values.map(String).join(', ')}`;
 }
 
