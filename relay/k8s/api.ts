@@ -3,7 +3,7 @@
 // than the bound it was given (itself capped by config.maxWaitMs); an unknown result
 // always says why, so an event can be sent unenriched with the reason attached.
 import type { K8sMode } from './config.js';
-import type { ContainerIdentity, NamespaceInfo, NodeInfo } from './identity.js';
+import type { ContainerIdentity, NamespaceInfo, NodeInfo, PodSummary } from './identity.js';
 import type { InformerStats } from './informer.js';
 import type { WaiterStats } from './waiters.js';
 
@@ -69,6 +69,8 @@ export interface IdentityCache {
   resolve(containerId: string, opts?: { waitMs?: number }): Promise<ResolveResult>;
   namespace(name: string): NamespaceInfo | undefined;
   node(name: string): NodeInfo | undefined;
+  /** Cached pods with every given label (and in the namespace, if given); for discovery. */
+  pods(match?: { readonly namespace?: string; readonly labels?: Readonly<Record<string, string>> }): PodSummary[];
   /** true once every informer has listed once; waits at most timeoutMs */
   waitForSync(timeoutMs: number): Promise<boolean>;
   stats(): IdentityCacheStats;

@@ -47,7 +47,7 @@ export function defaultConfig(): K8sIdentityConfig {
     maxWaitMs: 5_000,
     maxWaiters: 10_000,
     watchIdleTimeoutMs: 60_000,
-    reconnectMaxDelayMs: 30_000,
+    reconnectMaxDelayMs: 5_000,
     restartBackoffInitialMs: 500,
     restartBackoffMaxMs: 30_000,
     syncTimeoutMs: 10_000,

@@ -16,7 +16,7 @@ import type { K8sIdentityConfig } from './config.js';
 import { normaliseContainerId } from './container-id.js';
 import { ContainerIndex, podKeyOf } from './container-index.js';
 import {
-  buildIdentity, namespaceInfoOf, nodeInfoOf, type ContainerIdentity,
+  buildIdentity, namespaceInfoOf, nodeInfoOf, podSummaryOf, type ContainerIdentity,
 } from './identity.js';
 import { createManagedInformer, type ManagedInformer } from './informer.js';
 import { loadKubeConfig, resourceAccess, type WatchedResource } from './kube-client.js';
@@ -201,6 +201,16 @@ export function createInformerIdentityCache(config: K8sIdentityConfig, logger: L
     node: (name) => {
       const n = informers.get('nodes')?.cache.get(name);
       return n === undefined ? undefined : nodeInfoOf(n);
+    },
+
+    pods: (match) => {
+      const want = Object.entries(match?.labels ?? {});
+      const out = [];
+      for (const p of (podsCache()?.list(match?.namespace) ?? []) as V1Pod[]) {
+        const l = p.metadata?.labels ?? {};
+        if (want.every(([k, v]) => l[k] === v)) out.push(podSummaryOf(p));
+      }
+      return out;
     },
 
     waitForSync,

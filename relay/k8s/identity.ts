@@ -65,6 +65,32 @@ export type NodeInfo = {
   readonly architecture: string | undefined;
 };
 
+/** A pod as discovery needs it (e.g. finding KubeArmor agents to pull from). */
+export type PodSummary = {
+  readonly namespace: string;
+  readonly name: string;
+  readonly uid: string;
+  readonly nodeName: string;
+  readonly podIp: string | undefined;
+  readonly phase: string | undefined;
+  /** the Ready condition is True */
+  readonly ready: boolean;
+  readonly labels: Readonly<Record<string, string>>;
+};
+
+export function podSummaryOf(pod: V1Pod): PodSummary {
+  return {
+    namespace: pod.metadata?.namespace ?? '',
+    name: pod.metadata?.name ?? '',
+    uid: pod.metadata?.uid ?? '',
+    nodeName: pod.spec?.nodeName ?? '',
+    podIp: pod.status?.podIP,
+    phase: pod.status?.phase,
+    ready: (pod.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'),
+    labels: { ...(pod.metadata?.labels ?? {}) },
+  };
+}
+
 export function labelString(labels: Readonly<Record<string, string>> | undefined): string {
   if (labels === undefined) return '';
   return Object.keys(labels).sort().map((k) => `${k}=${labels[k] ?? ''}`).join(',');

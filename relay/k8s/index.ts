@@ -9,7 +9,7 @@ import { createInformerIdentityCache } from './identity-cache.js';
 export type { IdentityCache, IdentityCacheStats, ResolveResult, UnknownReason } from './api.js';
 export type { K8sIdentityConfig, K8sMode } from './config.js';
 export { defaultConfig, validate } from './config.js';
-export type { ContainerIdentity, NamespaceInfo, NodeInfo, PodOwner } from './identity.js';
+export type { ContainerIdentity, NamespaceInfo, NodeInfo, PodOwner, PodSummary } from './identity.js';
 
 export function createIdentityCache(config: K8sIdentityConfig, deps: { logger?: Logger } = {}): IdentityCache {
   const check = validate(config);

@@ -64,6 +64,8 @@ export function podObject(namespace: string, name: string, opts: {
     },
     status: {
       phase: running ? 'Running' : 'Pending',
+      ...(running ? { podIP: `10.244.0.${(ids[0]?.charCodeAt(0) ?? 0) % 250 + 2}` } : {}),
+      conditions: [{ type: 'Ready', status: running ? 'True' : 'False' }],
       containerStatuses: opts.containers.map((c, i) => ({
         name: c.name,
         image: c.image,

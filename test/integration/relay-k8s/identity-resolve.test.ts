@@ -168,3 +168,29 @@ describe('relay/k8s identity: resolution through informers', () => {
     assert.ok(s.namespaces >= 2 && s.nodes === 1);
   });
 });
+
+describe('relay/k8s identity: pod discovery', () => {
+  it('lists cached pods by namespace and labels, with node, IP and readiness', async () => {
+    const h = await startHarness({ seed: (api) => {
+      createNamespace(api, 'kubearmor');
+      createDaemonSet(api, { namespace: 'kubearmor', name: 'kubearmor', labels: { 'kubearmor-app': 'kubearmor' }, replicas: 2, nodeName: 'node-7' });
+      createBarePod(api, 'kubearmor', 'other', { labels: { 'kubearmor-app': 'relay' } });
+      createBarePod(api, 'default', 'starting', { labels: { 'kubearmor-app': 'kubearmor' }, running: false });
+    } });
+    try {
+      const agents = h.cache.pods({ namespace: 'kubearmor', labels: { 'kubearmor-app': 'kubearmor' } });
+      assert.equal(agents.length, 2);
+      for (const a of agents) {
+        assert.equal(a.nodeName, 'node-7');
+        assert.equal(a.ready, true);
+        assert.match(a.podIp ?? '', /^10\.244\.0\.\d+$/);
+      }
+      const everywhere = h.cache.pods({ labels: { 'kubearmor-app': 'kubearmor' } });
+      assert.equal(everywhere.length, 3);
+      assert.equal(everywhere.find((p) => p.name === 'starting')?.ready, false);
+      assert.equal(h.cache.pods().length, 4);
+    } finally {
+      await h.close();
+    }
+  });
+});
