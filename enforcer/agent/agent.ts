@@ -20,7 +20,8 @@ import type { CollectorEvent } from '../../collector/events.js';
 import type { EventClass } from '../../collector/layout.js';
 import { Message } from '../../proto/gen/feeder/kubearmor.js';
 import type { GlobalPosture, Policy } from '../policy/types.js';
-import { createAuditor, type AuditStats } from './audit.js';
+import { createAuditor, standalonePolicies, type AuditStats } from './audit.js';
+import { createContainerDirectory } from './container-names.js';
 import { toFeederLog, updatedTime, type LogContext } from './feeder-log.js';
 import { createIngestClient, defaultIngestClientConfig, type IngestClientConfig, type IngestClientStats } from './ingest-client.js';
 import { createOutbox, defaultOutboxConfig, type OutboxConfig, type OutboxStats } from './outbox.js';
@@ -32,6 +33,11 @@ export type NodeAgentConfig = {
   /** host:port of the relay's palisade.v1 Ingest */
   readonly relayAddress: string;
   readonly policies: readonly Policy[];
+  /**
+   * No Kubernetes on this host (default true): container names from podman's store,
+   * KubeArmorPolicy without a namespace applies to containers (container_namespace).
+   */
+  readonly standalone?: boolean;
   /** send a feeder Log for every observed operation (visibility), not only alerts (default true) */
   readonly logs?: boolean;
   readonly classes?: readonly EventClass[];
@@ -98,8 +104,10 @@ export function createNodeAgent(config: NodeAgentConfig): NodeAgent {
     capabilities: ['audit-only', ...classes],
     ...config.ingest,
   }, outbox, log.child({ component: 'enforcer.ingest' }));
+  const standalone = config.standalone ?? true;
+  const containers = standalone ? createContainerDirectory() : undefined;
   const auditor = createAuditor({
-    policies: config.policies,
+    policies: standalone ? standalonePolicies(config.policies) : config.policies,
     ...(config.nodeLabels ? { nodeLabels: config.nodeLabels } : {}),
     ...(config.globalPosture ? { globalPosture: config.globalPosture } : {}),
   });
@@ -156,7 +164,9 @@ export function createNodeAgent(config: NodeAgentConfig): NodeAgent {
       if (collector) return;
       const c = await openCollector({ ...config.collector, classes: [...classes], excludeSelf: true });
       collector = c;
-      const ctx: LogContext = { hostName: nodeName, processOf: (pid) => c.processes.get(pid) };
+      const ctx: LogContext = {
+        hostName: nodeName, processOf: (pid) => c.processes.get(pid), ...(containers ? { containerOf: (id: string) => containers.lookup(id) } : {}),
+      };
       const wanted = logsOn || config.policies.length > 0;
       if (wanted) c.onEvent((ev) => onEvent(ev, ctx));
       ingest.start();

@@ -9,10 +9,14 @@
 // announce that enforcement is inactive (see agent.ts).
 //
 // Workloads: host processes are the host workload (node labels kubernetes.io/hostname,
-// kubernetes.io/os, kubernetes.io/arch); containers without Kubernetes identity are
-// workload {namespace 'container_namespace', labels {'kubearmor.io/container.id': id}}
-// unless the caller supplies workloadOf(). One compiled matcher per workload key, cached
-// (bounded; the oldest is dropped and recompiled on demand).
+// kubernetes.io/os, kubernetes.io/arch). A container is workload {namespace: the log's
+// NamespaceName or 'container_namespace', labels {'kubearmor.io/container.name': the
+// log's ContainerName}} (KubeArmor's non-Kubernetes container mode), or labels
+// {'kubearmor.io/container.id': id} while its name is unknown, unless the caller supplies
+// workloadOf(). One compiled matcher per workload key, cached (bounded; the oldest is
+// dropped and recompiled on demand). standalonePolicies() moves KubeArmorPolicy
+// documents without metadata.namespace to 'container_namespace', so KubeArmor's
+// container policy examples apply on a host without Kubernetes.
 import { hostname } from 'node:os';
 import type { CollectorEvent } from '../../collector/events.js';
 import { Alert, type Log } from '../../proto/gen/feeder/kubearmor.js';
@@ -21,6 +25,14 @@ import { createMatcher, type Matcher } from '../policy/matcher.js';
 import { workloadKey } from '../policy/select.js';
 import type { Decision, GlobalPosture, Operation, Policy, Workload } from '../policy/types.js';
 import { openWrites, policyProtocol } from './linux-names.js';
+import { STANDALONE_NAMESPACE } from './container-names.js';
+
+/** Policies for a host without Kubernetes: KubeArmorPolicy without a namespace selects container_namespace. */
+export function standalonePolicies(policies: readonly Policy[]): Policy[] {
+  return policies.map((p) => (p.kind === 'KubeArmorPolicy' && p.namespace === undefined && p.selector.kind === 'workload'
+    ? { ...p, selector: { ...p.selector, namespace: STANDALONE_NAMESPACE } }
+    : p));
+}
 
 export const MONITOR_ENFORCER = 'eBPF Monitor';
 
@@ -28,7 +40,7 @@ export type AuditorOptions = {
   readonly policies: readonly Policy[];
   readonly nodeLabels?: Readonly<Record<string, string>>;
   readonly globalPosture?: GlobalPosture;
-  readonly workloadOf?: (ev: CollectorEvent) => Workload;
+  readonly workloadOf?: (ev: CollectorEvent, log: Log) => Workload;
   /** compiled matchers kept (default 1024) */
   readonly maxWorkloads?: number;
 };
@@ -76,7 +88,12 @@ function alertOf(log: Log, d: Decision): Alert {
     UpdatedTime: log.UpdatedTime,
     ClusterName: log.ClusterName,
     HostName: log.HostName,
+    NamespaceName: log.NamespaceName,
+    PodName: log.PodName,
+    Labels: log.Labels,
     ContainerID: log.ContainerID,
+    ContainerName: log.ContainerName,
+    ContainerImage: log.ContainerImage,
     HostPPID: log.HostPPID,
     HostPID: log.HostPID,
     PPID: log.PPID,
@@ -104,8 +121,12 @@ function alertOf(log: Log, d: Decision): Alert {
 export function createAuditor(opts: AuditorOptions): Auditor {
   const nodeLabels = opts.nodeLabels ?? defaultNodeLabels();
   const host: Workload = { kind: 'host', nodeLabels };
-  const workloadOf = opts.workloadOf ?? ((ev: CollectorEvent): Workload => (ev.container
-    ? { kind: 'container', namespace: 'container_namespace', labels: { 'kubearmor.io/container.id': ev.container.id } }
+  const workloadOf = opts.workloadOf ?? ((ev: CollectorEvent, log: Log): Workload => (ev.container
+    ? {
+      kind: 'container',
+      namespace: log.NamespaceName || STANDALONE_NAMESPACE,
+      labels: log.ContainerName ? { 'kubearmor.io/container.name': log.ContainerName } : { 'kubearmor.io/container.id': ev.container.id },
+    }
     : host));
   const max = opts.maxWorkloads ?? 1024;
   const matchers = new Map<string, Matcher>();
@@ -136,7 +157,7 @@ export function createAuditor(opts: AuditorOptions): Auditor {
       if (opts.policies.length === 0) return undefined;
       const op = operationOf(ev, log);
       if (op === undefined) return undefined;
-      const w = ev.container || opts.workloadOf ? workloadOf(ev) : host;
+      const w = ev.container || opts.workloadOf ? workloadOf(ev, log) : host;
       const m = w === host && hostMatcher ? hostMatcher : matcherFor(w);
       decisions++;
       const d = m.decide(op);

@@ -9,6 +9,7 @@
 import type { CollectorEvent, ExecEvent, FileEvent, NetEvent, SockAddr } from '../../collector/events.js';
 import { ExecEvent as FeederExecEvent, Log } from '../../proto/gen/feeder/kubearmor.js';
 import { familyText, openFlagsText, protocolText, resultText, sockTypeText, syscallName } from './linux-names.js';
+import { STANDALONE_NAMESPACE, type ContainerMeta } from './container-names.js';
 
 export type ProcessView = { readonly exe: string; readonly argv: readonly string[]; readonly ppid: number };
 
@@ -16,6 +17,13 @@ export type LogContext = {
   readonly hostName: string;
   /** the collector's process table (pid -> executable, argv, parent) */
   readonly processOf: (pid: number) => ProcessView | undefined;
+  /**
+   * Standalone hosts (no Kubernetes): container name and image by container id. When it
+   * knows the container, the log gets NamespaceName container_namespace, ContainerName,
+   * ContainerImage and Labels kubearmor.io/container.name=<name>, as KubeArmor's
+   * non-Kubernetes mode reports them.
+   */
+  readonly containerOf?: (id: string) => ContainerMeta | undefined;
 };
 
 /** "2006-01-02T15:04:05.000000Z" (UTC, microseconds), KubeArmor's UpdatedTime. */
@@ -106,7 +114,11 @@ export function toFeederLog(ev: CollectorEvent, ctx: LogContext): Log | undefine
   const parentExe = parent?.exe ?? '';
   const exe = ev.kind === 'exec' ? ev.path : ev.exe || self?.exe || '';
   const source = ev.kind === 'exec' ? parentExe : commandOf(exe, self?.argv ?? []);
+  const meta = ev.container && ctx.containerOf ? ctx.containerOf(ev.container.id) : undefined;
   return Log.create({
+    ...(meta ? {
+      NamespaceName: STANDALONE_NAMESPACE, ContainerName: meta.name, ContainerImage: meta.image, Labels: `kubearmor.io/container.name=${meta.name}`,
+    } : {}),
     Timestamp: BigInt(Math.floor(ev.timestamp / 1000)),
     UpdatedTime: updatedTime(ev.timestamp),
     HostName: ctx.hostName,

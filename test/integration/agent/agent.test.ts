@@ -14,6 +14,7 @@ import { defaultConfig } from '../../../relay/config.js';
 import { createRelay } from '../../../relay/relay.js';
 import { createNodeAgent } from '../../../enforcer/agent/agent.js';
 import { loadPolicySource } from '../../../enforcer/policy/load.js';
+import { BUSYBOX_IMAGE, ensureImage, execBounded, startContainer } from '../../support/podman.js';
 
 const TMP = join(process.env.PALISADE_TEST_TMP ?? '/tmp/palisade-test', `agent-it-${process.pid}`);
 
@@ -91,5 +92,69 @@ spec:
     client.close();
     await relay.stop(2000);
     rmSync(TMP, { recursive: true, force: true });
+  }
+});
+
+test('node agent, standalone containers: KubeArmor container policy by container name (real podman)', { skip: process.getuid?.() !== 0 ? 'needs root' : false }, async () => {
+  await ensureImage('busybox');
+  const ctr = await startContainer(BUSYBOX_IMAGE, ['sleep', '120']);
+  const d = defaultConfig();
+  const relay = createRelay({
+    ...d, logLevel: 'silent', ingest: { ...d.ingest, listen: '127.0.0.1:0' }, logStream: { ...d.logStream, listen: '127.0.0.1:0' },
+    throttle: { ...d.throttle, enabled: false, collapseWindowMs: 0 },
+  }, { log: pino({ level: 'silent' }) });
+  const addrs = await relay.start();
+  const client = new LogServiceClient(`127.0.0.1:${addrs.logStreamPort}`, credentials.createInsecure());
+  const alerts: Alert[] = [];
+  const ca = client.watchAlerts({ Filter: 'all' }, new Metadata());
+  ca.on('data', (a: Alert) => alerts.push(a));
+  ca.on('error', () => undefined);
+  const { policies, issues } = loadPolicySource(`apiVersion: security.kubearmor.com/v1
+kind: KubeArmorPolicy
+metadata:
+  name: it-container-hostname
+spec:
+  selector:
+    matchLabels:
+      kubearmor.io/container.name: ${ctr.name}
+  file:
+    matchPaths:
+    - path: /etc/hostname
+  action: Audit
+`, 'ctr.yaml');
+  assert.deepEqual(issues, []);
+  const agent = createNodeAgent({
+    relayAddress: `127.0.0.1:${addrs.ingestPort}`, policies, logs: false, nodeId: 'it-node-ctr', log: pino({ level: 'silent' }), collector: { pollMs: 5 },
+  });
+  try {
+    await agent.start();
+    let alert: Alert | undefined;
+    for (let i = 0; i < 40 && !alert; i++) {
+      const r = await execBounded('podman', ['exec', ctr.name, 'cat', '/etc/hostname'], 30_000);
+      assert.equal(r.code, 0, r.stderr);
+      await new Promise((res) => setTimeout(res, 250));
+      alert = alerts.find((a) => a.PolicyName === 'it-container-hostname');
+    }
+    assert.ok(alert, 'an alert for the container policy');
+    assert.equal(alert.Type, 'MatchedPolicy');
+    assert.equal(alert.ContainerID, ctr.id);
+    assert.equal(alert.ContainerName, ctr.name);
+    assert.equal(alert.NamespaceName, 'container_namespace');
+    assert.equal(alert.ContainerImage, BUSYBOX_IMAGE);
+    assert.equal(alert.Resource, '/etc/hostname');
+    assert.equal(alert.Action, 'Audit');
+    assert.equal(alert.Result, 'Passed');
+    assert.ok(alert.PID > 0 && alert.PID !== alert.HostPID, `namespace pid ${alert.PID} differs from host pid ${alert.HostPID}`);
+    // the same file read on the host is not selected by the container policy
+    spawnSync('cat', ['/etc/hostname']);
+    const st = await agent.stop(5000);
+    assert.equal(st.unsentAtStop, 0);
+    assert.ok(alerts.every((a) => a.PolicyName !== 'it-container-hostname' || a.ContainerID === ctr.id));
+  } finally {
+    await agent.stop(1000);
+    ca.cancel();
+    client.close();
+    await relay.stop(2000);
+    await ctr.stop();
   }
 });
