@@ -19,7 +19,8 @@
 //   first message not a hello           IngestError HELLO_REQUIRED, then INVALID_ARGUMENT
 //   batch of another node / bad range   IngestError (not retryable), stream stays open
 //   over the connection's events/s      IngestError UNAVAILABLE (retryable) + FlowControl.pause_ms;
-//                                       a sender that keeps pushing is cut off: RESOURCE_EXHAUSTED
+//                                       a sender that keeps pushing (MAX_RATE_STRIKES more refusals
+//                                       than successes) is cut off: RESOURCE_EXHAUSTED
 // Shutdown: drain() refuses new batches (UNAVAILABLE, retryable), waits for the
 // batch in progress, and ends every stream with UNAVAILABLE so enforcers reconnect.
 import { status as Status, type ServerDuplexStream, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
@@ -206,7 +207,7 @@ export function createIngestServer(d: IngestDeps): IngestServer {
         }
         return err(IngestErrorCode.INGEST_ERROR_CODE_UNAVAILABLE, `over ${d.config.maxEventsPerSec} events/s; pause ${take.waitMs} ms`, true, 'rate', take.waitMs);
       }
-      this.strikes = 0;
+      if (this.strikes > 0) this.strikes--; // a sender that mostly respects pause_ms never accumulates strikes
       const admit = d.dedup.admit(b.nodeId, b.bootId, b.firstSeq, b.lastSeq);
       if (!admit.ok) return err(IngestErrorCode.INGEST_ERROR_CODE_UNAVAILABLE, `batch ${b.firstSeq}..${b.lastSeq} is ${admit.reason.replace('_', ' ')} of acked seq; resend in order`, true, admit.reason);
 
