@@ -25,6 +25,17 @@ return cur
 
 export interface SharedAcks {
   acked(nodeId: string, bootId: string): Promise<bigint>;
+  /**
+   * Cross-replica duplicate check: the highest seq of (node, boot) that any replica
+   * has published. Read before publishing a batch (entries <= it are retransmits
+   * already published elsewhere), raised with markAccepted() only after the batch
+   * is in Redis — so a failed publish never turns into a dropped "duplicate".
+   * Relies on per (node, boot) seqs arriving in increasing order (one enforcer, one
+   * stream at a time); two live streams of one node on two replicas at once could
+   * both publish a retransmit (a duplicate, recognisable by its id), never lose one.
+   */
+  accepted(nodeId: string, bootId: string): Promise<bigint>;
+  markAccepted(nodeId: string, bootId: string, seq: bigint): Promise<void>;
   /** Raises the mark to `acked` (no-op when it is already higher); resolves to the mark. */
   commit(nodeId: string, bootId: string, acked: bigint): Promise<bigint>;
 }
@@ -37,12 +48,20 @@ export type DedupLike = {
 
 export function createSharedAcks(redis: Redis, keyPrefix: string, ttlSec: number): SharedAcks {
   const key = (n: string, b: string): string => `${keyPrefix}acked:${encodeURIComponent(n)}:${encodeURIComponent(b)}`;
+  const acceptedKey = (n: string, b: string): string => `${keyPrefix}accepted:${encodeURIComponent(n)}:${encodeURIComponent(b)}`;
   const get = async (n: string, b: string): Promise<bigint> => {
     const v = await redis.get(key(n, b));
     return v !== null && /^\d+$/.test(v) ? BigInt(v) : 0n;
   };
   return {
     acked: get,
+    async accepted(n, b) {
+      const v = await redis.get(acceptedKey(n, b));
+      return v !== null && /^\d+$/.test(v) ? BigInt(v) : 0n;
+    },
+    async markAccepted(n, b, seq) {
+      await RAISE.run(redis, [acceptedKey(n, b)], [seq.toString(), ttlSec]);
+    },
     async commit(n, b, acked) {
       if (acked <= 0n) return get(n, b);
       const v = await RAISE.run(redis, [key(n, b)], [acked.toString(), ttlSec]);
