@@ -176,6 +176,24 @@ describe('relay scale-out over Redis', { timeout: 120_000 }, () => {
     }
   });
 
+  it('from_oldest replays the retained stream, then goes live', async () => {
+    const o = await replica('O', { streamKey: `${prefix}oldest` });
+    try {
+      const before = Array.from({ length: 5 }, (_, i) => alert(`o-${i}`));
+      await o.so.stream.append(before);
+      const s = read(new WatchClient(`127.0.0.1:${o.port}`, credentials.createInsecure()).events(WatchRequest.fromPartial({ fromOldest: true })), 8);
+      await until('O subscriber', () => o.so.hub.subscribers >= 1);
+      const later = Array.from({ length: 3 }, (_, i) => alert(`o-live-${i}`));
+      await o.so.stream.append(later);
+      const r = await s;
+      assert.equal(r.error, undefined, r.error?.details);
+      assert.deepEqual(r.items.map(policyOf), [...before, ...later].map((e) => (e.body.value as Alert).PolicyName));
+    } finally {
+      o.server.forceShutdown();
+      await o.so.stop();
+    }
+  });
+
   it('throttle counts are shared: A and B together pass maxAlertsPerSec, one notice, one summary', async () => {
     const key = `shared-${run}`;
     const outA = await A.so.throttle.apply(Array.from({ length: 4 }, () => alert('noisy', key)), Date.now());
