@@ -38,7 +38,8 @@ options:
 
 Relay settings can also come from PALISADE_RELAY_* environment variables
 (see 'palisade relay --help'). Ingest listens on 127.0.0.1:<ephemeral> unless
-PALISADE_RELAY_INGEST_LISTEN is set.
+PALISADE_RELAY_INGEST_LISTEN is set. PALISADE_LOG_LEVEL (default warn) sets the level
+of the JSON log lines on stderr.
 
 Not there yet: enforcement backends (BPF-LSM, fanotify, cgroup socket) — nothing is
 blocked; an outbox disk spool; Kafka/OpenTelemetry sinks in 'up'.
@@ -126,7 +127,8 @@ export async function run(argv: string[]): Promise<number> {
     return 1;
   }
 
-  const log = pino({ level: process.env.PALISADE_LOG_LEVEL ?? 'info' }, pino.destination(2));
+  // warnings and errors only by default: up prints its own report and stats lines
+  const log = pino({ level: process.env.PALISADE_LOG_LEVEL ?? 'warn' }, pino.destination(2));
   const config: RelayConfig = {
     ...relayCfg.value,
     ingest: { ...relayCfg.value.ingest, listen: process.env.PALISADE_RELAY_INGEST_LISTEN ?? '127.0.0.1:0' },
@@ -191,11 +193,12 @@ export async function run(argv: string[]): Promise<number> {
   };
   const hard = setTimeout(() => force(`shutdown took longer than ${a.shutdownSec} s`), deadlineMs + 1000);
   hard.unref();
-  const again = (): void => force('second signal');
-  process.once('SIGINT', again);
-  process.once('SIGTERM', again);
-  process.stderr.write(`palisade up: ${signal}: stopping (agent, then relay; deadline ${a.shutdownSec} s)\n`);
+  // make(1) may pass the terminal's signal on once more: a repeat within 1 s is the same request
   const t0 = Date.now();
+  const again = (): void => { if (Date.now() - t0 >= 1000) force('second signal'); };
+  process.on('SIGINT', again);
+  process.on('SIGTERM', again);
+  process.stderr.write(`palisade up: ${signal}: stopping (agent, then relay; deadline ${a.shutdownSec} s)\n`);
   const final = await agent.stop(Math.round(deadlineMs * 0.6));
   await relay.stop(Math.max(100, deadlineMs - (Date.now() - t0)));
   clearTimeout(hard);
