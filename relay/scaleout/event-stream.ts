@@ -138,13 +138,13 @@ export function createEventStream(redis: Redis, cfg: ScaleOutConfig, counters: C
       let stopped = false;
       const done = (async () => {
         let last = '';
-        let lastX = 0;
+        let lastX = -1; // position of `last`; -1: unknown (no gap accounting until the next entry)
         let backoff = 100;
         while (!stopped) {
           try {
             if (last === '') {
               last = await tailId();
-              if (last !== '0-0') lastX = await checkCursor(last).then((c) => (c.ok ? c.x : 0));
+              lastX = last === '0-0' ? 0 : await checkCursor(last).then((c) => (c.ok ? c.x : -1));
             }
             const r = await conn.callBuffer('XREAD', 'COUNT', cfg.readCount, 'BLOCK', cfg.readBlockMs, 'STREAMS', cfg.streamKey, last);
             backoff = 100;
@@ -153,7 +153,7 @@ export function createEventStream(redis: Redis, cfg: ScaleOutConfig, counters: C
             const page = decodePage(Array.isArray(r[0]) ? (r[0] as unknown[])[1] : r[1]);
             if (page.length === 0) continue;
             for (const e of page) {
-              if (lastX > 0 && e.x > lastX + 1) counters.inc('palisade_relay_scaleout_reader_lost_events_total', {}, e.x - lastX - 1);
+              if (lastX >= 0 && e.x > lastX + 1) counters.inc('palisade_relay_scaleout_reader_lost_events_total', {}, e.x - lastX - 1);
               lastX = e.x;
             }
             last = (page[page.length - 1] as StreamEntry).id;
