@@ -12,7 +12,17 @@ import type { ReplicatedHub } from './replicated-hub.js';
 
 type Handler = (call: ServerWritableStream<WatchRequest, Buffer>) => void;
 
-export function withStreamCursors(impl: UntypedServiceImplementation, hub: ReplicatedHub, counters: Counters): UntypedServiceImplementation {
+/**
+ * `refusal`: optional early admission (e.g. relay/access hooks' admit without side
+ * effects); when it refuses, the cursor is not looked up, so an unauthenticated
+ * caller learns nothing about which cursors exist.
+ */
+export function withStreamCursors(
+  impl: UntypedServiceImplementation,
+  hub: ReplicatedHub,
+  counters: Counters,
+  refusal?: (call: ServerWritableStream<WatchRequest, Buffer>) => { code: Status; details: string } | undefined,
+): UntypedServiceImplementation {
   const inner = impl['events'] as unknown as Handler;
   const refuse = (call: ServerWritableStream<WatchRequest, Buffer>, code: Status, reason: string, details: string): void => {
     counters.inc('palisade_relay_watch_refused_total', { reason });
@@ -21,6 +31,12 @@ export function withStreamCursors(impl: UntypedServiceImplementation, hub: Repli
   const events: Handler = (call) => {
     const cursor = call.request.resumeAfter;
     if (cursor === '') return inner(call);
+    const early = refusal?.(call);
+    if (early) {
+      counters.inc('palisade_relay_watch_refused_total', { reason: 'access' });
+      call.emit('error', early);
+      return;
+    }
     hub.checkCursor(cursor).then(
       (r) => {
         if (call.cancelled) return;

@@ -6,7 +6,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { Server, ServerCredentials, credentials, status as Status, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
+import { Metadata, Server, ServerCredentials, credentials, status as Status, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
 import { Redis } from 'ioredis';
 import { Alert } from '../../../proto/gen/feeder/kubearmor.js';
 import { WatchClient, WatchRequest, type WatchEvent } from '../../../proto/gen/palisade/v1/watch.js';
@@ -19,6 +19,9 @@ import { defaultScaleOutConfig, type ScaleOutConfig } from '../../../relay/scale
 import { connectScaleOut, type ScaleOut } from '../../../relay/scaleout/index.js';
 import { preload } from '../../../relay/scaleout/shared-acks.js';
 import { withStreamCursors } from '../../../relay/scaleout/watch-resume.js';
+import { accessConfigFromDocument } from '../../../relay/access/config.js';
+import { createAccess, type Access } from '../../../relay/access/access.js';
+import { createAccessHooks } from '../../../relay/access/hooks.js';
 
 const URL = 'redis://127.0.0.1:16379';
 const run = randomUUID().slice(0, 8);
@@ -26,7 +29,7 @@ const prefix = `palisade:test:${run}:`;
 
 type Replica = { name: string; so: ScaleOut; counters: Counters; port: number; server: Server };
 
-async function replica(name: string, over: Partial<ScaleOutConfig> = {}): Promise<Replica> {
+async function replica(name: string, over: Partial<ScaleOutConfig> = {}, access?: Access): Promise<Replica> {
   const counters = createCounters();
   const localHub = createHub({ ringSize: 10_000, clientQueueSize: 10_000, counters });
   const cfg: ScaleOutConfig = { ...defaultScaleOutConfig(), url: URL, streamKey: `${prefix}events`, keyPrefix: prefix, readBlockMs: 200, readCount: 100, replicaName: name, ...over };
@@ -37,17 +40,19 @@ async function replica(name: string, over: Partial<ScaleOutConfig> = {}): Promis
   if (!r.ok) throw new Error(`${r.error} (start it: bash test/infra/services.sh start redis)`);
   const so = r.value as ScaleOut;
   so.start();
-  const deps = { hub: so.hub, counters, clusterName: 'test', hostName: name, admit: () => undefined, release: () => undefined, namespacesOf: () => undefined };
+  const hooks = access ? createAccessHooks(access) : undefined;
+  const deps = { hub: so.hub, counters, clusterName: 'test', hostName: name, admit: hooks?.admit ?? (() => undefined), release: () => undefined, namespacesOf: hooks?.namespacesOf ?? (() => undefined) };
   const server = new Server();
-  server.addService(rawWatchService, withStreamCursors(createWatchService(deps), so.hub, counters));
+  const early = hooks ? (call: Parameters<typeof hooks.authorization>[0]) => { const a = hooks.authorization(call); return a.ok ? undefined : a.error; } : undefined;
+  server.addService(rawWatchService, withStreamCursors(createWatchService(deps), so.hub, counters, early));
   const port = await new Promise<number>((res, rej) => server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))));
   return { name, so, counters, port, server };
 }
 
 let seq = 0n;
-const alert = (policy: string, container = 'c1'): RelayEvent => ({
+const alert = (policy: string, container = 'c1', namespace = 'ns'): RelayEvent => ({
   nodeId: 'node-1', bootId: 'boot-1', seq: ++seq, enriched: true, count: 1, receivedAt: 0n,
-  body: { $case: 'alert', value: Alert.create({ PolicyName: policy, ContainerID: container, NamespaceName: 'ns', Action: 'Block', Operation: 'File', Timestamp: 1n }) },
+  body: { $case: 'alert', value: Alert.create({ PolicyName: policy, ContainerID: container, NamespaceName: namespace, Action: 'Block', Operation: 'File', Timestamp: 1n }) },
 });
 
 const policyOf = (e: WatchEvent): string => (e.event?.$case === 'alert' ? e.event.value.PolicyName : `(${e.event?.$case})`);
@@ -196,6 +201,43 @@ describe('relay scale-out over Redis', { timeout: 120_000 }, () => {
     } finally {
       o.server.forceShutdown();
       await o.so.stop();
+    }
+  });
+
+  it('a tenant resuming by cursor on another replica gets only its namespaces, replay and live', async () => {
+    const TOKEN = 'tenant-a-token-0123456789';
+    const doc = accessConfigFromDocument({ tenants: [{ name: 'a', namespaces: ['ns-a'], tokens: [TOKEN] }] }, 'test');
+    assert.ok(doc.ok);
+    const t1 = await replica('T1', { streamKey: `${prefix}tenant` }, createAccess(doc.value));
+    const t2 = await replica('T2', { streamKey: `${prefix}tenant` }, createAccess(doc.value));
+    const md = new Metadata();
+    md.set('authorization', `Bearer ${TOKEN}`);
+    try {
+      const mixed = (tag: string, n: number): RelayEvent[] => Array.from({ length: n }, (_, i) => alert(`${tag}-${i}`, 'c1', i % 2 === 0 ? 'ns-a' : 'ns-b'));
+      const first = read(new WatchClient(`127.0.0.1:${t1.port}`, credentials.createInsecure()).events(WatchRequest.fromPartial({}), md), 2);
+      await until('T1 subscriber', () => t1.so.hub.subscribers >= 1);
+      await t1.so.stream.append(mixed('one', 4)); // ns-a: one-0, one-2
+      const got1 = await first;
+      assert.deepEqual(got1.items.map(policyOf), ['one-0', 'one-2']);
+      const cursor = (got1.items[1] as WatchEvent).cursor;
+      await t1.so.stream.append(mixed('two', 6)); // while away: ns-a two-0, two-2, two-4
+      const denied = await read(new WatchClient(`127.0.0.1:${t2.port}`, credentials.createInsecure()).events(WatchRequest.fromPartial({ resumeAfter: cursor, namespaces: ['ns-b'] }), md), 1);
+      assert.equal(denied.error?.code, Status.PERMISSION_DENIED);
+      const second = read(new WatchClient(`127.0.0.1:${t2.port}`, credentials.createInsecure()).events(WatchRequest.fromPartial({ resumeAfter: cursor }), md), 5);
+      await until('T2 subscriber', () => t2.so.hub.subscribers >= 1);
+      await t2.so.stream.append(mixed('three', 4)); // live: three-0, three-2
+      const got2 = await second;
+      assert.equal(got2.error, undefined, got2.error?.details);
+      assert.deepEqual(got2.items.map(policyOf), ['two-0', 'two-2', 'two-4', 'three-0', 'three-2']);
+      const anon = await read(new WatchClient(`127.0.0.1:${t2.port}`, credentials.createInsecure()).events(WatchRequest.fromPartial({ resumeAfter: cursor })), 1);
+      assert.equal(anon.error?.code, Status.UNAUTHENTICATED);
+      const anonUnknown = await read(new WatchClient(`127.0.0.1:${t2.port}`, credentials.createInsecure()).events(WatchRequest.fromPartial({ resumeAfter: '1-0' })), 1);
+      assert.equal(anonUnknown.error?.code, Status.UNAUTHENTICATED, 'no cursor lookup before authentication');
+    } finally {
+      for (const t of [t1, t2]) {
+        t.server.forceShutdown();
+        await t.so.stop();
+      }
     }
   });
 
