@@ -6,7 +6,7 @@
 //   delete callbacks; re-derived from the store on every resync), so after a relist the
 //   containers of pods that vanished while disconnected are gone and new ones are present.
 // - Lookups are synchronous map reads; identities are memoised per container and rebuilt
-//   when the pod object or any owner object changes. No per-lookup logging.
+//   when the pod object or any ReplicaSet/Job changes. No per-lookup logging.
 // - Waiting is bounded in time (min(waitMs, maxWaitMs)) and in count (maxWaiters).
 import type { KubernetesObject, V1Pod } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
@@ -149,13 +149,16 @@ export function createInformerIdentityCache(config: K8sIdentityConfig, logger: L
       log.info({ source: loaded.source }, 'starting Kubernetes informers');
       for (const r of resourceAccess(loaded.kubeConfig)) {
         const isPods = r.resource === 'pods';
+        // only the links the owner chain climbs through change an identity (identity.ts);
+        // node, namespace and top-owner updates (frequent status writes) keep the memo
+        const bump = r.resource === 'replicasets' || r.resource === 'jobs' ? () => { ownerGen += 1; } : () => undefined;
         const inf = createManagedInformer<KubernetesObject>({
           kubeConfig: loaded.kubeConfig, resource: r.resource, path: r.path, list: r.list,
           watchIdleTimeoutMs: config.watchIdleTimeoutMs, reconnectMaxDelayMs: config.reconnectMaxDelayMs,
           restartBackoffInitialMs: config.restartBackoffInitialMs, restartBackoffMaxMs: config.restartBackoffMaxMs,
           logger: log,
-          onUpsert: isPods ? (o) => upsertPod(o as V1Pod) : () => { ownerGen += 1; },
-          onDelete: isPods ? (o) => deletePod(o as V1Pod) : () => { ownerGen += 1; },
+          onUpsert: isPods ? (o) => upsertPod(o as V1Pod) : bump,
+          onDelete: isPods ? (o) => deletePod(o as V1Pod) : bump,
         });
         informers.set(r.resource, inf);
         byKind.set(r.kind, inf);

@@ -115,6 +115,7 @@ export type OwnerLookup = (kind: string, namespace: string, name: string) => Kub
 
 const MAX_OWNER_DEPTH = 4;
 /** kinds whose own controller, if any, is reported instead of them */
+// identity-cache.ts invalidates its memo on changes to exactly these kinds: keep them in step
 const CLIMB_THROUGH = new Set(['ReplicaSet', 'Job']);
 
 export function resolveOwner(pod: V1Pod, lookup: OwnerLookup): { owner: PodOwner; complete: boolean } {
