@@ -51,7 +51,9 @@ export async function connectScaleOut(cfg: ScaleOutConfig, d: ScaleOutDeps): Pro
     // reconnect forever with a capped delay: a Redis restart must not end the relay
     retryStrategy: (n) => Math.min(100 * 2 ** Math.min(n, 6), 5_000),
   });
+  let lastError = '';
   redis.on('error', (err: Error) => {
+    lastError = err.message;
     d.counters.inc('palisade_relay_scaleout_errors_total', { op: 'connection' });
     d.log?.warn({ err: err.message }, 'scaleout: Redis connection error');
   });
@@ -61,7 +63,7 @@ export async function connectScaleOut(cfg: ScaleOutConfig, d: ScaleOutDeps): Pro
   } catch (err) {
     redis.disconnect();
     const safe = cfg.url.replace(/\/\/[^@/]*@/, '//***@');
-    return { ok: false, error: `redis.url ${safe}: cannot connect (${(err as Error).message})` };
+    return { ok: false, error: `redis.url ${safe}: cannot connect (${lastError || (err as Error).message})` };
   }
   const stream = createEventStream(redis, cfg, d.counters, d.log);
   const hub = createReplicatedHub(d.localHub, stream, d.counters, cfg.readCount);

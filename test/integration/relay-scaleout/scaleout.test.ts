@@ -241,6 +241,24 @@ describe('relay scale-out over Redis', { timeout: 120_000 }, () => {
     }
   });
 
+  it('an unreachable Redis fails start-up with an error naming redis.url (password hidden)', async () => {
+    const counters = createCounters();
+    const r = await connectScaleOut({ ...defaultScaleOutConfig(), url: 'redis://user:secret@127.0.0.1:1' }, {
+      localHub: createHub({ ringSize: 10, clientQueueSize: 10, counters }), counters, factory: createRelayEventFactory('x'),
+      throttle: { enabled: true, maxAlertsPerSec: 1, throttleSec: 1 }, connectTimeoutMs: 2_000,
+    });
+    assert.equal(r.ok, false);
+    if (!r.ok) {
+      assert.match(r.error, /^redis\.url redis:\/\/\*\*\*@127\.0\.0\.1:1: cannot connect \(.*ECONNREFUSED/);
+      assert.doesNotMatch(r.error, /secret/);
+    }
+    const off = await connectScaleOut({ ...defaultScaleOutConfig(), url: '' }, {
+      localHub: createHub({ ringSize: 10, clientQueueSize: 10, counters }), counters, factory: createRelayEventFactory('x'),
+      throttle: { enabled: true, maxAlertsPerSec: 1, throttleSec: 1 },
+    });
+    assert.deepEqual(off, { ok: true, value: undefined });
+  });
+
   it('throttle counts are shared: A and B together pass maxAlertsPerSec, one notice, one summary', async () => {
     const key = `shared-${run}`;
     const outA = await A.so.throttle.apply(Array.from({ length: 4 }, () => alert('noisy', key)), Date.now());
