@@ -16,7 +16,7 @@ import type { K8sIdentityConfig } from './config.js';
 import { normaliseContainerId } from './container-id.js';
 import { ContainerIndex, podKeyOf } from './container-index.js';
 import {
-  buildIdentity, namespaceInfoOf, nodeInfoOf, podSummaryOf, type ContainerIdentity,
+  CLIMB_THROUGH, buildIdentity, namespaceInfoOf, nodeInfoOf, podSummaryOf, type ContainerIdentity,
 } from './identity.js';
 import { createManagedInformer, type ManagedInformer } from './informer.js';
 import { loadKubeConfig, resourceAccess, type WatchedResource } from './kube-client.js';
@@ -151,7 +151,7 @@ export function createInformerIdentityCache(config: K8sIdentityConfig, logger: L
         const isPods = r.resource === 'pods';
         // only the links the owner chain climbs through change an identity (identity.ts);
         // node, namespace and top-owner updates (frequent status writes) keep the memo
-        const bump = r.resource === 'replicasets' || r.resource === 'jobs' ? () => { ownerGen += 1; } : () => undefined;
+        const bump = CLIMB_THROUGH.has(r.kind) ? () => { ownerGen += 1; } : () => undefined;
         const inf = createManagedInformer<KubernetesObject>({
           kubeConfig: loaded.kubeConfig, resource: r.resource, path: r.path, list: r.list,
           watchIdleTimeoutMs: config.watchIdleTimeoutMs, reconnectMaxDelayMs: config.reconnectMaxDelayMs,

@@ -114,9 +114,8 @@ export function controllerRef(o: KubernetesObject | undefined): V1OwnerReference
 export type OwnerLookup = (kind: string, namespace: string, name: string) => KubernetesObject | undefined;
 
 const MAX_OWNER_DEPTH = 4;
-/** kinds whose own controller, if any, is reported instead of them */
-// identity-cache.ts invalidates its memo on changes to exactly these kinds: keep them in step
-const CLIMB_THROUGH = new Set(['ReplicaSet', 'Job']);
+/** kinds whose own controller, if any, is reported instead of them (the only owner objects read) */
+export const CLIMB_THROUGH: ReadonlySet<string> = new Set(['ReplicaSet', 'Job']);
 
 export function resolveOwner(pod: V1Pod, lookup: OwnerLookup): { owner: PodOwner; complete: boolean } {
   const namespace = pod.metadata?.namespace ?? '';
