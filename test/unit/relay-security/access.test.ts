@@ -145,3 +145,26 @@ test('scope predicate: only listed namespaces; no-namespace events only for "*"'
   assert.equal(allows(all, ev('', 'message')), true);
   assert.equal(scopeFilter(all)({ ev: ev('zzz') }), true);
 });
+
+test('hooks: one decision per call, counted once; fail closed; next admission runs only when authorised', async () => {
+  const { createAccessHooks } = await import('../../../relay/access/hooks.js');
+  const counters = createCounters();
+  let nextCalls = 0;
+  const hooks = createAccessHooks(createAccess(config(), counters), () => {
+    nextCalls++;
+    return nextCalls > 1 ? { code: Status.RESOURCE_EXHAUSTED, details: 'full' } : undefined;
+  });
+  const anon = call({});
+  assert.equal(hooks.namespacesOf(anon)?.size, 0, 'an unauthorised caller sees nothing');
+  assert.equal(hooks.admit(anon)?.code, Status.UNAUTHENTICATED);
+  assert.equal(hooks.admit(anon)?.code, Status.UNAUTHENTICATED);
+  assert.equal(counters.get('palisade_relay_access_denied_total', { reason: 'no_identity' }), 1, 'counted once per call');
+  assert.equal(nextCalls, 0);
+  const a = call({ cn: 'team-a' });
+  assert.deepEqual([...(hooks.namespacesOf(a) ?? [])].sort(), ['a', 'a2']);
+  assert.equal(hooks.admit(a), undefined);
+  assert.equal(nextCalls, 1);
+  const ops = call({ cn: 'x', o: ['admins'] });
+  assert.equal(hooks.namespacesOf(ops), undefined, '"*" means no namespace restriction');
+  assert.equal(hooks.admit(ops)?.code, Status.RESOURCE_EXHAUSTED, 'the server\'s own limit still applies');
+});
