@@ -13,8 +13,12 @@
 //   or a plain HTTP 410 Status (goneStyle 'http').
 // - GET of one object; equality label/field selectors; timeoutSeconds; optional bearer token.
 // Test controls mutate objects, compact history, expire/break/end/stall/slow watches,
-// inject bookmarks and failures, and count requests. Nothing here is timed except the
-// delays a test asks for; no socket outlives close().
+// inject bookmarks and failures, hold requests unanswered until released (to make
+// "while disconnected" and "while relisting" deterministic), and count requests.
+// Not served: writes over HTTP (tests mutate through the controls), limit/continue
+// paging (the list is whole; the API allows servers to ignore `limit`), protobuf, and
+// set-based selectors (refused with 400, never ignored). Nothing here is timed except
+// the delays a test asks for; no socket outlives close().
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
