@@ -102,6 +102,14 @@ function statsLine(a: NodeAgentStats, relay: Relay): Record<string, number | str
   };
 }
 
+/** Safety net after shutdown: exit even if a library keeps a handle open (unref'd: never delays a normal exit). */
+function exitSoon(code: number): void {
+  setTimeout(() => {
+    process.stderr.write('palisade up: a handle kept the process alive after shutdown; exiting\n');
+    process.exit(code);
+  }, 2000).unref();
+}
+
 export async function run(argv: string[]): Promise<number> {
   const a = parse(argv);
   if ('help' in a) { process.stdout.write(HELP); return 0; }
@@ -139,7 +147,8 @@ export async function run(argv: string[]): Promise<number> {
     addrs = await relay.start();
   } catch (err) {
     process.stderr.write(`palisade up: cannot start the relay: ${(err as Error).message}\n`);
-    await relay.stop(1000).catch(() => undefined);
+    await relay.stop(1000).catch((e: unknown) => process.stderr.write(`palisade up: relay stop: ${String(e)}\n`));
+    exitSoon(1);
     return 1;
   }
   const agent: NodeAgent = createNodeAgent({
@@ -155,7 +164,9 @@ export async function run(argv: string[]): Promise<number> {
     const e = err as Error & { code?: string };
     const hint = e.code === 'EPERM' || /EPERM|Operation not permitted/.test(e.message) ? ' (the kernel refused BPF: root with CAP_BPF/CAP_SYS_ADMIN is needed)' : '';
     process.stderr.write(`palisade up: cannot start the node agent: ${e.message}${hint}\n`);
+    await agent.stop(1000);
     await relay.stop(2000);
+    exitSoon(1);
     return 1;
   }
 
@@ -208,10 +219,6 @@ export async function run(argv: string[]): Promise<number> {
   out(`palisade up: stopped after ${Math.round((Date.now() - started) / 1000)} s: ${Object.entries(s).map(([k, v]) => `${k}=${v}`).join(' ')}`
     + `${final.unsentAtStop > 0 ? `; ${final.unsentAtStop} events were never acked and are lost` : ''}\n`,
   { event: 'stopped', ...s, unsentAtStop: final.unsentAtStop });
-  // Safety net: exit once the loop should be empty even if a library keeps a handle open.
-  setTimeout(() => {
-    process.stderr.write('palisade up: a handle kept the process alive after shutdown; exiting\n');
-    process.exit(0);
-  }, 2000).unref();
+  exitSoon(0);
   return 0;
 }

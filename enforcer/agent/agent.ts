@@ -180,6 +180,11 @@ export function createNodeAgent(config: NodeAgentConfig): NodeAgent {
       stopping ??= (async () => {
         const deadline = Date.now() + deadlineMs;
         if (timer) clearInterval(timer);
+        if (!collector) { // never started (or start failed): nothing to flush
+          ingest.stop();
+          unsentAtStop = outbox.pending;
+          return stats();
+        }
         if (collector) finalCollector = await collector.close();
         notices();
         message('Info', 'AgentStopped', `palisade agent stopping on ${nodeName}: ${events} events, ${alerts} alerts, ${logs} logs`);

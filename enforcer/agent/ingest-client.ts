@@ -183,7 +183,7 @@ export function createIngestClient(config: IngestClientConfig, outbox: Outbox, l
     },
     kick() {
       if (!ready || stopped) return;
-      if (outbox.pending - 0 >= maxEntries) { pump(); return; }
+      if (outbox.pending >= maxEntries) { pump(); return; }
       if (!lingerTimer) lingerTimer = setTimeout(() => { lingerTimer = undefined; pump(); }, config.lingerMs);
     },
     async flush(deadlineMs) {

@@ -6,6 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
 import { existsSync, mkdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -177,4 +178,25 @@ test('palisade up: without root it names what is missing and exits 1', { skip: p
   assert.equal(r.status, 1, r.stderr);
   assert.match(r.stderr, /cannot observe this host; missing:/);
   assert.match(r.stderr, /root privileges \(it loads eBPF programs\)/);
+});
+
+test('palisade up: a busy log-stream port or an unloadable BPF object fails with exit 1 and says why', { skip: process.getuid?.() !== 0 ? 'needs root' : false }, async () => {
+  ensureBuilt();
+  const srv = createServer();
+  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
+  const port = (srv.address() as AddressInfo).port;
+  const bad = join(TMP, 'badbpf');
+  try {
+    const r = spawnSync(process.execPath, [MAIN, 'up', '--log-stream', `127.0.0.1:${port}`], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, new RegExp(`cannot start the relay: cannot listen on 127\\.0\\.0\\.1:${port}`));
+    mkdirSync(bad, { recursive: true });
+    writeFileSync(join(bad, 'palisade.bpf.o'), 'not an ELF object\n');
+    const r2 = spawnSync(process.execPath, [MAIN, 'up', '--log-stream', '127.0.0.1:0'], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, PALISADE_BPF_DIR: bad } });
+    assert.equal(r2.status, 1, r2.stderr);
+    assert.match(r2.stderr, /cannot start the node agent: .*bpf_object__open_file failed/);
+  } finally {
+    srv.close();
+    rmSync(TMP, { recursive: true, force: true });
+  }
 });
