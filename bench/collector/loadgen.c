@@ -1,0 +1,78 @@
+/* Load generator for bench/collector/run.ts.
+ *   open <n>                 n x openat(AT_FDCWD, missing path); prints ns_per_op
+ *   forkexec <n>             n x (fork; exec /bin/true; wait); prints ns_per_op
+ *   rate <per_second> <secs> paced openat calls (1 ms ticks); prints ops
+ * With "wait" as an extra first argument it prints "ready" and waits for a line on stdin
+ * before starting (so the runner can move it into a cgroup first). */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MISSING "/nonexistent-palisade-bench/file-with-a-moderately-long-name"
+
+static double now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+int main(int argc, char **argv)
+{
+	int a = 1;
+	double t0, t1;
+	long i, n;
+
+	if (argc > 1 && !strcmp(argv[1], "wait")) {
+		char line[16];
+		printf("ready\n");
+		fflush(stdout);
+		if (!fgets(line, sizeof(line), stdin))
+			return 1;
+		a = 2;
+	}
+	if (argc - a == 2 && !strcmp(argv[a], "open")) {
+		n = atol(argv[a + 1]);
+		t0 = now_ns();
+		for (i = 0; i < n; i++)
+			openat(AT_FDCWD, MISSING, O_RDONLY);
+		t1 = now_ns();
+		printf("ops=%ld\nns_per_op=%.1f\n", n, (t1 - t0) / n);
+		return 0;
+	}
+	if (argc - a == 2 && !strcmp(argv[a], "forkexec")) {
+		n = atol(argv[a + 1]);
+		t0 = now_ns();
+		for (i = 0; i < n; i++) {
+			pid_t p = fork();
+			if (p == 0) {
+				execl("/bin/true", "true", (char *)NULL);
+				_exit(127);
+			}
+			waitpid(p, NULL, 0);
+		}
+		t1 = now_ns();
+		printf("ops=%ld\nns_per_op=%.1f\n", n, (t1 - t0) / n);
+		return 0;
+	}
+	if (argc - a == 3 && !strcmp(argv[a], "rate")) {
+		long per_s = atol(argv[a + 1]), secs = atol(argv[a + 2]), done = 0;
+		double start = now_ns(), end = start + secs * 1e9;
+		while (now_ns() < end) {
+			double elapsed = now_ns() - start;
+			long due = (long)(elapsed / 1e9 * per_s);
+			struct timespec ms = { 0, 1000000 };
+			for (; done < due; done++)
+				openat(AT_FDCWD, MISSING, O_RDONLY);
+			nanosleep(&ms, NULL);
+		}
+		printf("ops=%ld\n", done);
+		return 0;
+	}
+	fprintf(stderr, "usage: loadgen [wait] open <n> | forkexec <n> | rate <per_s> <secs>\n");
+	return 2;
+}

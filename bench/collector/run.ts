@@ -1,0 +1,273 @@
+// Collector benchmarks: drain rate into JS vs a pure-C libbpf consumer of the same
+// programs, per-syscall overhead (openat loop attached vs not, and filtered in the
+// kernel), loss accounting under overload, RSS/CPU at 10k events/s, fork/exec overhead.
+// Usage: node --import tsx bench/collector/run.ts [--runs 5] [--opens 300000]
+// Writes bench/results/collector.json. Needs root. Medians of --runs after one warm-up.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, rmdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, release } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { openCollector } from '../../collector/index.js';
+import { cgroup2Root, cgroupIdOf } from '../../collector/containers.js';
+import { bpfObjectPath, loadNative } from '../../collector/native/index.js';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const { values } = parseArgs({ options: { runs: { type: 'string' }, opens: { type: 'string' } } });
+const RUNS = Number(values.runs ?? 5);
+const OPENS = Number(values.opens ?? 300_000);
+const tmp = join(process.env.PALISADE_TEST_TMP ?? '/tmp/palisade-test', 'bench-collector');
+mkdirSync(tmp, { recursive: true });
+
+function build(name: string, libs: string[] = []): string {
+  const out = join(tmp, name);
+  const r = spawnSync('cc', ['-O2', '-Wall', '-I', join(root, 'bpf/include'), '-o', out, join(root, 'bench/collector', `${name}.c`), ...libs], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`cc ${name}: ${r.stderr}`);
+  return out;
+}
+const loadgen = build('loadgen');
+const consumer = build('consumer', ['-lbpf']);
+const median = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)] ?? NaN; };
+const kv = (s: string): Record<string, number> => Object.fromEntries(s.split('\n').filter((l) => l.includes('=')).map((l) => { const [k, v] = l.split('='); return [k, Number(v)]; }));
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+// a cgroup for generated load: collectors under test monitor only it where stated
+const cgRoot = cgroup2Root();
+if (!cgRoot) throw new Error('no cgroup2 mount');
+const cgRel = `/palisade-bench-${process.pid}`;
+mkdirSync(join(cgRoot, cgRel), { recursive: true });
+const cgId = cgroupIdOf(cgRel, cgRoot) as bigint;
+const emptyRel = `/palisade-bench-empty-${process.pid}`;
+mkdirSync(join(cgRoot, emptyRel), { recursive: true });
+const emptyId = cgroupIdOf(emptyRel, cgRoot) as bigint;
+process.on('exit', () => {
+  for (const rel of [cgRel, emptyRel]) {
+    try { rmdirSync(join(cgRoot, rel)); } catch { /* already removed, or a process is still inside */ }
+  }
+});
+
+/** runs loadgen inside the bench cgroup; resolves with its key=value output */
+async function gen(args: string[]): Promise<Record<string, number>> {
+  const child = spawn(loadgen, ['wait', ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: child.stdout });
+  let out = '';
+  let ready: () => void = () => undefined;
+  const isReady = new Promise<void>((r) => { ready = r; });
+  lines.on('line', (l) => { if (l === 'ready') ready(); else out += l + '\n'; });
+  await isReady;
+  writeFileSync(join(cgRoot as string, cgRel, 'cgroup.procs'), String(child.pid));
+  child.stdin.write('go\n');
+  await new Promise((r) => child.on('exit', r));
+  return kv(out);
+}
+
+async function forkLoop(label: string): Promise<number> {
+  const xs: number[] = [];
+  for (let i = 0; i < RUNS; i++) xs.push((await gen(['forkexec', '200'])).ns_per_op ?? NaN);
+  process.stderr.write(`  ${label}: ${xs.map((x) => (x / 1000).toFixed(0)).join(' ')} us/op\n`);
+  return median(xs);
+}
+
+const results: Record<string, unknown> = {};
+const started = new Date().toISOString();
+process.stderr.write(`collector bench: ${RUNS} runs x ${OPENS} opens, load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}\n`);
+
+// ---- per-syscall overhead: runs interleaved (bare, JS attached, filtered, C attached) so
+// that the load of this shared machine drifts less between the compared figures; each
+// ratio is taken against the mean of the bare runs just before and after it.
+process.stderr.write('openat loop (interleaved)\n');
+const bpfStats = (): Array<{ name: string; id: number; run_time_ns?: number; run_cnt?: number }> => {
+  const r = spawnSync('bpftool', ['-j', 'prog', 'show'], { encoding: 'utf8' });
+  try { return JSON.parse(r.stdout) as Array<{ name: string; id: number; run_time_ns?: number; run_cnt?: number }>; } catch { return []; }
+};
+const sysExitNs = (): { ns: number; cnt: number } => {
+  const p = bpfStats().filter((x) => x.name === 'on_sys_exit').sort((x, y) => y.id - x.id)[0];
+  return { ns: p?.run_cnt ? (p.run_time_ns ?? 0) / p.run_cnt : NaN, cnt: p?.run_cnt ?? 0 };
+};
+spawnSync('sysctl', ['-qw', 'kernel.bpf_stats_enabled=1']);
+const one = async (): Promise<number> => (await gen(['open', String(OPENS)])).ns_per_op ?? NaN;
+await one(); // warm-up
+const perRun: Record<string, number[]> = { bare: [], js: [], filtered: [], c: [], rJs: [], rFiltered: [], rC: [], bpfCapturedNs: [], bpfFilteredNs: [] };
+let jsDelivered = 0, jsLost = 0, cRecords = 0;
+for (let i = 0; i < RUNS; i++) {
+  const b0 = await one();
+  const cj = await openCollector({ classes: ['file'], ringBytes: 64 << 20, cgroups: { mode: 'only', ids: [cgId] }, seedProcesses: false });
+  let delivered = 0;
+  cj.onEvent(() => { delivered++; });
+  const js = await one();
+  perRun.bpfCapturedNs?.push(sysExitNs().ns);
+  const stj = await cj.close();
+  jsDelivered += delivered; jsLost += stj.lost;
+  const cf = await openCollector({ classes: ['file'], cgroups: { mode: 'only', ids: [emptyId] }, seedProcesses: false });
+  const fl = await one();
+  perRun.bpfFilteredNs?.push(sysExitNs().ns);
+  await cf.close();
+  const child = spawn(consumer, [bpfObjectPath('palisade.bpf.o'), String(64 << 20), '20', String(1 << 20), '2', String(OPENS), String(cgId)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const exited = new Promise((r) => child.on('exit', r));
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+  for (let k = 0; k < 100 && !out.includes('attached'); k++) await sleep(100);
+  child.stdin.write('go\n');
+  const cc = await one();
+  await exited;
+  cRecords += kv(out).records ?? 0;
+  const b1 = await one();
+  const bare = (b0 + b1) / 2;
+  perRun.bare?.push(bare); perRun.js?.push(js); perRun.filtered?.push(fl); perRun.c?.push(cc);
+  perRun.rJs?.push(js / bare); perRun.rFiltered?.push(fl / bare); perRun.rC?.push(cc / bare);
+  process.stderr.write(`  run ${i}: bare ${bare.toFixed(0)} ns, JS ${js.toFixed(0)}, filtered ${fl.toFixed(0)}, C ${cc.toFixed(0)}\n`);
+}
+spawnSync('sysctl', ['-qw', 'kernel.bpf_stats_enabled=0']);
+const med = (k: string): number => median(perRun[k] ?? []);
+results.syscallOverhead = {
+  workload: 'openat(AT_FDCWD, missing path) loop in the monitored cgroup, median ns per call; ratios per run against the mean of the bare runs around it',
+  bareNs: med('bare'), jsAttachedNs: med('js'), cAttachedNs: med('c'), filteredInKernelNs: med('filtered'),
+  ratioJsAttached: med('rJs'), ratioCAttached: med('rC'), ratioFilteredInKernel: med('rFiltered'),
+  bpfNsPerSysExitCaptured: med('bpfCapturedNs'), bpfNsPerSysExitFiltered: med('bpfFilteredNs'),
+  goal: { attached: 1.4, filtered: 1.1 },
+  jsEventsDelivered: jsDelivered, jsEventsLost: jsLost, cRecordsDelivered: cRecords, perRun,
+};
+
+// ---- drain rate: fill the ring while the consumer sleeps, then time the drain
+process.stderr.write('drain rate\n');
+const FILL = Math.min(OPENS * 2, 600_000);
+async function drainJs(decode: boolean): Promise<{ rate: number; records: number }> {
+  let first = 0, last = 0, records = 0;
+  if (decode) {
+    const c = await openCollector({ classes: ['file'], ringBytes: 256 << 20, pollMs: 8000, wakeupBytes: 2 ** 31, maxQueuedBatches: 4096, cgroups: { mode: 'only', ids: [cgId] }, seedProcesses: false });
+    c.onEvent(() => { const t = performance.now(); if (!records) first = t; records++; last = t; });
+    await gen(['open', String(FILL)]);
+    for (let i = 0; i < 300 && records < FILL; i++) await sleep(50);
+    await c.close();
+  } else {
+    const native = loadNative();
+    let closed: () => void = () => undefined;
+    const done = new Promise<void>((r) => { closed = r; });
+    let firstBatch = 0;
+    const h = native.open({ objectPath: bpfObjectPath('palisade.bpf.o'), ringBytes: 256 << 20, batchBytes: 256 << 10, pollMs: 8000, maxQueuedBatches: 4096, classes: 2, agentTgid: process.pid, cgroupMode: 1, wakeupBytes: 2 ** 31 }, (_buf, n) => {
+      const t = performance.now();
+      if (!records) { first = t; firstBatch = n; }
+      records += n; last = t;
+    }, closed);
+    native.setCgroup(h, cgId, true);
+    await gen(['open', String(FILL)]);
+    for (let i = 0; i < 300 && records < FILL; i++) await sleep(50);
+    native.close(h);
+    await done;
+    // the first batch's records arrived at `first`: count the interval from its start
+    records -= firstBatch;
+  }
+  return { rate: records / ((last - first) / 1000), records };
+}
+const jsRaw = await drainJs(false);
+const jsDecoded = await drainJs(true);
+let cDrain: { rate: number; records: number };
+{
+  const child = spawn(consumer, [bpfObjectPath('palisade.bpf.o'), String(256 << 20), '20', String(2 ** 31 - 1), '2', String(FILL), String(cgId)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+  for (let i = 0; i < 100 && !out.includes('attached'); i++) await sleep(100);
+  await gen(['open', String(FILL)]);
+  child.stdin.write('go\n');
+  await new Promise((r) => child.on('exit', r));
+  const o = kv(out);
+  cDrain = { rate: (o.records ?? 0) / ((o.drain_ns ?? 1) / 1e9), records: o.records ?? 0 };
+}
+process.stderr.write(`  C ${cDrain.rate.toFixed(0)}/s, JS raw batches ${jsRaw.rate.toFixed(0)}/s, JS decoded ${jsDecoded.rate.toFixed(0)}/s\n`);
+results.drainRate = {
+  method: `${FILL} openat records written while the consumer sleeps, then drained; rate = records / (last - first delivery)`,
+  cRecordsPerSec: cDrain.rate, jsBatchesRecordsPerSec: jsRaw.rate, jsDecodedEventsPerSec: jsDecoded.rate,
+  ratioJsBatchesToC: jsRaw.rate / cDrain.rate, ratioJsDecodedToC: jsDecoded.rate / cDrain.rate,
+  goal: { ratio: 0.5, eventsPerSec: 1_000_000 },
+  records: { c: cDrain.records, jsRaw: jsRaw.records, jsDecoded: jsDecoded.records },
+};
+
+// ---- loss accounting under 4x overload: a burst of 4x what the ring holds, consumer asleep
+process.stderr.write('loss accounting\n');
+{
+  const ring = 1 << 20;
+  const recordBytes = 96 + 32 + 60 + 8; // header + file body + path + ring header
+  const generated = 4 * Math.floor(ring / recordBytes);
+  let delivered = 0;
+  const c = await openCollector({ classes: ['file'], ringBytes: ring, pollMs: 3000, wakeupBytes: 2 ** 31, cgroups: { mode: 'only', ids: [cgId] }, seedProcesses: false });
+  c.onEvent(() => { delivered++; });
+  const g = await gen(['open', String(generated)]);
+  for (let i = 0; i < 200; i++) {
+    const s = c.stats();
+    if (s.kernel.emitted === s.native.ringRecords && i > 70) break;
+    await sleep(50);
+  }
+  const st = await c.close();
+  const accounted = delivered + st.kernel.dropped + st.native.droppedRecords;
+  results.lossAccounting = {
+    method: 'burst of 4x the ring capacity (1 MiB ring) while the consumer sleeps',
+    generated: g.ops, delivered, kernelDropped: st.kernel.dropped, userDropped: st.native.droppedRecords,
+    accounted, exact: accounted === g.ops,
+  };
+  process.stderr.write(`  generated ${g.ops}, delivered ${delivered}, kernel dropped ${st.kernel.dropped}, user dropped ${st.native.droppedRecords}: exact=${accounted === g.ops}\n`);
+}
+
+// ---- RSS and CPU at 10k events/s, measured in a child process running only the collector
+process.stderr.write('RSS/CPU at 10k events/s\n');
+{
+  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'bench/collector/rss-child.ts'), String(cgId)], { cwd: root, stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: child.stdout });
+  const got: string[] = [];
+  let wake: () => void = () => undefined;
+  lines.on('line', (l) => { got.push(l); wake(); });
+  const next = async (): Promise<string> => { for (let i = 0; i < 600 && got.length === 0; i++) await new Promise<void>((r) => { wake = r; setTimeout(r, 100); }); return got.shift() ?? ''; };
+  if ((await next()) !== 'ready') throw new Error('rss-child did not start');
+  child.stdin.write('start\n');
+  const g = await gen(['rate', '10000', '10']);
+  await sleep(300);
+  child.stdin.write('report\n');
+  const rep = JSON.parse(await next()) as { events: number; cpuPercent: number; rssMaxMiB: number; lost: number };
+  results.resources = {
+    workload: '10k openat/s for 10 s in the monitored cgroup; CPU (all threads) and max RSS of a process running only the collector',
+    eventsPerSec: g.ops ? g.ops / 10 : 0, eventsDelivered: rep.events, lost: rep.lost,
+    cpuPercentOfOneCore: rep.cpuPercent, rssMiB: rep.rssMaxMiB,
+    goal: { cpuPercent: 10, rssMiB: 100 },
+  };
+}
+
+// ---- fork/exec loop
+process.stderr.write('fork/exec loop\n');
+{
+  const fbare = await forkLoop('bare');
+  const c = await openCollector({ classes: ['process'], cgroups: { mode: 'only', ids: [cgId] } });
+  const fatt = await forkLoop('JS collector attached');
+  await c.close();
+  results.forkExec = { workload: 'fork + exec /bin/true + wait, median ns', bareNs: fbare, attachedNs: fatt, ratio: fatt / fbare };
+}
+
+const out = {
+  area: 'collector', date: started,
+  machine: { cores: cpus().length, cpu: cpus()[0]?.model, kernel: release(), loadAverageAtStart: loadavg() },
+  runs: RUNS, opensPerRun: OPENS, ...results,
+};
+mkdirSync(join(root, 'bench/results'), { recursive: true });
+writeFileSync(join(root, 'bench/results/collector.json'), JSON.stringify(out, null, 2) + '\n');
+const so = results.syscallOverhead as Record<string, number>;
+const dr = results.drainRate as Record<string, number>;
+const la = results.lossAccounting as Record<string, unknown>;
+const rs = results.resources as Record<string, number>;
+const fe = results.forkExec as Record<string, number>;
+const rows: Array<[string, string, string]> = [
+  ['openat bare (ns)', so.bareNs?.toFixed(0) ?? '', ''],
+  ['openat, JS collector attached', `${so.jsAttachedNs?.toFixed(0)} ns`, `${so.ratioJsAttached?.toFixed(2)}x (goal <= 1.4)`],
+  ['BPF ns per sys_exit (captured run)', `${so.bpfNsPerSysExitCaptured?.toFixed(0)} ns`, ''],
+  ['BPF ns per sys_exit (filtered run)', `${so.bpfNsPerSysExitFiltered?.toFixed(0)} ns`, ''],
+  ['openat, C consumer attached', `${so.cAttachedNs?.toFixed(0)} ns`, `${so.ratioCAttached?.toFixed(2)}x`],
+  ['openat, filtered in kernel', `${so.filteredInKernelNs?.toFixed(0)} ns`, `${so.ratioFilteredInKernel?.toFixed(2)}x (goal <= 1.10)`],
+  ['drain, C consumer', `${dr.cRecordsPerSec?.toFixed(0)} /s`, ''],
+  ['drain, JS batches', `${dr.jsBatchesRecordsPerSec?.toFixed(0)} /s`, `${dr.ratioJsBatchesToC?.toFixed(2)} of C`],
+  ['drain, JS decoded events', `${dr.jsDecodedEventsPerSec?.toFixed(0)} /s`, `${dr.ratioJsDecodedToC?.toFixed(2)} of C (goal >= 0.5)`],
+  ['loss accounting exact', String(la.exact), `${la.generated} = ${la.delivered} + ${la.kernelDropped} + ${la.userDropped}`],
+  ['CPU at 10k ev/s', `${rs.cpuPercentOfOneCore?.toFixed(1)} %`, '(goal <= 10 %)'],
+  ['RSS at 10k ev/s', `${rs.rssMiB?.toFixed(0)} MiB`, '(goal <= 100 MiB)'],
+  ['fork+exec', `${((fe.attachedNs ?? 0) / 1000).toFixed(0)} us vs ${((fe.bareNs ?? 0) / 1000).toFixed(0)} us`, `${fe.ratio?.toFixed(2)}x`],
+];
+for (const [a, b, c] of rows) process.stdout.write(`${a.padEnd(32)} ${b.padStart(16)}  ${c}\n`);
+process.stdout.write('written bench/results/collector.json\n');
