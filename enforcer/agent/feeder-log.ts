@@ -7,7 +7,7 @@
 // Invariants: never throws; fork, exit and raw syscall events give no log (KubeArmor
 // reports neither); strings are taken as the collector decoded them (no re-resolution).
 import type { CollectorEvent, ExecEvent, FileEvent, NetEvent, SockAddr } from '../../collector/events.js';
-import { ExecEvent as FeederExecEvent, Log } from '../../proto/gen/feeder/kubearmor.js';
+import type { Log } from '../../proto/gen/feeder/kubearmor.js';
 import { familyText, openFlagsText, protocolText, resultText, sockTypeText, syscallName } from './linux-names.js';
 import { STANDALONE_NAMESPACE, type ContainerMeta } from './container-names.js';
 
@@ -115,27 +115,35 @@ export function toFeederLog(ev: CollectorEvent, ctx: LogContext): Log | undefine
   const exe = ev.kind === 'exec' ? ev.path : ev.exe || self?.exe || '';
   const source = ev.kind === 'exec' ? parentExe : commandOf(exe, self?.argv ?? []);
   const meta = ev.container && ctx.containerOf ? ctx.containerOf(ev.container.id) : undefined;
-  return Log.create({
-    ...(meta ? {
-      NamespaceName: STANDALONE_NAMESPACE, ContainerName: meta.name, ContainerImage: meta.image, Labels: `kubearmor.io/container.name=${meta.name}`,
-    } : {}),
+  // a complete literal (every field of Log) instead of Log.create(): no second copy per event
+  const log: Log = {
     Timestamp: BigInt(Math.floor(ev.timestamp / 1000)),
     UpdatedTime: updatedTime(ev.timestamp),
+    ClusterName: '',
     HostName: ctx.hostName,
+    NamespaceName: meta ? STANDALONE_NAMESPACE : '',
+    Owner: undefined,
+    PodName: '',
+    Labels: meta ? `kubearmor.io/container.name=${meta.name}` : '',
     ContainerID: ev.container?.id ?? '',
-    HostPPID: ev.ppid,
-    HostPID: ev.pid,
-    PPID: ev.nsPpid,
-    PID: ev.nsPid,
-    UID: ev.uid,
-    ProcessName: exe,
+    ContainerName: meta?.name ?? '',
+    ContainerImage: meta?.image ?? '',
     ParentProcessName: parentExe,
+    ProcessName: exe,
+    HostPPID: ev.ppid | 0,
+    HostPID: ev.pid | 0,
+    PPID: ev.nsPpid | 0,
+    PID: ev.nsPid | 0,
+    UID: ev.uid | 0,
     Type: ev.container ? 'ContainerLog' : 'HostLog',
     Source: source,
     Operation: op.operation,
     Resource: op.resource,
     Data: op.data,
     Result: resultText(ev.ret),
-    ExecEvent: FeederExecEvent.create({ ExecutableName: ev.comm }),
-  });
+    Cwd: '',
+    TTY: '',
+    ExecEvent: { ExecID: '', ExecutableName: ev.comm },
+  };
+  return log;
 }
