@@ -146,8 +146,8 @@ export function buildIdentity(c: ContainerRef, pod: V1Pod, lookup: OwnerLookup):
     podUid: pod.metadata?.uid ?? '',
     nodeName: pod.spec?.nodeName ?? '',
     labels: labelString(labels),
-    labelMap: { ...labels },
-    owner,
+    labelMap: Object.freeze({ ...labels }),
+    owner: Object.freeze(owner),
     ownerComplete: complete,
     removed: false,
   };
