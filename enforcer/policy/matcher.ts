@@ -52,8 +52,15 @@ function consider(s: Scratch, entries: readonly Entry[], rank: number): void {
   }
 }
 
-/** Patterns indexed by the first segment of their literal prefix; derived once per PathTable. */
+/**
+ * Accelerators derived once per PathTable (never part of the tables): single-child trie nodes
+ * compare the segment in place instead of allocating it, and patterns are indexed by the first
+ * segment of their literal prefix.
+ */
 type PatternIndex = {
+  /** per trie node: the name of its only child ('' when it has none or several) and that child */
+  readonly singleName: readonly string[];
+  readonly singleChild: Int32Array;
   /** patterns whose literal prefix has a complete first segment, by that segment */
   readonly bySegment: Map<string, number[]>;
   /** the other patterns, tried for every path */
@@ -74,7 +81,13 @@ function patternIndex(t: PathTable): PatternIndex {
       if (seg === undefined) anySegment.push(i);
       else { const l = bySegment.get(seg); if (l) l.push(i); else bySegment.set(seg, [i]); }
     });
-    idx = { bySegment, anySegment };
+    const singleName: string[] = new Array<string>(t.dirs.length).fill('');
+    const singleChild = new Int32Array(t.dirs.length).fill(-1);
+    t.dirs.forEach((node, i) => {
+      if (node.children.size !== 1) return;
+      for (const [name, child] of node.children) { singleName[i] = name; singleChild[i] = child; }
+    });
+    idx = { singleName, singleChild, bySegment, anySegment };
     patternIndexes.set(t, idx);
   }
   lastTable = t;
@@ -100,6 +113,8 @@ function matchPath(s: Scratch, t: PathTable, path: string): void {
   const dirs = t.dirs;
   let node = dirs[0];
   if (node !== undefined && (dirs.length > 1 || node.recursive.length > 0 || node.direct.length > 0)) {
+    const idx = patternIndex(t);
+    let nodeId = 0;
     let depth = 0;
     if (node.recursive.length > 0) consider(s, node.recursive, RANK_DIR);
     let start = 1;
@@ -109,8 +124,17 @@ function matchPath(s: Scratch, t: PathTable, path: string): void {
         if (node.direct.length > 0) consider(s, node.direct, RANK_DIR + depth * 2 + 1);
         break;
       }
-      const child = node.children.get(path.substring(start, slash));
-      if (child === undefined) break;
+      let child: number | undefined;
+      const only = idx.singleName[nodeId] as string;
+      if (only !== '') {
+        if (only.length !== slash - start || !path.startsWith(only, start)) break;
+        child = idx.singleChild[nodeId] as number;
+      } else {
+        if (node.children.size === 0) break;
+        child = node.children.get(path.substring(start, slash));
+        if (child === undefined) break;
+      }
+      nodeId = child;
       const next = dirs[child];
       if (next === undefined) break;
       node = next;
