@@ -14,12 +14,12 @@ import { createIngestClient, defaultIngestClientConfig } from '../../../enforcer
 
 const silent = pino({ level: 'silent' });
 
-function relayConfig(ingestListen = '127.0.0.1:0'): RelayConfig {
+function relayConfig(ingestListen = '127.0.0.1:0', maxEventsPerSec?: number): RelayConfig {
   const d = defaultConfig();
   return {
     ...d,
     logLevel: 'silent',
-    ingest: { ...d.ingest, listen: ingestListen },
+    ingest: { ...d.ingest, listen: ingestListen, ...(maxEventsPerSec ? { maxEventsPerSec } : {}) },
     logStream: { ...d.logStream, listen: '127.0.0.1:0' },
     throttle: { ...d.throttle, enabled: false, collapseWindowMs: 0 },
   };
@@ -54,8 +54,8 @@ class LogWatcher {
   }
 }
 
-async function startRelay(ingestListen?: string): Promise<{ relay: Relay; ingestPort: number; watcher: LogWatcher }> {
-  const relay = createRelay(relayConfig(ingestListen), { log: silent });
+async function startRelay(ingestListen?: string, maxEventsPerSec?: number): Promise<{ relay: Relay; ingestPort: number; watcher: LogWatcher }> {
+  const relay = createRelay(relayConfig(ingestListen, maxEventsPerSec), { log: silent });
   const a = await relay.start();
   const watcher = new LogWatcher(`127.0.0.1:${a.logStreamPort}`);
   await until(() => relay.activeWatchStreams >= 2, 'watch streams');
@@ -165,5 +165,31 @@ test('relay restarted mid-stream on the same port: nothing is lost, the ack catc
     client.stop();
     r2?.watcher.close();
     await r2?.relay.stop(2000);
+  }
+});
+
+test('relay limits: a batch over maxEventsPerSec is split (TOO_LARGE), rate errors pause and resend; still exactly once', async () => {
+  const { relay, ingestPort, watcher } = await startRelay(undefined, 100);
+  const outbox = createOutbox({ nodeId: 'node-it-4', bootId: 'boot-it', capacity: 10_000, maxBatchEntries: 128, maxSpan: 4096 });
+  const client = createIngestClient(defaultIngestClientConfig(`127.0.0.1:${ingestPort}`, 'node-it-4'), outbox, silent);
+  try {
+    const N = 300;
+    for (let i = 1; i <= N; i++) outbox.push(logEntry(i));
+    client.start();
+    assert.equal(await client.flush(30_000), true, 'everything acked despite the limits');
+    await until(() => watcher.got.length >= N, `${N} logs`);
+    await new Promise((r) => setTimeout(r, 100));
+    // exactly once; the order may change: batches already in flight behind a refused one are accepted
+    const got = watcher.got.map((l) => Number(l.Resource.slice(3))).sort((x, y) => x - y);
+    assert.deepEqual(got, Array.from({ length: N }, (_, i) => i + 1));
+    const errors = client.stats().errors;
+    assert.ok((errors.INGEST_ERROR_CODE_TOO_LARGE ?? 0) >= 1, `TOO_LARGE seen: ${JSON.stringify(errors)}`);
+    assert.ok((errors.INGEST_ERROR_CODE_UNAVAILABLE ?? 0) >= 1, `rate limited at least once: ${JSON.stringify(errors)}`);
+    assert.deepEqual(outbox.stats().dropped, { overflow: 0, rejected: 0 });
+    assert.equal(relay.counters.get('palisade_relay_ingest_sender_lost_events_total'), 0);
+  } finally {
+    client.stop();
+    watcher.close();
+    await relay.stop(2000);
   }
 });
