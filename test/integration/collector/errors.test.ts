@@ -1,0 +1,27 @@
+// Failures surface as typed errors: errno name in `code`, the number in `errno`, the step
+// in `syscall`; bad options name the option.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { openCollector } from '../../../collector/index.js';
+import { TMP } from './harness.js';
+
+describe('collector errors', () => {
+  it('a missing BPF object is ENOENT from bpf_object__open_file', async () => {
+    await assert.rejects(openCollector({ objectPath: join(TMP, 'no-such-object.bpf.o') }), (err: Error & { code?: string; errno?: number; syscall?: string }) => {
+      assert.equal(err.code, 'ENOENT');
+      assert.equal(err.errno, 2);
+      assert.equal(err.syscall, 'bpf_object__open_file');
+      assert.match(err.message, /No such file or directory/);
+      return true;
+    });
+  });
+
+  it('a ring size that is not a power of two is refused before loading, naming the option', async () => {
+    await assert.rejects(openCollector({ ringBytes: 5000 }), /ringBytes: 5000 must be a power of two/);
+  });
+
+  it('an unknown event class is refused', async () => {
+    await assert.rejects(openCollector({ classes: ['disk' as 'file'] }), /classes: unknown event class 'disk'/);
+  });
+});
