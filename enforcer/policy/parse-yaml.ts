@@ -3,7 +3,7 @@
 // (billion laughs), and nesting depth are bounded; a stack overflow inside the YAML library is
 // caught and reported as an issue. Never throws; every problem is a PolicyIssue with a position.
 import { LineCounter, isMap, isPair, isScalar, isSeq, parseAllDocuments, type Document, type Node } from 'yaml';
-import type { PathSegment, PolicyIssue } from './errors.js';
+import { formatPath, type PathSegment, type PolicyIssue } from './errors.js';
 
 export const PARSE_LIMITS = {
   /** bytes (UTF-16 code units) per source */
@@ -88,6 +88,37 @@ function makeLocator(doc: Document, lc: LineCounter): SourceDoc['locate'] {
   };
 }
 
+/** Field path of the deepest value whose source range holds `offset` (for YAML syntax errors). */
+function pathAt(doc: Document, offset: number): PathSegment[] {
+  const out: PathSegment[] = [];
+  const span = (n: unknown): [number, number] | undefined => {
+    const r = isNodeWithRange(n) ? n.range : undefined;
+    return r ? [r[0], r[2]] : undefined;
+  };
+  let node: unknown = doc.contents;
+  for (let guard = 0; guard < PARSE_LIMITS.maxDepth * 2; guard++) {
+    let next: unknown;
+    if (isMap(node)) {
+      for (const item of node.items) {
+        if (!isPair(item)) continue;
+        const v = span(item.value);
+        if (v === undefined || offset < v[0] || offset > v[1]) continue;
+        out.push(isScalar(item.key) ? String(item.key.value) : '?');
+        next = item.value;
+        break;
+      }
+    } else if (isSeq(node)) {
+      for (let i = 0; i < node.items.length && next === undefined; i++) {
+        const r = span(node.items[i]);
+        if (r !== undefined && offset >= r[0] && offset <= r[1]) { out.push(i); next = node.items[i]; }
+      }
+    }
+    if (next === undefined) break;
+    node = next;
+  }
+  return out;
+}
+
 function isNodeWithRange(n: unknown): n is Node {
   return typeof n === 'object' && n !== null && Array.isArray((n as { range?: unknown }).range);
 }
@@ -119,7 +150,7 @@ export function parseYamlSource(src: string, file: string): ParsedSource {
     if (doc.errors.length > 0) {
       for (const e of doc.errors) {
         const p = lc.linePos(e.pos[0]);
-        issues.push(at(p.line, p.col, `YAML: ${firstLine(e.message)}`));
+        issues.push({ ...at(p.line, p.col, `YAML: ${firstLine(e.message)}`), path: formatPath(pathAt(doc, e.pos[0])) });
       }
       return;
     }

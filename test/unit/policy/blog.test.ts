@@ -29,8 +29,8 @@ test('blog text as published: three policies indent recursive under the dir scal
     const r = loadPolicySource(read(name), `${name}.yaml`);
     assert.equal(r.policies.length, 0);
     assert.deepEqual(r.issues.map(formatIssue), [
-      `${name}.yaml:11:16 YAML: Nested mappings are not allowed in compact mappings`,
-      `${name}.yaml:11:16 YAML: Implicit keys need to be on a single line`,
+      `${name}.yaml:11:16 spec.file.matchDirectories[0].dir: YAML: Nested mappings are not allowed in compact mappings`,
+      `${name}.yaml:11:16 spec.file.matchDirectories[0].dir: YAML: Implicit keys need to be on a single line`,
     ]);
   }
 });
