@@ -32,6 +32,8 @@ options:
                              (default 0.0.0.0:32767, KubeArmor's port; env PALISADE_RELAY_LOG_STREAM_LISTEN)
   --no-logs                  send alerts and notices only, no per-operation logs
   --json                     print the start-up report and stats as JSON lines
+  --state-dir <dir>          where the agent keeps sequence reservations across restarts
+                             (default /var/lib/palisade/agent)
   --stats-interval <s>       seconds between stats lines on stderr (default 10; 0: off)
   --shutdown-timeout <s>     deadline for a clean shutdown (default 10)
   -h, --help
@@ -52,7 +54,7 @@ const NOT_YET = [
 ];
 
 type Args = {
-  policies: string[]; logStream: string | undefined; logs: boolean; json: boolean; statsSec: number; shutdownSec: number;
+  policies: string[]; logStream: string | undefined; logs: boolean; json: boolean; statsSec: number; shutdownSec: number; stateDir: string;
 };
 
 function parse(argv: string[]): Args | { help: true } | { error: string } {
@@ -61,7 +63,7 @@ function parse(argv: string[]): Args | { help: true } | { error: string } {
     v = parseArgs({
       args: argv, allowPositionals: false, options: {
         policy: { type: 'string', multiple: true }, 'log-stream': { type: 'string' }, 'no-logs': { type: 'boolean' },
-        json: { type: 'boolean' }, 'stats-interval': { type: 'string' }, 'shutdown-timeout': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+        json: { type: 'boolean' }, 'state-dir': { type: 'string' }, 'stats-interval': { type: 'string' }, 'shutdown-timeout': { type: 'string' }, help: { type: 'boolean', short: 'h' },
       },
     }).values;
   } catch (err) {
@@ -79,7 +81,9 @@ function parse(argv: string[]): Args | { help: true } | { error: string } {
   if (typeof shutdownSec === 'string') return { error: shutdownSec };
   const logStream = v['log-stream'];
   if (logStream !== undefined && !parseHostPort(logStream)) return { error: `--log-stream: '${logStream}' is not host:port (e.g. 0.0.0.0:32767 or [::1]:32767)` };
-  return { policies: v.policy ?? [], logStream, logs: v['no-logs'] !== true, json: v.json === true, statsSec, shutdownSec };
+  const stateDir = v['state-dir'] ?? '/var/lib/palisade/agent';
+  if (stateDir === '') return { error: "--state-dir: '' is not a directory" };
+  return { policies: v.policy ?? [], logStream, logs: v['no-logs'] !== true, json: v.json === true, statsSec, shutdownSec, stateDir };
 }
 
 /** What is missing for the collector, or undefined when root, BTF, the BPF object and the addon are there. */
@@ -156,6 +160,7 @@ export async function run(argv: string[]): Promise<number> {
     policies: loaded.policies,
     logs: a.logs,
     clusterName: config.clusterName,
+    stateDir: a.stateDir,
     log: log.child({ component: 'enforcer.agent' }),
   });
   try {

@@ -25,6 +25,7 @@ import { createContainerDirectory } from './container-names.js';
 import { toFeederLog, updatedTime, type LogContext } from './feeder-log.js';
 import { createIngestClient, defaultIngestClientConfig, type IngestClientConfig, type IngestClientStats } from './ingest-client.js';
 import { createOutbox, defaultOutboxConfig, type OutboxConfig, type OutboxStats } from './outbox.js';
+import { createSeqStore } from './seq-store.js';
 
 export const ENFORCEMENT_NOTICE = 'enforcement is NOT active: no enforcement backend exists yet (BPF-LSM, fanotify and cgroup-socket backends are not implemented); '
   + 'this agent only observes, so an alert with Action Block reports what the policy asks for, and its Result is what really happened';
@@ -44,6 +45,8 @@ export type NodeAgentConfig = {
   readonly nodeId?: string;
   readonly nodeName?: string;
   readonly bootId?: string;
+  /** where sequence reservations persist across agent restarts (default /var/lib/palisade/agent; null: not persisted) */
+  readonly stateDir?: string | null;
   readonly clusterName?: string;
   readonly nodeLabels?: Readonly<Record<string, string>>;
   readonly globalPosture?: GlobalPosture;
@@ -97,7 +100,9 @@ export function createNodeAgent(config: NodeAgentConfig): NodeAgent {
   const nodeName = config.nodeName ?? hostname();
   const logsOn = config.logs ?? true;
   const classes = config.classes ?? ['process', 'file', 'network'];
-  const outbox = createOutbox({ ...defaultOutboxConfig(nodeId, bootId), ...config.outbox });
+  const stateDir = config.stateDir === undefined ? '/var/lib/palisade/agent' : config.stateDir;
+  const seqs = stateDir === null ? undefined : createSeqStore({ dir: stateDir, nodeId, bootId });
+  const outbox = createOutbox({ ...defaultOutboxConfig(nodeId, bootId), ...config.outbox }, seqs ? { seqs } : {});
   const ingest = createIngestClient({
     ...defaultIngestClientConfig(config.relayAddress, nodeName),
     clusterName: config.clusterName ?? '',
@@ -173,6 +178,7 @@ export function createNodeAgent(config: NodeAgentConfig): NodeAgent {
       message('Info', 'AgentStarted', `palisade agent started on ${nodeName}: observing ${classes.join(', ')} with ${config.policies.length} policies`
         + `${logsOn ? ', logs on' : ', logs off'}; Enforcer "eBPF Monitor"; ${ENFORCEMENT_NOTICE}`);
       log.warn({ policies: config.policies.length }, ENFORCEMENT_NOTICE);
+      if (seqs && !seqs.persistent) log.warn({ error: seqs.error }, 'sequence numbers are not persisted; after a restart of this agent seqs may repeat');
       timer = setInterval(notices, config.noticeIntervalMs ?? 1000);
       timer.unref();
     },
@@ -190,6 +196,7 @@ export function createNodeAgent(config: NodeAgentConfig): NodeAgent {
         message('Info', 'AgentStopped', `palisade agent stopping on ${nodeName}: ${events} events, ${alerts} alerts, ${logs} logs`);
         const done = await ingest.flush(Math.max(0, deadline - Date.now()));
         unsentAtStop = outbox.pending;
+        seqs?.settle(outbox.stats().lastSeq);
         if (!done) log.warn({ unacked: unsentAtStop, relay: config.relayAddress }, 'stopping with events the relay has not acked; they are lost (no disk spool yet)');
         ingest.stop();
         return stats();

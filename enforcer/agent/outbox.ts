@@ -8,10 +8,13 @@
 // client's flush deadline passes is lost and returned by stats().pending (the caller
 // reports it); there is no disk spool yet.
 //
-// Sequence numbers: seq starts at 1 for a fresh space. The first hello answer may say the
-// relay already holds seqs of this (nodeId, bootId) (the agent restarted, the relay did
-// not): then every queued seq is shifted past the relay's ack before anything is sent,
-// so a seq is never reused for another event.
+// Sequence numbers: seq starts at 1 for a fresh space, or after the last reservation of
+// this boot when a SeqStore is given (seq-store.ts: the agent restarted). The first hello
+// answer may say the relay already holds seqs at or past our start (a restart without a
+// store): then every queued seq is shifted past the relay's ack before anything is sent,
+// so a seq is never reused for another event. Seqs between the relay's ack and our start
+// (a previous run that stopped before its events were acked, or reserved and unused after
+// a crash) are sent as a gap: the relay counts them as loss.
 //
 // Sending window: a batch covers [sentThrough + 1, last], every queued entry in that
 // range, and never reaches further than relayAcked + maxSpan (the relay's dedup window).
@@ -22,6 +25,7 @@
 import { Message } from '../../proto/gen/feeder/kubearmor.js';
 import type { Batch, Entry } from '../../proto/gen/palisade/v1/ingest.js';
 import { updatedTime } from './feeder-log.js';
+import type { SeqStore } from './seq-store.js';
 
 export type EntryBody = NonNullable<Entry['event']>;
 
@@ -75,14 +79,16 @@ export interface Outbox {
 
 type Item = { seq: bigint; body: EntryBody };
 
-export function createOutbox(config: OutboxConfig): Outbox {
+export function createOutbox(config: OutboxConfig, options: { readonly seqs?: SeqStore } = {}): Outbox {
+  const seqs = options.seqs;
   if (!Number.isInteger(config.capacity) || config.capacity < 1) throw new Error(`outbox.capacity: ${config.capacity} must be a positive integer`);
   if (!Number.isInteger(config.maxBatchEntries) || config.maxBatchEntries < 1) throw new Error(`outbox.maxBatchEntries: ${config.maxBatchEntries} must be a positive integer`);
   if (!Number.isInteger(config.maxSpan) || config.maxSpan < 1) throw new Error(`outbox.maxSpan: ${config.maxSpan} must be a positive integer`);
   const span = BigInt(config.maxSpan);
   let items: Item[] = [];
   let head = 0;
-  let nextSeq = 1n;
+  const base = seqs?.start ?? 1n;
+  let nextSeq = base;
   let sentThrough = 0n;
   let relayAcked = 0n;
   let ackFloor = 0n;
@@ -117,6 +123,7 @@ export function createOutbox(config: OutboxConfig): Outbox {
       compact();
     }
     const seq = nextSeq++;
+    if (seqs !== undefined && seq > seqs.reserved) seqs.reserve(seq);
     items.push({ seq, body });
     pushed++;
     return seq;
@@ -128,11 +135,13 @@ export function createOutbox(config: OutboxConfig): Outbox {
     onHello(a) {
       if (!everHello) {
         everHello = true;
-        if (a > 0n) {
+        if (a >= base) {
           // nothing was sent before the first hello: shift the whole space past the relay's ack
-          for (let i = head; i < items.length; i++) (items[i] as Item).seq += a;
-          nextSeq += a;
+          const shift = a - base + 1n;
+          for (let i = head; i < items.length; i++) (items[i] as Item).seq += shift;
+          nextSeq += shift;
           ackFloor = a;
+          if (seqs !== undefined && nextSeq - 1n > seqs.reserved) seqs.reserve(nextSeq - 1n);
         }
       }
       if (a < ackFloor) bridged += ackFloor - a;

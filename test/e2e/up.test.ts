@@ -74,7 +74,7 @@ spec:
       recursive: true
   action: Audit
 `);
-  const up = startUp(['--log-stream', '127.0.0.1:0', '--policy', policy, '--json', '--stats-interval', '0']);
+  const up = startUp(['--log-stream', '127.0.0.1:0', '--policy', policy, '--json', '--stats-interval', '0', '--state-dir', join(TMP, 'state')]);
   let client: LogServiceClient | undefined;
   const calls: ClientReadableStream<Alert | Log>[] = [];
   try {

@@ -56,7 +56,7 @@ spec:
   assert.equal(relay.activeWatchStreams, 2);
 
   const agent = createNodeAgent({
-    relayAddress: `127.0.0.1:${addrs.ingestPort}`, policies, logs: false, nodeId: 'it-node', log: pino({ level: 'silent' }),
+    relayAddress: `127.0.0.1:${addrs.ingestPort}`, policies, logs: false, nodeId: 'it-node', log: pino({ level: 'silent' }), stateDir: join(TMP, 'state'),
     collector: { pollMs: 5 },
   });
   try {
@@ -124,7 +124,7 @@ spec:
 `, 'ctr.yaml');
   assert.deepEqual(issues, []);
   const agent = createNodeAgent({
-    relayAddress: `127.0.0.1:${addrs.ingestPort}`, policies, logs: false, nodeId: 'it-node-ctr', log: pino({ level: 'silent' }), collector: { pollMs: 5 },
+    relayAddress: `127.0.0.1:${addrs.ingestPort}`, policies, logs: false, nodeId: 'it-node-ctr', log: pino({ level: 'silent' }), collector: { pollMs: 5 }, stateDir: null,
   });
   try {
     await agent.start();

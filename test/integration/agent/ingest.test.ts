@@ -11,6 +11,9 @@ import { defaultConfig, type RelayConfig } from '../../../relay/config.js';
 import { createRelay, type Relay } from '../../../relay/relay.js';
 import { createOutbox } from '../../../enforcer/agent/outbox.js';
 import { createIngestClient, defaultIngestClientConfig } from '../../../enforcer/agent/ingest-client.js';
+import { createSeqStore } from '../../../enforcer/agent/seq-store.js';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 
 const silent = pino({ level: 'silent' });
 
@@ -191,5 +194,37 @@ test('relay limits: a batch over maxEventsPerSec is split (TOO_LARGE), rate erro
     client.stop();
     watcher.close();
     await relay.stop(2000);
+  }
+});
+
+test('agent restarts against a running relay: clean restart continues, a crash leaves a counted gap, never a duplicate', async () => {
+  const dir = join(process.env.PALISADE_TEST_TMP ?? '/tmp/palisade-test', `agent-restart-${process.pid}`);
+  rmSync(dir, { recursive: true, force: true });
+  const { relay, ingestPort, watcher } = await startRelay();
+  const run = async (from: number, to: number, clean: boolean): Promise<bigint> => {
+    const seqs = createSeqStore({ dir, nodeId: 'node-it-5', bootId: 'boot-it', block: 1000n });
+    const outbox = createOutbox({ nodeId: 'node-it-5', bootId: 'boot-it', capacity: 10_000, maxBatchEntries: 64, maxSpan: 4096 }, { seqs });
+    const client = createIngestClient(defaultIngestClientConfig(`127.0.0.1:${ingestPort}`, 'node-it-5'), outbox, silent);
+    for (let i = from; i <= to; i++) outbox.push(logEntry(i));
+    client.start();
+    assert.equal(await client.flush(10_000), true);
+    client.stop();
+    if (clean) seqs.settle(outbox.stats().lastSeq);
+    return seqs.start;
+  };
+  try {
+    assert.equal(await run(1, 100, true), 1n);
+    assert.equal(await run(101, 200, false), 101n, 'a clean stop: the next run continues');
+    assert.equal(await run(201, 300, true), 1101n, 'after a crash: past the whole reservation');
+    await until(() => watcher.got.length >= 300, '300 logs');
+    await new Promise((r) => setTimeout(r, 100));
+    const got = watcher.got.map((l) => Number(l.Resource.slice(3))).sort((x, y) => x - y);
+    assert.deepEqual(got, Array.from({ length: 300 }, (_, i) => i + 1), 'every event once');
+    assert.equal(relay.counters.get('palisade_relay_ingest_duplicate_events_total'), 0);
+    assert.equal(relay.counters.get('palisade_relay_ingest_sender_lost_events_total'), 1100 - 200, 'the unused rest of the crashed run\'s block');
+  } finally {
+    watcher.close();
+    await relay.stop(2000);
+    rmSync(dir, { recursive: true, force: true });
   }
 });
