@@ -24,7 +24,7 @@ export interface Matcher {
 
 const PASS: Decision = { matched: false, action: 'Allow', tags: [] };
 const NO_ENTRY = -1;
-const RANK_EXACT = 1 << 30;
+const RANK_EXACT = 1 << 28; // above any directory rank (paths are at most 4096 characters); a small integer for V8
 const RANK_DIR = 1 << 10;
 const RANK_PATTERN = 1;
 const ACTIONS: readonly Action[] = ['Allow', 'Audit', 'Block'];
@@ -57,7 +57,7 @@ function consider(s: Scratch, entries: readonly Entry[], rank: number): void {
  * compare the segment in place instead of allocating it, and patterns are indexed by the first
  * segment of their literal prefix.
  */
-type PatternIndex = {
+type TableIndex = {
   /** per trie node: the name of its only child ('' when it has none or several) and that child */
   readonly singleName: readonly string[];
   readonly singleChild: Int32Array;
@@ -66,13 +66,13 @@ type PatternIndex = {
   /** the other patterns, tried for every path */
   readonly anySegment: readonly number[];
 };
-const patternIndexes = new WeakMap<PathTable, PatternIndex>();
+const tableIndexes = new WeakMap<PathTable, TableIndex>();
 let lastTable: PathTable | undefined;
-let lastIndex: PatternIndex | undefined;
+let lastIndex: TableIndex | undefined;
 
-function patternIndex(t: PathTable): PatternIndex {
+function tableIndex(t: PathTable): TableIndex {
   if (t === lastTable && lastIndex !== undefined) return lastIndex;
-  let idx = patternIndexes.get(t);
+  let idx = tableIndexes.get(t);
   if (idx === undefined) {
     const bySegment = new Map<string, number[]>();
     const anySegment: number[] = [];
@@ -88,7 +88,7 @@ function patternIndex(t: PathTable): PatternIndex {
       for (const [name, child] of node.children) { singleName[i] = name; singleChild[i] = child; }
     });
     idx = { singleName, singleChild, bySegment, anySegment };
-    patternIndexes.set(t, idx);
+    tableIndexes.set(t, idx);
   }
   lastTable = t;
   lastIndex = idx;
@@ -113,7 +113,7 @@ function matchPath(s: Scratch, t: PathTable, path: string): void {
   const dirs = t.dirs;
   let node = dirs[0];
   if (node !== undefined && (dirs.length > 1 || node.recursive.length > 0 || node.direct.length > 0)) {
-    const idx = patternIndex(t);
+    const idx = tableIndex(t);
     let nodeId = 0;
     let depth = 0;
     if (node.recursive.length > 0) consider(s, node.recursive, RANK_DIR);
@@ -145,7 +145,7 @@ function matchPath(s: Scratch, t: PathTable, path: string): void {
   }
   const patterns = t.patterns;
   if (patterns.length === 0) return;
-  const idx = patternIndex(t);
+  const idx = tableIndex(t);
   const tryAll = (list: readonly number[]): void => {
     for (let i = 0; i < list.length; i++) {
       const p = patterns[list[i] as number] as PathTable['patterns'][number];
