@@ -187,12 +187,12 @@ test('palisade up: a busy log-stream port or an unloadable BPF object fails with
   const port = (srv.address() as AddressInfo).port;
   const bad = join(TMP, 'badbpf');
   try {
-    const r = spawnSync(process.execPath, [MAIN, 'up', '--log-stream', `127.0.0.1:${port}`], { encoding: 'utf8', timeout: 60_000 });
+    const r = spawnSync(process.execPath, [MAIN, 'up', '--log-stream', `127.0.0.1:${port}`, '--state-dir', join(TMP, 'state')], { encoding: 'utf8', timeout: 60_000 });
     assert.equal(r.status, 1, r.stderr);
     assert.match(r.stderr, new RegExp(`cannot start the relay: cannot listen on 127\\.0\\.0\\.1:${port}`));
     mkdirSync(bad, { recursive: true });
     writeFileSync(join(bad, 'palisade.bpf.o'), 'not an ELF object\n');
-    const r2 = spawnSync(process.execPath, [MAIN, 'up', '--log-stream', '127.0.0.1:0'], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, PALISADE_BPF_DIR: bad } });
+    const r2 = spawnSync(process.execPath, [MAIN, 'up', '--log-stream', '127.0.0.1:0', '--state-dir', join(TMP, 'state')], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, PALISADE_BPF_DIR: bad } });
     assert.equal(r2.status, 1, r2.stderr);
     assert.match(r2.stderr, /cannot start the node agent: .*bpf_object__open_file failed/);
   } finally {
