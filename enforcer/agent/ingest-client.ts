@@ -1,6 +1,7 @@
 // The agent's side of palisade.v1 Ingest (proto/palisade/v1/ingest.proto): one
 // bidirectional stream to the relay; hello first, then batches taken from the outbox, at
-// most `maxInFlight` unanswered. Acks free outbox entries. On a retryable error the
+// most `maxInFlight` unanswered (FlowControl hints lower it and the batch size, pause_ms
+// pauses sending). Acks free outbox entries. On a retryable error the
 // unacked range is resent (after FlowControl.pause_ms); on a non-retryable batch error
 // the batch's entries are dropped and counted (outbox.reject) so the stream cannot loop
 // on one bad batch; TOO_LARGE halves the batch size instead.
@@ -73,6 +74,7 @@ export function createIngestClient(config: IngestClientConfig, outbox: Outbox, l
   let stopped = false;
   let started = false;
   let maxEntries = outbox.config.maxBatchEntries;
+  let maxInFlight = config.maxInFlight;
   let reconnectTimer: NodeJS.Timeout | undefined;
   let lingerTimer: NodeJS.Timeout | undefined;
   let pauseTimer: NodeJS.Timeout | undefined;
@@ -91,7 +93,7 @@ export function createIngestClient(config: IngestClientConfig, outbox: Outbox, l
       if (!pauseTimer) pauseTimer = setTimeout(() => { pauseTimer = undefined; pump(); }, pausedUntil - now);
       return;
     }
-    while (inFlight < config.maxInFlight) {
+    while (inFlight < maxInFlight) {
       const b = outbox.nextBatch(maxEntries);
       if (!b) break;
       call.write({ kind: { $case: 'batch', value: b } });
@@ -121,11 +123,16 @@ export function createIngestClient(config: IngestClientConfig, outbox: Outbox, l
     }
     if (inFlight > 0) inFlight--;
     if (r.bootId === bootId) outbox.ack(r.ackedSeq);
+    if (r.flow) {
+      // the relay's hints (ingest.proto FlowControl): 0 means unchanged
+      if (r.flow.maxInFlightBatches > 0) maxInFlight = Math.min(config.maxInFlight, r.flow.maxInFlightBatches);
+      if (r.flow.maxBatchEntries > 0) maxEntries = Math.min(maxEntries, r.flow.maxBatchEntries);
+      if (r.flow.pauseMs > 0) pausedUntil = Date.now() + r.flow.pauseMs;
+    }
     const e = r.error;
     if (e) {
       const code = IngestErrorCode[e.code] ?? String(e.code);
       countError(code, e.message);
-      if (r.flow && r.flow.pauseMs > 0) pausedUntil = Date.now() + r.flow.pauseMs;
       if (e.code === IngestErrorCode.INGEST_ERROR_CODE_TOO_LARGE && maxEntries > 1) {
         maxEntries = Math.max(1, Math.floor(maxEntries / 2));
         outbox.rewind();
