@@ -189,6 +189,7 @@ export function createNodeAgent(config: NodeAgentConfig): NodeAgent {
         if (!collector) { // never started (or start failed): nothing to flush
           ingest.stop();
           unsentAtStop = outbox.pending;
+          seqs?.settle(outbox.stats().lastSeq);
           return stats();
         }
         if (collector) finalCollector = await collector.close();
