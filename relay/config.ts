@@ -25,7 +25,7 @@ export type RelayConfig = {
     readonly maxEventsPerSec: number;
     /** Concurrent ingest streams; more → RESOURCE_EXHAUSTED. */
     readonly maxStreams: number;
-    /** Sequence numbers remembered per (node, boot) for duplicate detection. */
+    /** How far past the acked seq of its (node, boot) a batch may reach (and the longest batch range). */
     readonly dedupWindow: number;
     /** A stream that sends no hello within this time is cut off with DEADLINE_EXCEEDED. */
     readonly helloTimeoutMs: number;
@@ -68,6 +68,10 @@ export type RelayConfig = {
     /** Identical operations within this window collapse into one alert with a count; 0 disables. */
     readonly collapseWindowMs: number;
   };
+  readonly access: {
+    /** Tenancy file (relay/access/README.md); empty: off, every caller sees every namespace. */
+    readonly file: string;
+  };
   readonly shutdownDeadlineMs: number;
 };
 
@@ -83,11 +87,12 @@ export function defaultConfig(): RelayConfig {
       dedupWindow: 65_536,
       helloTimeoutMs: 10_000,
     },
-    logStream: { listen: '0.0.0.0:32767', clientQueueSize: 10_000, maxClients: 2_000, replayBuffer: 100_000 },
+    logStream: { listen: '0.0.0.0:32767', clientQueueSize: 10_000, maxClients: 2_000, replayBuffer: 50_000 },
     tls: { certFile: '', keyFile: '', caFile: '', requireClientCert: false },
     redis: { url: '', streamKey: 'palisade:events', streamMaxLen: 1_000_000 },
     kubernetes: { mode: 'none', kubeconfig: '', identityWaitMs: 2_000 },
     throttle: { enabled: true, maxAlertsPerSec: 10, throttleSec: 30, collapseWindowMs: 1_000 },
+    access: { file: '' },
     shutdownDeadlineMs: 10_000,
   };
 }
@@ -112,7 +117,7 @@ export const FIELDS: readonly Field[] = [
   { path: ['ingest', 'maxMessageBytes'], kind: int(1024, 256 * 1024 * 1024), help: 'largest ingest message' },
   { path: ['ingest', 'maxEventsPerSec'], kind: int(1, 10_000_000), help: 'events/s per ingest stream' },
   { path: ['ingest', 'maxStreams'], kind: int(1, 1_000_000), help: 'concurrent ingest streams' },
-  { path: ['ingest', 'dedupWindow'], kind: int(16, 16_777_216), help: 'sequence numbers remembered per node boot' },
+  { path: ['ingest', 'dedupWindow'], kind: int(16, 16_777_216), help: 'how far past its acked seq a batch may reach' },
   { path: ['ingest', 'helloTimeoutMs'], kind: int(1, 3_600_000), help: 'time allowed before the hello' },
   { path: ['logStream', 'listen'], kind: { t: 'hostport' }, help: 'feeder.LogService / Watch listen address' },
   { path: ['logStream', 'clientQueueSize'], kind: int(1, 10_000_000), help: 'events buffered per client' },
@@ -132,6 +137,7 @@ export const FIELDS: readonly Field[] = [
   { path: ['throttle', 'maxAlertsPerSec'], kind: int(1, 10_000_000), help: 'alerts/s per (container, policy, action)' },
   { path: ['throttle', 'throttleSec'], kind: int(1, 86_400), help: 'throttle interval once over the limit' },
   { path: ['throttle', 'collapseWindowMs'], kind: int(0, 3_600_000), help: 'collapse identical operations within' },
+  { path: ['access', 'file'], kind: { t: 'string' }, help: 'tenancy file (client identity -> namespaces); empty: off' },
   { path: ['shutdownDeadlineMs'], kind: int(1, 600_000), help: 'deadline for a clean shutdown' },
 ];
 
@@ -298,6 +304,9 @@ function crossFieldProblems(c: RelayConfig): ConfigProblem[] {
   }
   if (c.kubernetes.mode !== 'kubeconfig' && c.kubernetes.kubeconfig !== '') {
     out.push({ field: 'kubernetes.kubeconfig', source: merged, message: `only used with kubernetes.mode kubeconfig (mode is ${c.kubernetes.mode})` });
+  }
+  if (c.logStream.replayBuffer < c.logStream.clientQueueSize) {
+    out.push({ field: 'logStream.replayBuffer', source: merged, message: `must be at least logStream.clientQueueSize (${c.logStream.clientQueueSize}): client queues are windows of the shared ring` });
   }
   if (c.ingest.listen === c.logStream.listen) {
     out.push({ field: 'ingest.listen', source: merged, message: `must differ from logStream.listen (${c.logStream.listen})` });

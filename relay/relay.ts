@@ -2,26 +2,32 @@
 // palisade.v1 Watch and grpc.health.v1 on another, joined by the pipeline
 // (enrich -> collapse -> throttle -> hub).
 //
-// Start-up is ordered and fails fast (a bad TLS file or a busy port rejects
-// start()): counters and state, log-stream server (so clients may connect before
-// the first event), ingest server, the tick timer. stop() runs the steps in reverse,
+// Optional parts, each off in the embedded default: Kubernetes identity (relay/k8s,
+// kubernetes.mode), TLS/mTLS (relay/tls), tenancy (relay/access, access.file) and
+// scale-out over Redis (relay/scaleout, redis.url).
+//
+// Start-up is ordered and fails fast (a bad TLS or access file, an unreachable
+// Redis, missing Kubernetes credentials or a busy port rejects start()): TLS and
+// access files, Kubernetes informers, Redis, log-stream server (so clients may
+// connect before the first event), ingest server, the tick timer. stop() runs the steps in reverse,
 // is idempotent and honours its deadline:
 //   1. health NOT_SERVING; ingest refuses new batches, finishes the ones in progress,
 //      ends every ingest stream with UNAVAILABLE (enforcers keep unacked events and
 //      resend them elsewhere), ingest server shut down;
 //   2. the pipeline releases what collapse and throttle hold (aggregates, summaries);
-//   3. the hub closes: each log-stream client gets what is still queued for it, then
-//      its stream ends with OK; at the deadline the server is forced down.
-import { readFileSync } from 'node:fs';
+//   3. with Redis: the scale-out pipeline flushes, the reader and connection stop;
+//   4. the hub closes: each log-stream client gets what is still queued for it, then
+//      its stream ends with OK; at the deadline the server is forced down;
+//   5. the Kubernetes informers stop.
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
-import { Server, ServerCredentials, status as Status } from '@grpc/grpc-js';
+import { Server, type ServerCredentials, type ServerWritableStream, status as Status } from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import { pino, type Logger } from 'pino';
 import type { RelayConfig } from './config.js';
 import { parseHostPort } from './config.js';
 import { createRelayEventFactory } from './event.js';
-import { createEnricher } from './enrich/enricher.js';
+import { createEnricher, type Enricher } from './enrich/enricher.js';
 import type { IdentityLookup } from './enrich/identity.js';
 import { createHub, type Hub } from './hub/hub.js';
 import { createDedupWindow } from './ingest/dedup-window.js';
@@ -33,6 +39,17 @@ import { statusCounter } from './serve/status-counter.js';
 import { createWatchService, rawWatchService } from './serve/watch-service.js';
 import { createCollapser } from './throttle/collapse.js';
 import { createThrottle } from './throttle/throttle.js';
+import { loadServerCredentials } from './tls/credentials.js';
+import { createAccess } from './access/access.js';
+import { defaultAccessConfig, loadAccessConfig } from './access/config.js';
+import { createAccessHooks } from './access/hooks.js';
+import { createIdentityCache, defaultConfig as defaultK8sConfig, type IdentityCache } from './k8s/index.js';
+import { identityLookupOf } from './k8s/enrich-adapter.js';
+import { connectScaleOut, type ScaleOut } from './scaleout/index.js';
+import { defaultScaleOutConfig } from './scaleout/config.js';
+import { createScaleOutPipeline, type ScaleOutPipeline } from './scaleout/pipeline.js';
+import { withStreamCursors } from './scaleout/watch-resume.js';
+import type { Pipeline } from './pipeline.js';
 
 export type RelayOptions = {
   readonly identity?: IdentityLookup;
@@ -51,12 +68,6 @@ export interface Relay {
   readonly hub: Hub;
   readonly activeIngestStreams: number;
   readonly activeWatchStreams: number;
-}
-
-function credentials(c: RelayConfig['tls']): ServerCredentials {
-  if (c.certFile === '') return ServerCredentials.createInsecure();
-  const ca = c.caFile === '' ? null : readFileSync(c.caFile);
-  return ServerCredentials.createSsl(ca, [{ cert_chain: readFileSync(c.certFile), private_key: readFileSync(c.keyFile) }], c.requireClientCert);
 }
 
 function bind(server: Server, addr: string, creds: ServerCredentials): Promise<number> {
@@ -89,16 +100,18 @@ export function createRelay(config: RelayConfig, opts: RelayOptions = {}): Relay
   const factory = createRelayEventFactory(bootId);
   const hub = createHub({ ringSize: config.logStream.replayBuffer, clientQueueSize: config.logStream.clientQueueSize, counters });
   const dedup = createDedupWindow({ window: config.ingest.dedupWindow, onEvict: () => counters.inc('palisade_relay_dedup_evicted_spaces_total') });
-  const pipeline = createPipeline({
-    enricher: createEnricher(config.kubernetes.mode === 'none' ? undefined : opts.identity, config.kubernetes.identityWaitMs, counters),
-    collapser: createCollapser(config.throttle.collapseWindowMs, now),
-    throttle: createThrottle(config.throttle, now, factory, counters),
-    hub,
-    counters,
-  });
-  const ingest = createIngestServer({ config: config.ingest, clusterName: config.clusterName, dedup, pipeline, counters, log: log.child({ component: 'relay.ingest' }) });
+  const enricherFor = (lookup: IdentityLookup | undefined): Enricher => createEnricher(lookup, config.kubernetes.identityWaitMs, counters);
+  const collapser = createCollapser(config.throttle.collapseWindowMs, now);
+  // With informers, the lookup is set in start(), before anything is served.
+  let current = enricherFor(config.kubernetes.mode === 'none' ? undefined : opts.identity);
+  const enricher: Enricher = { enrich: (events) => current.enrich(events) };
+  const memPipeline = createPipeline({ enricher, collapser, throttle: createThrottle(config.throttle, now, factory, counters), hub, counters });
+  let pipeline: Pipeline = memPipeline;
+  let soPipeline: ScaleOutPipeline | undefined;
+  const pipelineProxy: Pipeline = { submit: (evs) => pipeline.submit(evs), tick: (force) => pipeline.tick(force) };
+  const ingest = createIngestServer({ config: config.ingest, clusterName: config.clusterName, dedup, pipeline: pipelineProxy, counters, log: log.child({ component: 'relay.ingest' }) });
   let watchStreams = 0;
-  const admit = (): { code: Status; details: string } | undefined => {
+  const limit = (): { code: Status; details: string } | undefined => {
     if (watchStreams >= config.logStream.maxClients) {
       counters.inc('palisade_relay_watch_refused_total', { reason: 'max_clients' });
       return { code: Status.RESOURCE_EXHAUSTED, details: `more than logStream.maxClients (${config.logStream.maxClients}) streams` };
@@ -109,17 +122,56 @@ export function createRelay(config: RelayConfig, opts: RelayOptions = {}): Relay
   const release = (): void => {
     watchStreams--;
   };
-  const common = { hub, counters, clusterName: config.clusterName, hostName: host, admit, release, namespacesOf: () => undefined };
   const health = new HealthImplementation({ '': 'NOT_SERVING', 'feeder.LogService': 'NOT_SERVING', 'palisade.v1.Watch': 'NOT_SERVING', 'palisade.v1.Ingest': 'NOT_SERVING' });
   const interceptors = [statusCounter(counters)];
   const logServer = new Server({ interceptors, 'grpc.max_receive_message_length': 64 * 1024 });
   const ingestServer = new Server({ interceptors, 'grpc.max_receive_message_length': config.ingest.maxMessageBytes });
   let timer: NodeJS.Timeout | undefined;
   let stopping: Promise<void> | undefined;
+  let cache: IdentityCache | undefined;
+  let scaleOut: ScaleOut | undefined;
 
   const setHealth = (s: 'SERVING' | 'NOT_SERVING'): void => {
     for (const svc of ['', 'feeder.LogService', 'palisade.v1.Watch', 'palisade.v1.Ingest']) health.setStatus(svc, s);
   };
+
+  /** Steps before serving: files, informers, Redis. Throws with a message naming the setting. */
+  async function prepare(): Promise<{ creds: ServerCredentials; mode: string }> {
+    const tls = loadServerCredentials(config.tls);
+    if (!tls.ok) throw new Error(tls.error);
+    const ac = config.access.file === '' ? { ok: true as const, value: defaultAccessConfig() } : loadAccessConfig(config.access.file);
+    if (!ac.ok) throw new Error(ac.problems.join('\n'));
+    type AnyCall = ServerWritableStream<unknown, Buffer>;
+    const hooks = createAccessHooks<AnyCall>(createAccess(ac.value, counters), limit);
+    if (config.kubernetes.mode !== 'none' && !opts.identity) {
+      cache = createIdentityCache({ ...defaultK8sConfig(), mode: config.kubernetes.mode, kubeconfigPath: config.kubernetes.kubeconfig || undefined }, { logger: log.child({ component: 'relay.k8s' }) });
+      const synced = await cache.start();
+      if (!synced.synced) log.warn('kubernetes informers not synced yet; early events may be sent unenriched');
+      current = enricherFor(identityLookupOf(cache));
+    }
+    let streamHub: Hub = hub;
+    if (config.redis.url !== '') {
+      const so = await connectScaleOut({ ...defaultScaleOutConfig(), ...config.redis, replicaName: host }, { localHub: hub, counters, factory, throttle: config.throttle, log: log.child({ component: 'relay.scaleout' }) });
+      if (!so.ok) throw new Error(so.error);
+      scaleOut = so.value;
+      if (scaleOut) {
+        soPipeline = createScaleOutPipeline({ enricher, collapser, throttle: scaleOut.throttle, stream: scaleOut.stream, acks: scaleOut.acks, counters, now });
+        pipeline = soPipeline;
+        streamHub = scaleOut.hub;
+      }
+    }
+    const common = { hub: streamHub, counters, clusterName: config.clusterName, hostName: host, admit: hooks.admit, release, namespacesOf: hooks.namespacesOf };
+    logServer.addService(rawLogService, createLogService(common));
+    const watch = createWatchService(common);
+    logServer.addService(rawWatchService, scaleOut ? withStreamCursors(watch, scaleOut.hub, counters, (call) => {
+      const a = hooks.authorization(call as AnyCall);
+      return a.ok ? undefined : a.error;
+    }) : watch);
+    health.addToServer(logServer);
+    ingestServer.addService(ingest.service, ingest.implementation);
+    scaleOut?.start();
+    return { creds: tls.value.credentials, mode: tls.value.mode };
+  }
 
   return {
     counters,
@@ -131,11 +183,15 @@ export function createRelay(config: RelayConfig, opts: RelayOptions = {}): Relay
       return watchStreams;
     },
     async start() {
-      const creds = credentials(config.tls);
-      logServer.addService(rawLogService, createLogService(common));
-      logServer.addService(rawWatchService, createWatchService(common));
-      health.addToServer(logServer);
-      ingestServer.addService(ingest.service, ingest.implementation);
+      let prepared: { creds: ServerCredentials; mode: string };
+      try {
+        prepared = await prepare();
+      } catch (err) {
+        await scaleOut?.stop().catch(() => undefined);
+        await cache?.close();
+        throw err;
+      }
+      const creds = prepared.creds;
       const logStreamPort = await bind(logServer, config.logStream.listen, creds);
       let ingestPort: number;
       try {
@@ -149,7 +205,7 @@ export function createRelay(config: RelayConfig, opts: RelayOptions = {}): Relay
       setHealth('SERVING');
       const withPort = (addr: string, port: number): string => addr.replace(/:\d+$/, `:${port}`);
       const addrs = { ingest: withPort(config.ingest.listen, ingestPort), logStream: withPort(config.logStream.listen, logStreamPort), ingestPort, logStreamPort };
-      log.info({ ...addrs, tls: config.tls.certFile !== '', mtls: config.tls.requireClientCert, kubernetes: config.kubernetes.mode }, 'relay serving');
+      log.info({ ...addrs, tls: prepared.mode, kubernetes: config.kubernetes.mode, redis: scaleOut !== undefined, access: config.access.file !== '' }, 'relay serving');
       return addrs;
     },
     stop(deadlineMs = config.shutdownDeadlineMs) {
@@ -163,8 +219,11 @@ export function createRelay(config: RelayConfig, opts: RelayOptions = {}): Relay
           await shutdown(ingestServer, deadline);
           if (timer) clearInterval(timer);
           pipeline.tick(true);
+          if (soPipeline) await soPipeline.flush().catch((err: unknown) => log.warn({ err }, 'scale-out flush failed'));
+          if (scaleOut) await scaleOut.stop().catch((err: unknown) => log.warn({ err }, 'scale-out stop failed'));
           hub.close();
           await shutdown(logServer, deadline);
+          await cache?.close();
           log.info({ counters: counters.snapshot().length }, 'relay stopped');
         } finally {
           clearTimeout(t);
