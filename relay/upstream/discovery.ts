@@ -17,11 +17,13 @@ export interface PodSource {
   pods(match?: { readonly namespace?: string; readonly labels?: Readonly<Record<string, string>> }): PodSummary[];
 }
 
+const byCodePoint = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
 export const addressOf = (ip: string, port: number): string => (ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`);
 
 export function discoveredTargets(pods: readonly PodSummary[], d: UpstreamDiscoveryConfig): UpstreamTarget[] {
   const byAddress = new Map<string, UpstreamTarget>();
-  const sorted = [...pods].sort((a, b) => `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`));
+  const sorted = [...pods].sort((a, b) => byCodePoint(`${a.namespace}/${a.name}`, `${b.namespace}/${b.name}`));
   for (const p of sorted) {
     if (p.podIp === undefined || p.podIp === '') continue;
     if (d.requireReady && !p.ready) continue;
@@ -29,7 +31,7 @@ export function discoveredTargets(pods: readonly PodSummary[], d: UpstreamDiscov
     if (byAddress.has(address)) continue;
     byAddress.set(address, { address, nodeId: p.nodeName || address, hostName: p.nodeName, source: 'discovered', pod: `${p.namespace}/${p.name}` });
   }
-  return [...byAddress.values()].sort((a, b) => a.address.localeCompare(b.address));
+  return [...byAddress.values()].sort((a, b) => byCodePoint(a.address, b.address));
 }
 
 export interface Discovery {

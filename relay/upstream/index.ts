@@ -129,7 +129,7 @@ export function createUpstreams(config: UpstreamConfig, deps: UpstreamDeps): Ups
       return stopping;
     },
     stats() {
-      return [...conns.values()].map((c) => c.stats()).sort((a, b) => a.address.localeCompare(b.address));
+      return [...conns.values()].map((c) => c.stats()).sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
     },
   };
 }
