@@ -9,7 +9,8 @@ import { mkdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { credentials, Metadata } from '@grpc/grpc-js';
 import { pino } from 'pino';
-import { LogServiceClient, type Alert, type Message } from '../../../proto/gen/feeder/kubearmor.js';
+import { LogServiceClient, type Alert, type Log, type Message } from '../../../proto/gen/feeder/kubearmor.js';
+import { createServer, type AddressInfo } from 'node:net';
 import { defaultConfig } from '../../../relay/config.js';
 import { createRelay } from '../../../relay/relay.js';
 import { createNodeAgent } from '../../../enforcer/agent/agent.js';
@@ -156,5 +157,56 @@ spec:
     client.close();
     await relay.stop(2000);
     await ctr.stop();
+  }
+});
+
+test('node agent logs from real events: TCP connect, failed open, exec with arguments', { skip: process.getuid?.() !== 0 ? 'needs root' : false }, async () => {
+  const d = defaultConfig();
+  const relay = createRelay({
+    ...d, logLevel: 'silent', ingest: { ...d.ingest, listen: '127.0.0.1:0' }, logStream: { ...d.logStream, listen: '127.0.0.1:0' },
+  }, { log: pino({ level: 'silent' }) });
+  const addrs = await relay.start();
+  const client = new LogServiceClient(`127.0.0.1:${addrs.logStreamPort}`, credentials.createInsecure());
+  const logs: Log[] = [];
+  const cl = client.watchLogs({ Filter: 'system' }, new Metadata());
+  cl.on('data', (l: Log) => logs.push(l));
+  cl.on('error', () => undefined);
+  for (let i = 0; i < 200 && relay.activeWatchStreams < 1; i++) await new Promise((r) => setTimeout(r, 25));
+  const srv = createServer((sock) => sock.end());
+  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
+  const port = (srv.address() as AddressInfo).port;
+  const missing = `/nonexistent-palisade-${process.pid}`;
+  const agent = createNodeAgent({
+    relayAddress: `127.0.0.1:${addrs.ingestPort}`, policies: [], nodeId: 'it-node-logs', log: pino({ level: 'silent' }), collector: { pollMs: 5 }, stateDir: null,
+  });
+  try {
+    await agent.start();
+    let found: { conn: Log; open: Log; exec: Log } | undefined;
+    for (let i = 0; i < 40 && !found; i++) {
+      spawnSync('bash', ['-c', `exec 3<>/dev/tcp/127.0.0.1/${port}; cat ${missing} 2>/dev/null; exit 0`]);
+      await new Promise((r) => setTimeout(r, 250));
+      const conn = logs.find((l) => l.Operation === 'Network' && l.Resource === `remoteip=127.0.0.1 port=${port} protocol=TCP`);
+      const open = logs.find((l) => l.Operation === 'File' && l.Resource === missing);
+      const exec = logs.find((l) => l.Operation === 'Process' && l.Resource === `${realpathSync('/usr/bin/cat')} ${missing}`);
+      if (conn && open && exec) found = { conn, open, exec };
+    }
+    assert.ok(found, `connect, open and exec logs (got ${logs.length} logs)`);
+    assert.match(found.conn.Data, /^syscall=SYS_CONNECT fd=\d+$/);
+    assert.equal(found.conn.Result, 'Passed');
+    assert.equal(found.conn.ProcessName, realpathSync('/bin/bash'));
+    assert.equal(found.open.Result, 'No such file or directory');
+    assert.match(found.open.Data, /^syscall=SYS_OPENAT fd=-100 flags=O_RDONLY/);
+    assert.equal(found.open.ProcessName, realpathSync('/usr/bin/cat'));
+    assert.equal(found.open.Source, `${realpathSync('/usr/bin/cat')} ${missing}`);
+    assert.equal(found.exec.Data, 'syscall=SYS_EXECVE');
+    assert.equal(found.exec.ParentProcessName, realpathSync('/bin/bash'));
+    assert.equal(found.exec.Source, realpathSync('/bin/bash'));
+    assert.ok(logs.every((l) => l.HostPID !== process.pid), 'nothing of the agent itself');
+  } finally {
+    await agent.stop(2000);
+    srv.close();
+    cl.cancel();
+    client.close();
+    await relay.stop(2000);
   }
 });
