@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { PodSummary } from '../../../relay/k8s/index.js';
 import { defaultUpstreamConfig } from '../../../relay/upstream/config.js';
-import { createDiscovery, discoveredTargets } from '../../../relay/upstream/discovery.js';
+import { createDiscovery, discoveredTargets, type PodSource } from '../../../relay/upstream/discovery.js';
 
 const pod = (name: string, over: Partial<PodSummary> = {}): PodSummary => ({
   namespace: 'kubearmor', name, uid: `uid-${name}`, nodeName: `node-${name}`, podIp: '10.0.0.1', phase: 'Running', ready: true, labels: { 'kubearmor-app': 'kubearmor' }, ...over,
@@ -34,19 +34,19 @@ describe('relay/upstream discovery', () => {
   });
 
   it('asks the pod source for the selector and namespace, and reports only changes', () => {
-    const asked: unknown[] = [];
+    const asked: Array<Parameters<PodSource['pods']>[0]> = [];
     let pods = [pod('a')];
     const changes: string[][] = [];
     const disc = createDiscovery({ pods: (m) => { asked.push(m); return pods; } }, { ...d, namespace: 'kubearmor', intervalMs: 1_000_000 }, (t) => changes.push(t.map((x) => x.address)));
     disc.start();
     disc.stop();
-    assert.deepEqual(asked, [{ namespace: 'kubearmor', labels: { 'kubearmor-app': 'kubearmor' } }]);
+    assert.deepEqual(asked, [{ namespace: 'kubearmor', labels: { 'kubearmor-app': 'kubearmor' } }] as typeof asked);
     assert.deepEqual(changes, [['10.0.0.1:32767']]);
     // every namespace when namespace is '' (as KubeArmor's relay lists agents)
     const all = createDiscovery({ pods: (m) => { asked.push(m); return pods; } }, d, () => undefined);
     all.start();
     all.stop();
-    assert.deepEqual(asked[1], { labels: { 'kubearmor-app': 'kubearmor' } });
+    assert.deepEqual(asked[1], { labels: { 'kubearmor-app': 'kubearmor' } } as (typeof asked)[number]);
     pods = [];
     disc.start();
     disc.stop();
