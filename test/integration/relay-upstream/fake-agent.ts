@@ -15,6 +15,8 @@ export class FakeAgent {
   healthChecks = 0;
   /** Answer HealthCheck with this instead of the nonce (a misbehaving agent). */
   replyOverride: number | undefined;
+  /** Never answer HealthCheck (a hung agent, or a peer gone without a FIN). */
+  hangHealthCheck = false;
   port = 0;
   private server: Server | undefined;
 
@@ -48,6 +50,7 @@ export class FakeAgent {
     server.addService(LogServiceService, {
       healthCheck: (call: ServerUnaryCall<NonceMessage, ReplyMessage>, cb: sendUnaryData<ReplyMessage>) => {
         this.healthChecks++;
+        if (this.hangHealthCheck) return;
         cb(null, { Retval: this.replyOverride ?? call.request.nonce });
       },
       watchAlerts: watch('alert', ['all', 'policy']),
