@@ -28,8 +28,9 @@ const randomPath = (depth: number): string => `/${Array.from({ length: depth }, 
 type Mode = 'exact' | 'prefix' | 'mixed' | 'pattern';
 
 /** 1,000 policies for one workload: per policy 5 exact paths and/or 2 directories (or 1 glob). */
-function buildPolicies(mode: Mode): { yaml: string; exact: string[]; dirs: string[] } {
+function buildPolicies(mode: Mode): { yaml: string; exact: string[]; dirs: string[]; globHits: string[] } {
   const docs: string[] = [];
+  const globHits: string[] = [];
   const exact: string[] = [];
   const dirs: string[] = [];
   for (let i = 0; i < POLICIES; i++) {
@@ -47,20 +48,23 @@ function buildPolicies(mode: Mode): { yaml: string; exact: string[]; dirs: strin
       for (let j = 0; j < 2; j++) { const d = `${randomPath(2 + int(3))}/`; dirs.push(d); lines.push(`    - { dir: ${d}, recursive: ${j === 0} }`); }
     }
     if (mode === 'pattern') {
-      lines.push('    matchPatterns:', `    - pattern: /${word()}/*/${word()}/**`);
+      const [a, b] = [word(), word()];
+      lines.push('    matchPatterns:', `    - pattern: /${a}/*/${b}/**`);
+      globHits.push(`/${a}/${word()}/${b}/${word()}`);
     }
     lines.push(`  action: ${i % 10 === 0 ? 'Audit' : 'Block'}`);
     docs.push(lines.join('\n'));
   }
-  return { yaml: `${docs.join('\n---\n')}\n`, exact, dirs };
+  return { yaml: `${docs.join('\n---\n')}\n`, exact, dirs, globHits };
 }
 
 /** 10,000 paths: about half hit a rule (exact path or below a directory), the rest miss. */
-function buildPaths(exact: string[], dirs: string[]): string[] {
+function buildPaths(exact: string[], dirs: string[], globHits: string[]): string[] {
   const out: string[] = [];
   for (let i = 0; i < PATHS; i++) {
     const r = rand();
-    if (r < 0.25 && exact.length > 0) out.push(exact[int(exact.length)] as string);
+    if (r < 0.5 && globHits.length > 0) out.push(globHits[int(globHits.length)] as string);
+    else if (r < 0.25 && exact.length > 0) out.push(exact[int(exact.length)] as string);
     else if (r < 0.5 && dirs.length > 0) out.push(`${dirs[int(dirs.length)]}${word()}${rand() < 0.5 ? `/${word()}` : ''}`);
     else out.push(randomPath(3 + int(4)));
   }
@@ -130,7 +134,7 @@ const rows: string[][] = [];
 const overhead = timerOverheadNs();
 
 for (const mode of (values.modes ?? '').split(',') as Mode[]) {
-  const { yaml, exact, dirs } = buildPolicies(mode);
+  const { yaml, exact, dirs, globHits } = buildPolicies(mode);
   process.stderr.write(`${mode}: ${yaml.length} chars of policies\n`);
   const t0 = performance.now();
   const loaded = loadPolicySource(yaml, `bench-${mode}.yaml`);
@@ -146,7 +150,7 @@ for (const mode of (values.modes ?? '').split(',') as Mode[]) {
   }
   compileMs.sort((a, b) => a - b);
   const matcher = createMatcher(tables);
-  const paths = buildPaths(exact, dirs.length > 0 ? dirs : [`/${word()}/`]);
+  const paths = buildPaths(exact, dirs, globHits);
   // paths reach the engine decoded from kernel buffers, i.e. as flat strings; concatenated
   // (rope) strings would measure V8's string flattening instead of the engine
   const flatPaths = paths.map((p) => Buffer.from(p).toString());

@@ -154,10 +154,16 @@ function tokenMatches(tok: GlobToken, c: number): boolean {
   }
 }
 
+// State sets reused across calls (matching is synchronous); grown to the longest pattern seen.
+let bufA = new Uint8Array(64);
+let bufB = new Uint8Array(64);
+
 function matchTokens(tokens: readonly GlobToken[], s: string): boolean {
   const m = tokens.length;
-  let cur = new Uint8Array(m + 1);
-  let next = new Uint8Array(m + 1);
+  if (bufA.length < m + 1) { bufA = new Uint8Array(2 * (m + 1)); bufB = new Uint8Array(2 * (m + 1)); }
+  let cur = bufA;
+  let next = bufB;
+  cur.fill(0, 0, m + 1);
   const close = (set: Uint8Array): void => {
     for (let i = 0; i < m; i++) if (set[i] === 1) { const t = tokens[i]?.t; if (t === 'star' || t === 'globstar') set[i + 1] = 1; }
   };
@@ -165,7 +171,7 @@ function matchTokens(tokens: readonly GlobToken[], s: string): boolean {
   close(cur);
   for (let k = 0; k < s.length; k++) {
     const c = s.charCodeAt(k);
-    next.fill(0);
+    next.fill(0, 0, m + 1);
     let any = false;
     for (let i = 0; i < m; i++) {
       if (cur[i] !== 1) continue;
@@ -180,8 +186,65 @@ function matchTokens(tokens: readonly GlobToken[], s: string): boolean {
   return cur[m] === 1;
 }
 
+/**
+ * Globs whose backtracking is bounded (at most one `**`, at most one wildcard per segment) also get
+ * an anchored RegExp, which V8 runs much faster than the state-set loop; the others, and any glob
+ * the RegExp would not express exactly, use the state sets. Derived lazily, kept off the tables.
+ */
+const regexCache = new WeakMap<CompiledGlob, RegExp | null>();
+
+function escapeChar(c: number): string {
+  const ch = String.fromCharCode(c);
+  return /[\\^$.*+?()[\]{}|/-]/.test(ch) ? `\\${ch}` : ch;
+}
+
+function classToRegex(t: Extract<GlobToken, { t: 'class' }>): string {
+  const body = t.ranges.map(([lo, hi]) => (lo === hi ? escapeChar(lo) : `${escapeChar(lo)}-${escapeChar(hi)}`)).join('');
+  return t.neg ? `[^${body}/]` : `(?!/)[${body}]`;
+}
+
+export function globRegex(glob: CompiledGlob): RegExp | null {
+  let re = regexCache.get(glob);
+  if (re !== undefined) return re;
+  re = null;
+  const alts: string[] = [];
+  let safe = true;
+  for (const tokens of glob.alternatives) {
+    let globstars = 0;
+    let starsInSegment = 0;
+    let out = '';
+    for (const t of tokens) {
+      switch (t.t) {
+        case 'lit':
+          if (t.c === 47) starsInSegment = 0;
+          out += escapeChar(t.c);
+          break;
+        case 'one': out += '[^/]'; break;
+        case 'star': starsInSegment++; out += '[^/]*'; break;
+        case 'globstar': starsInSegment++; globstars++; out += '[\\s\\S]*'; break;
+        case 'class': out += classToRegex(t); break;
+      }
+      if (starsInSegment > 1) safe = false;
+    }
+    if (globstars > 1) safe = false;
+    alts.push(out);
+  }
+  if (safe && alts.length <= 16) {
+    try { re = new RegExp(`^(?:${alts.join('|')})$`); } catch { re = null; /* fall back to state sets */ }
+  }
+  regexCache.set(glob, re);
+  return re;
+}
+
 export function globMatches(glob: CompiledGlob, s: string): boolean {
   if (!s.startsWith(glob.prefix)) return false;
+  const re = globRegex(glob);
+  if (re !== null) return re.test(s);
+  return globMatchesStates(glob, s);
+}
+
+/** The state-set algorithm, exported for the equivalence test. */
+export function globMatchesStates(glob: CompiledGlob, s: string): boolean {
   for (const alt of glob.alternatives) if (matchTokens(alt, s)) return true;
   return false;
 }

@@ -1,7 +1,7 @@
 // Globs (matchPatterns) and the table store: unit behaviour the conformance cases rely on.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { compileGlob, globMatches } from '../../../enforcer/policy/glob.js';
+import { compileGlob, globMatches, globMatchesStates, globRegex } from '../../../enforcer/policy/glob.js';
 import { compileTables } from '../../../enforcer/policy/compile.js';
 import { loadPolicySource } from '../../../enforcer/policy/load.js';
 import { createMatcher } from '../../../enforcer/policy/matcher.js';
@@ -64,4 +64,24 @@ spec: { file: { matchPaths: [ { path: ${path} } ] } }
   assert.equal(createMatcher(store.current() ?? v2).decide({ class: 'file', path: '/b' }).action, 'Block');
   const json = JSON.parse(JSON.stringify(tablesToJSON(v2))) as { file: { any: { exact: Record<string, number[]> } } };
   assert.deepEqual(Object.keys(json.file.any.exact), ['/b']);
+});
+
+test('the RegExp fast path and the state-set matcher agree on random globs and paths', () => {
+  let seed = 7;
+  const rnd = (n: number): number => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed % n; };
+  const parts = ['/', 'a', 'b', '-', '.', '*', '**', '?', '[a-c]', '[^b]', '[!/]', '{a,b}', '\\*', 'x'];
+  const chars = ['/', 'a', 'b', 'c', '-', '.', '*', 'x'];
+  let fast = 0;
+  for (let i = 0; i < 3000; i++) {
+    const src = '/' + Array.from({ length: 1 + rnd(6) }, () => parts[rnd(parts.length)]).join('');
+    const g = compileGlob(src);
+    if (!g.ok) continue;
+    if (globRegex(g.glob) !== null) fast++;
+    for (let j = 0; j < 20; j++) {
+      const path = '/' + Array.from({ length: rnd(10) }, () => chars[rnd(chars.length)]).join('');
+      const want = globMatchesStates(g.glob, path);
+      assert.equal(globMatches(g.glob, path), want, `${src} on ${path}`);
+    }
+  }
+  assert.ok(fast > 500, `only ${fast} globs took the RegExp path`);
 });
