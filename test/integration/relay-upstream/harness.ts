@@ -12,7 +12,7 @@ import { createPipeline, type Pipeline } from '../../../relay/pipeline.js';
 import type { Relay } from '../../../relay/relay.js';
 import { createCollapser } from '../../../relay/throttle/collapse.js';
 import { createThrottle } from '../../../relay/throttle/throttle.js';
-import { createUpstreams, defaultUpstreamConfig, type PodSource, type UpstreamConfig, type Upstreams } from '../../../relay/upstream/index.js';
+import { createUpstreams, defaultUpstreamConfig, type EventSink, type PodSource, type UpstreamConfig, type Upstreams } from '../../../relay/upstream/index.js';
 import { startRelay } from '../relay/support.js';
 
 export type Rig = {
@@ -29,7 +29,7 @@ export function upstreamConfig(over: Partial<UpstreamConfig> = {}): UpstreamConf
   return { ...defaultUpstreamConfig(), backoffInitialMs: 20, backoffMaxMs: 200, healthCheckTimeoutMs: 2_000, healthCheckIntervalMs: 200, ...over };
 }
 
-export async function startRig(cfg: UpstreamConfig, pods?: PodSource): Promise<Rig> {
+export async function startRig(cfg: UpstreamConfig, pods?: PodSource, wrapSink: (p: Pipeline) => EventSink = (p) => p): Promise<Rig> {
   const { relay, addrs } = await startRelay({ clusterName: 'test-cluster', throttle: { enabled: false, collapseWindowMs: 0 } });
   const pipeline = createPipeline({
     enricher: createEnricher(undefined, 0, relay.counters),
@@ -46,7 +46,7 @@ export async function startRig(cfg: UpstreamConfig, pods?: PodSource): Promise<R
   };
   sub.sub.onWake(drain);
   drain(); // arms the wake-up (it fires only after next() returned undefined)
-  const upstreams = createUpstreams(cfg, { sink: pipeline, counters: relay.counters, clusterName: 'test-cluster', log: pino({ level: 'silent' }), ...(pods ? { pods } : {}) });
+  const upstreams = createUpstreams(cfg, { sink: wrapSink(pipeline), counters: relay.counters, clusterName: 'test-cluster', log: pino({ level: 'silent' }), ...(pods ? { pods } : {}) });
   upstreams.start();
   return {
     relay, logStream: addrs.logStream, pipeline, upstreams, published,
