@@ -145,3 +145,41 @@ export function validateUpstreamConfig(c: UpstreamConfig, prefix = 'upstream'): 
   if (!t.enabled && (t.caFile !== '' || t.certFile !== '' || t.serverName !== '')) errors.push(`${prefix}.tls: files or serverName given but ${prefix}.tls.enabled is false`);
   return errors.length > 0 ? { ok: false, errors } : { ok: true, value: c };
 }
+
+/**
+ * The relay config's `upstream` section as flat leaves (relay/config.ts FIELDS are at
+ * most two levels deep, scalars or lists): what a user sets from file, env or flags.
+ * Everything else keeps its default; upstreamConfigOf() builds the full config.
+ */
+export type UpstreamSection = {
+  readonly addresses: readonly string[];
+  readonly discovery: boolean;
+  readonly discoveryNamespace: string;
+  readonly discoveryLabelSelector: string;
+  readonly discoveryPort: number;
+  readonly logs: boolean;
+  readonly tls: boolean;
+  readonly tlsCaFile: string;
+  readonly tlsCertFile: string;
+  readonly tlsKeyFile: string;
+  readonly tlsServerName: string;
+};
+
+export function defaultUpstreamSection(): UpstreamSection {
+  const d = defaultUpstreamConfig();
+  return {
+    addresses: [], discovery: false, discoveryNamespace: d.discovery.namespace, discoveryLabelSelector: d.discovery.labelSelector,
+    discoveryPort: d.discovery.port, logs: d.logs, tls: false, tlsCaFile: '', tlsCertFile: '', tlsKeyFile: '', tlsServerName: '',
+  };
+}
+
+export function upstreamConfigOf(s: UpstreamSection): UpstreamConfig {
+  const d = defaultUpstreamConfig();
+  return {
+    ...d,
+    addresses: splitAddresses(s.addresses),
+    discovery: { ...d.discovery, enabled: s.discovery, namespace: s.discoveryNamespace, labelSelector: s.discoveryLabelSelector, port: s.discoveryPort },
+    logs: s.logs,
+    tls: { enabled: s.tls, caFile: s.tlsCaFile, certFile: s.tlsCertFile, keyFile: s.tlsKeyFile, serverName: s.tlsServerName },
+  };
+}

@@ -1,6 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { defaultUpstreamConfig, parseLabelSelector, splitAddresses, validateUpstreamConfig, type UpstreamConfig } from '../../../relay/upstream/config.js';
+import {
+  defaultUpstreamConfig, defaultUpstreamSection, parseLabelSelector, splitAddresses, upstreamConfigOf, validateUpstreamConfig, type UpstreamConfig,
+} from '../../../relay/upstream/config.js';
 
 const errorsOf = (over: Partial<UpstreamConfig>): string[] => {
   const r = validateUpstreamConfig({ ...defaultUpstreamConfig(), ...over });
@@ -55,5 +57,18 @@ describe('relay/upstream config', () => {
     assert.deepEqual(parseLabelSelector('app.kubernetes.io/name=kubearmor'), { 'app.kubernetes.io/name': 'kubearmor' });
     assert.equal(parseLabelSelector('!app'), undefined);
     assert.deepEqual(splitAddresses(['a:1', 'b:2, c:3', ' ', '']), ['a:1', 'b:2', 'c:3']);
+  });
+});
+
+describe('relay/upstream config section (flat leaves of the relay config)', () => {
+  it('maps the section onto the full config, other options at their defaults', () => {
+    const d = defaultUpstreamSection();
+    assert.deepEqual(upstreamConfigOf(d), defaultUpstreamConfig());
+    const c = upstreamConfigOf({ ...d, addresses: ['10.0.0.1:32767,10.0.0.2:32767'], discovery: true, discoveryNamespace: 'kubearmor', discoveryPort: 1234, logs: false, tls: true, tlsCaFile: '/ca' });
+    assert.deepEqual(c.addresses, ['10.0.0.1:32767', '10.0.0.2:32767']);
+    assert.deepEqual(c.discovery, { ...defaultUpstreamConfig().discovery, enabled: true, namespace: 'kubearmor', port: 1234 });
+    assert.equal(c.logs, false);
+    assert.deepEqual(c.tls, { enabled: true, caFile: '/ca', certFile: '', keyFile: '', serverName: '' });
+    assert.equal(c.healthCheckIntervalMs, defaultUpstreamConfig().healthCheckIntervalMs);
   });
 });
