@@ -25,6 +25,8 @@ else
   nodedir="$root/node_modules/node-api-headers"
   [ -f "$nodedir/include/node_api.h" ] || { echo "[native] no Node headers at $prefix/include/node nor node-api-headers" >&2; exit 1; }
 fi
+# the addon is C only: compile and link with the C compiler (no g++ needed)
+export CC="${CC:-cc}" LINK="${LINK:-${CC:-cc}}"
 JOBS="${JOBS:-2}" "$gyp" rebuild --nodedir="$nodedir" -j "${JOBS:-2}" --loglevel=warn
 echo "$sum" > "$stamp"
 echo "[native] built $here/$out"
