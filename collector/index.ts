@@ -74,10 +74,18 @@ export async function openCollector(options: Partial<CollectorConfig> = {}): Pro
   let finalNative: NativeStats | undefined;
   const agentTgid = config.excludeSelf ? process.pid : 0;
 
+  // consecutive events mostly come from the same cgroup: remember the last resolution
+  let lastCg = -1n;
+  let lastRef: CollectorEvent['container'];
   const dispatch = (ev: CollectorEvent): void => {
     const info = processes.observe(ev);
     ev.exe = ev.kind === 'exec' && ev.ret >= 0 ? ev.path : info?.exe ?? '';
-    ev.container = containers.resolve(ev.cgroupId, ev.pid);
+    if (ev.cgroupId !== lastCg) {
+      // (an id the resolver cannot place yet is negatively cached there for rescanMs anyway)
+      lastRef = containers.resolve(ev.cgroupId, ev.pid);
+      lastCg = ev.cgroupId;
+    }
+    ev.container = lastRef;
     delivered++;
     for (const l of listeners) {
       try {

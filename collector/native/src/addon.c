@@ -96,9 +96,22 @@ static int get_config(napi_env env, napi_value obj, struct pal_config *cfg)
 	return 0;
 }
 
+static int64_t batch_footprint(const struct pal_batch *b)
+{
+	return (int64_t)(sizeof(*b) + b->cap);
+}
+
+/* Finalizer of a batch Buffer. The batch memory is reported to V8 as external memory
+ * while a Buffer holds it, so garbage collection frees spent batches promptly instead of
+ * letting them pile up unseen. */
 static void free_batch(napi_env env, void *data, void *hint)
 {
-	free(hint); /* data is hint->data */
+	struct pal_batch *b = hint; /* data is b->data */
+	int64_t ignored;
+
+	if (env)
+		napi_adjust_external_memory(env, -batch_footprint(b), &ignored);
+	free(b);
 }
 
 static void call_js(napi_env env, napi_value js_cb, void *context, void *data)
@@ -118,6 +131,10 @@ static void call_js(napi_env env, napi_value js_cb, void *context, void *data)
 		pal_count_discarded(h->c, b->records, b->used);
 		free(b);
 		return;
+	}
+	{
+		int64_t ignored;
+		napi_adjust_external_memory(env, batch_footprint(b), &ignored);
 	}
 	napi_create_uint32(env, b->records, &n);
 	argv[0] = buf;
