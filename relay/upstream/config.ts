@@ -104,6 +104,21 @@ export function splitAddresses(values: readonly string[]): string[] {
   return values.flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v !== '');
 }
 
+/**
+ * A list of host:port from any config source: a YAML/JSON list of strings (file), a
+ * comma-separated string (env, file), or repeated flag values. For relay/config.ts's
+ * coerce() of `upstream.addresses`; the message names what is wrong, not where (the
+ * caller adds field and source).
+ */
+export function parseAddressList(raw: unknown): { ok: true; value: string[] } | { ok: false; message: string } {
+  const items = typeof raw === 'string' ? [raw] : Array.isArray(raw) && raw.every((x) => typeof x === 'string') ? (raw as string[]) : undefined;
+  if (!items) return { ok: false, message: `expected host:port values (a list, or comma-separated), got ${JSON.stringify(raw)}` };
+  const value = splitAddresses(items);
+  const bad = value.filter((a) => !parseHostPort(a));
+  if (bad.length > 0) return { ok: false, message: `expected host:port (e.g. 10.0.0.5:32767), got ${bad.map((b) => JSON.stringify(b)).join(', ')}` };
+  return { ok: true, value };
+}
+
 const LIMITS: ReadonlyArray<readonly [keyof UpstreamConfig, number, number]> = [
   ['healthCheckTimeoutMs', 1, 600_000],
   ['healthCheckIntervalMs', 0, 3_600_000],

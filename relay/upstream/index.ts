@@ -20,7 +20,7 @@ import { createDiscovery, type Discovery, type PodSource } from './discovery.js'
 import type { EventSink } from './handoff.js';
 
 export type { UpstreamConfig } from './config.js';
-export { defaultUpstreamConfig, defaultUpstreamSection, splitAddresses, upstreamConfigOf, validateUpstreamConfig, type UpstreamSection } from './config.js';
+export { defaultUpstreamConfig, defaultUpstreamSection, parseAddressList, splitAddresses, upstreamConfigOf, validateUpstreamConfig, type UpstreamSection } from './config.js';
 export type { UpstreamStats, UpstreamTarget } from './connection.js';
 export type { PodSource } from './discovery.js';
 export type { EventSink } from './handoff.js';

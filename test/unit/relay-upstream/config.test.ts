@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  defaultUpstreamConfig, defaultUpstreamSection, parseLabelSelector, splitAddresses, upstreamConfigOf, validateUpstreamConfig, type UpstreamConfig,
+  defaultUpstreamConfig, defaultUpstreamSection, parseAddressList, parseLabelSelector, splitAddresses, upstreamConfigOf, validateUpstreamConfig, type UpstreamConfig,
 } from '../../../relay/upstream/config.js';
 
 const errorsOf = (over: Partial<UpstreamConfig>): string[] => {
@@ -70,5 +70,15 @@ describe('relay/upstream config section (flat leaves of the relay config)', () =
     assert.equal(c.logs, false);
     assert.deepEqual(c.tls, { enabled: true, caFile: '/ca', certFile: '', keyFile: '', serverName: '' });
     assert.equal(c.healthCheckIntervalMs, defaultUpstreamConfig().healthCheckIntervalMs);
+  });
+});
+
+describe('relay/upstream address lists from any source', () => {
+  it('accepts a list, a comma-separated string, and repeated values; names the bad ones', () => {
+    assert.deepEqual(parseAddressList(['10.0.0.1:32767', '10.0.0.2:32767,[fd00::1]:32767']), { ok: true, value: ['10.0.0.1:32767', '10.0.0.2:32767', '[fd00::1]:32767'] });
+    assert.deepEqual(parseAddressList('a.example:1, b.example:2'), { ok: true, value: ['a.example:1', 'b.example:2'] });
+    assert.deepEqual(parseAddressList(''), { ok: true, value: [] });
+    assert.deepEqual(parseAddressList(['x', 'y:1', 'z:99999']), { ok: false, message: 'expected host:port (e.g. 10.0.0.5:32767), got "x", "z:99999"' });
+    assert.deepEqual(parseAddressList(32767), { ok: false, message: 'expected host:port values (a list, or comma-separated), got 32767' });
   });
 });
