@@ -308,7 +308,7 @@ function crossFieldProblems(c: RelayConfig): ConfigProblem[] {
   if (c.logStream.replayBuffer < c.logStream.clientQueueSize) {
     out.push({ field: 'logStream.replayBuffer', source: merged, message: `must be at least logStream.clientQueueSize (${c.logStream.clientQueueSize}): client queues are windows of the shared ring` });
   }
-  if (c.ingest.listen === c.logStream.listen) {
+  if (c.ingest.listen === c.logStream.listen && parseHostPort(c.ingest.listen)?.port !== 0) {
     out.push({ field: 'ingest.listen', source: merged, message: `must differ from logStream.listen (${c.logStream.listen})` });
   }
   return out;
