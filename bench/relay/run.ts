@@ -1,0 +1,222 @@
+// Relay benchmark: one relay process (`palisade relay`, spawned), 50 simulated nodes
+// (real palisade.v1 Ingest clients) and 5 log-stream clients (feeder WatchAlerts), all
+// over loopback. Throttle and collapse are off (every event must reach every client).
+//   phase 1 (throughput): every node keeps up to 4 batches of 200 events in flight for
+//     --seconds; events/s acked by ingest and events/s delivered per client.
+//   phase 2 (latency): 50 nodes x 400 events/s = 20k events/s offered for --seconds; the
+//     send time (process.hrtime, the same monotonic clock in both processes) travels in
+//     Alert.Data; p50/p99 end-to-end latency over delivered events, and drops.
+//   RSS: peak (VmHWM) and final VmRSS of the relay process, which includes tsx.
+// Prints a table and writes bench/results/relay.json.
+// Usage: node --import tsx bench/relay/run.ts [--seconds 8]
+import { spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, release } from 'node:os';
+import { parseArgs } from 'node:util';
+import { credentials, type ClientDuplexStream } from '@grpc/grpc-js';
+import { Alert } from '../../proto/gen/feeder/kubearmor.js';
+import { IngestClient, type Entry, type IngestRequest, type IngestResponse } from '../../proto/gen/palisade/v1/ingest.js';
+
+const { values } = parseArgs({ options: { seconds: { type: 'string', default: '8' } } });
+const SECONDS = Math.max(2, Number(values.seconds));
+const NODES = 50;
+const CLIENTS = 5;
+const OWN = { 'grpc.use_local_subchannel_pool': 1 } as const;
+const root = new URL('../../', import.meta.url).pathname;
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function vm(pid: number, key: string): number {
+  const m = new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+async function startRelay(): Promise<{ pid: number; ingest: number; logs: number; stop: () => Promise<void> }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'cli/main.ts', 'relay', '--ingest-listen', '127.0.0.1:0', '--log-stream-listen', '127.0.0.1:0',
+    '--throttle-enabled', 'false', '--throttle-collapse-window-ms', '0', '--ingest-max-events-per-sec', '10000000',
+    '--log-stream-client-queue-size', '50000', '--log-stream-replay-buffer', '50000', '--log-level', 'info'], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (b: Buffer) => { out += b.toString(); });
+  for (let i = 0; i < 600 && !out.includes('relay serving'); i++) await sleep(100);
+  const line = out.split('\n').find((l) => l.includes('relay serving'));
+  if (!line) throw new Error(`relay did not start: ${out}`);
+  const j = JSON.parse(line) as { ingestPort: number; logStreamPort: number };
+  const exited = new Promise<void>((r) => child.on('exit', () => r()));
+  return { pid: child.pid as number, ingest: j.ingestPort, logs: j.logStreamPort, stop: async () => { child.kill('SIGTERM'); await exited; } };
+}
+
+class Node {
+  readonly client: IngestClient;
+  readonly call: ClientDuplexStream<IngestRequest, IngestResponse>;
+  acked = 0n;
+  sent = 0n;
+  private readonly waiters: Array<() => void> = [];
+  constructor(port: number, readonly id: string) {
+    this.client = new IngestClient(`127.0.0.1:${port}`, credentials.createInsecure(), OWN);
+    this.call = this.client.stream();
+    this.call.on('data', (r: IngestResponse) => {
+      if (r.ackedSeq > this.acked) this.acked = r.ackedSeq;
+      for (const w of this.waiters.splice(0)) w();
+    });
+    this.call.on('error', () => undefined);
+    this.call.write({ kind: { $case: 'hello', value: { nodeId: id, nodeName: id, bootId: 'b1', agentVersion: 'bench', capabilities: [], clusterName: 'bench' } } });
+  }
+  send(n: number): void {
+    const entries: Entry[] = [];
+    const first = this.sent + 1n;
+    const t = process.hrtime.bigint().toString();
+    for (let i = 0; i < n; i++) {
+      const seq = first + BigInt(i);
+      entries.push({ seq, event: { $case: 'alert', value: Alert.create({ HostName: this.id, ContainerID: 'c', Type: 'MatchedPolicy', PolicyName: 'p', Operation: 'File', Resource: `/etc/${seq}`, Action: 'Audit', Result: 'Passed', Data: `t=${t}` }) } });
+    }
+    this.sent += BigInt(n);
+    this.call.write({ kind: { $case: 'batch', value: { nodeId: this.id, bootId: 'b1', firstSeq: first, lastSeq: this.sent, entries } } });
+  }
+  waitAck(): Promise<void> {
+    return new Promise((r) => this.waiters.push(r));
+  }
+  close(): void {
+    this.call.end();
+    this.client.close();
+  }
+}
+
+type SinkReport = { got: number[]; dropped: number; p50: number; p99: number; samples: number };
+
+/** The log-stream clients, in a child process (bench/relay/sinks.ts). */
+class Sinks {
+  private readonly child;
+  private buf = '';
+  private readonly waiting: Array<(line: string) => void> = [];
+  constructor(port: number) {
+    this.child = spawn(process.execPath, ['--import', 'tsx', 'bench/relay/sinks.ts', String(port), String(CLIENTS)], { cwd: root, stdio: ['pipe', 'pipe', 'inherit'] });
+    this.child.stdout.on('data', (b: Buffer) => {
+      this.buf += b.toString();
+      let i;
+      while ((i = this.buf.indexOf('\n')) >= 0) {
+        const line = this.buf.slice(0, i);
+        this.buf = this.buf.slice(i + 1);
+        this.waiting.shift()?.(line);
+      }
+    });
+  }
+  private next(): Promise<string> {
+    return new Promise((r) => this.waiting.push(r));
+  }
+  ready(): Promise<string> {
+    return this.next();
+  }
+  send(cmd: string): void {
+    this.child.stdin.write(cmd + '\n');
+  }
+  async report(): Promise<SinkReport> {
+    const p = this.next();
+    this.send('report');
+    return JSON.parse(await p) as SinkReport;
+  }
+  exit(): void {
+    this.send('exit');
+  }
+}
+
+const pct = (xs: number[], p: number): number => {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] as number;
+};
+
+async function throughput(): Promise<Record<string, number>> {
+  const r = await startRelay();
+  const sinks = new Sinks(r.logs);
+  await sinks.ready();
+  await sleep(1000);
+  const nodes = Array.from({ length: NODES }, (_, i) => new Node(r.ingest, `node-${i}`));
+  let running = true;
+  const BATCH = 200;
+  const loops = nodes.map(async (n) => {
+    while (running) {
+      while (running && n.sent - n.acked < BigInt(4 * BATCH)) n.send(BATCH);
+      await n.waitAck();
+    }
+  });
+  await sleep(2000); // warm-up
+  const a0 = nodes.reduce((s, n) => s + Number(n.acked), 0);
+  const g0 = (await sinks.report()).got;
+  const t0 = performance.now();
+  let peak = 0;
+  for (let i = 0; i < SECONDS * 4; i++) {
+    await sleep(250);
+    peak = Math.max(peak, vm(r.pid, 'VmRSS'));
+  }
+  const dt = (performance.now() - t0) / 1000;
+  const a1 = nodes.reduce((s, n) => s + Number(n.acked), 0);
+  const rep = await sinks.report();
+  const delivered = rep.got.map((g, i) => (g - (g0[i] as number)) / dt);
+  running = false;
+  for (const n of nodes) n.close();
+  await Promise.race([Promise.all(loops), sleep(2000)]);
+  const hwm = vm(r.pid, 'VmHWM');
+  await r.stop();
+  sinks.exit();
+  return {
+    ingestEventsPerSec: (a1 - a0) / dt,
+    deliveredPerClientMin: Math.min(...delivered),
+    deliveredPerClientMedian: pct(delivered, 50),
+    clientDroppedTotal: rep.dropped,
+    rssPeakMiB: Math.max(peak, hwm),
+  };
+}
+
+async function latency(rate: number): Promise<Record<string, number>> {
+  const r = await startRelay();
+  const sinks = new Sinks(r.logs);
+  await sinks.ready();
+  await sleep(1000);
+  const nodes = Array.from({ length: NODES }, (_, i) => new Node(r.ingest, `node-${i}`));
+  const perTick = Math.max(1, Math.round(rate / NODES / 20)); // every 50 ms
+  let offered = 0;
+  const timer = setInterval(() => {
+    for (const n of nodes) n.send(perTick);
+    offered += perTick * NODES;
+  }, 50);
+  await sleep(2000);
+  sinks.send('lat');
+  const o0 = offered;
+  const t0 = performance.now();
+  let peak = 0;
+  for (let i = 0; i < SECONDS * 4; i++) {
+    await sleep(250);
+    peak = Math.max(peak, vm(r.pid, 'VmRSS'));
+  }
+  const dt = (performance.now() - t0) / 1000;
+  clearInterval(timer);
+  const rep = await sinks.report();
+  const hwm = vm(r.pid, 'VmHWM');
+  for (const n of nodes) n.close();
+  await r.stop();
+  sinks.exit();
+  return {
+    offeredEventsPerSec: (offered - o0) / dt,
+    p50ms: rep.p50,
+    p99ms: rep.p99,
+    samples: rep.samples,
+    clientDroppedTotal: rep.dropped,
+    rssPeakMiB: Math.max(peak, hwm),
+  };
+}
+
+const tp = await throughput();
+const l20 = await latency(20_000);
+const l2 = await latency(2_000);
+const result = {
+  date: new Date().toISOString(),
+  machine: { cpus: cpus().length, model: cpus()[0]?.model ?? '', kernel: release(), node: process.version, loadavg: loadavg() },
+  method: `relay = palisade relay process (tsx), ${NODES} ingest clients in this process, ${CLIENTS} WatchAlerts clients in a child process (bench/relay/sinks.ts), loopback, throttle/collapse off, ${SECONDS} s measured after 2 s warm-up; one run (the machine is shared)`,
+  goal: { eventsPerSec: 100_000, p99msAt20k: 50, rssMiB: 300 },
+  throughput: tp,
+  latencyAt20k: l20,
+  latencyAt2k: l2,
+};
+console.table({ throughput: tp, 'latency @20k offered': l20, 'latency @2k offered': l2 });
+mkdirSync(new URL('../results/', import.meta.url), { recursive: true });
+writeFileSync(new URL('../results/relay.json', import.meta.url), JSON.stringify(result, null, 2) + '\n');
+process.exit(0);
