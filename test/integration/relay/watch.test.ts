@@ -10,11 +10,11 @@ import { fakeIdentity } from './fake-identity.js';
 
 const OFF = { enabled: false, collapseWindowMs: 0 };
 
-function watch(port: number, req: Partial<WatchRequest>): { got: WatchEvent[]; status?: ServiceError; ended: boolean; close(): void } {
+function watch(port: number, req: Partial<WatchRequest>): { got: WatchEvent[]; status?: ServiceError; ended: boolean; close(): void; pause(): void; resume(): void } {
   const c = new WatchClient(`127.0.0.1:${port}`, credentials.createInsecure(), OWN_CONNECTION);
   const full: WatchRequest = { kinds: [], namespaces: [], podSelector: '', operations: [], severities: [], minSeverity: 0, policyNames: [], actions: [], hostNames: [], resumeAfter: '', fromOldest: false, ...req };
   const call = c.events(full);
-  const out = { got: [] as WatchEvent[], status: undefined as ServiceError | undefined, ended: false, close: () => { call.cancel(); c.close(); } };
+  const out = { got: [] as WatchEvent[], status: undefined as ServiceError | undefined, ended: false, close: () => { call.cancel(); c.close(); }, pause: () => { call.pause(); }, resume: () => { call.resume(); } };
   call.on('data', (e: WatchEvent) => out.got.push(e));
   call.on('error', (e: ServiceError) => { out.status = e; out.ended = true; });
   call.on('end', () => { out.ended = true; });
@@ -141,4 +141,30 @@ test('throttling and collapse as a karmor client sees them', async () => {
   assert.equal(w.status, undefined, 'ended with OK');
   e.close();
   w.close();
+});
+
+test('a palisade.v1 client that falls behind is told in-band: a Dropped message and dropped_before', async () => {
+  const { relay, addrs } = await startRelay({ throttle: OFF, logStream: { clientQueueSize: 100, replayBuffer: 1000 } });
+  const slow = watch(addrs.logStreamPort, {});
+  slow.pause();
+  await watchersReady(relay, 1);
+  const e = new Enforcer(`127.0.0.1:${addrs.ingestPort}`, 'node-1').open();
+  e.hello();
+  const N = 1000;
+  for (let first = 1; first <= N; first += 100) {
+    e.alerts(first, first + 99, () => ({ Data: 'x'.repeat(400) }));
+    await until(() => e.acked() >= BigInt(first + 99), 'ack');
+  }
+  slow.resume();
+  const notices = (): WatchEvent[] => slow.got.filter((x) => x.event?.$case === 'message' && x.event.value.Type === 'Dropped');
+  const real = (): WatchEvent[] => slow.got.filter((x) => x.event?.$case === 'alert');
+  const announced = (): number => notices().reduce((n, x) => n + Number(x.droppedBefore), 0);
+  await until(() => real().length + announced() === N, 'delivered + announced = published');
+  assert.ok(notices().length >= 1);
+  const i = slow.got.indexOf(notices()[0]!);
+  assert.equal(slow.got[i + 1]!.droppedBefore, notices()[0]!.droppedBefore, 'the next event carries dropped_before');
+  assert.equal(new Set(real().map((x) => x.id!.seq)).size, real().length);
+  slow.close();
+  e.close();
+  await relay.stop(2000);
 });
