@@ -10,6 +10,7 @@
 // and what was expected.
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
+import { defaultUpstreamSection, parseAddressList, type UpstreamSection } from './upstream/config.js';
 
 export type KubernetesMode = 'none' | 'kubeconfig' | 'in-cluster';
 
@@ -68,6 +69,8 @@ export type RelayConfig = {
     /** Identical operations within this window collapse into one alert with a count; 0 disables. */
     readonly collapseWindowMs: number;
   };
+  /** Pull from KubeArmor agents' feeder.LogService (relay/upstream/README.md). */
+  readonly upstream: UpstreamSection;
   readonly access: {
     /** Tenancy file (relay/access/README.md); empty: off, every caller sees every namespace. */
     readonly file: string;
@@ -92,6 +95,7 @@ export function defaultConfig(): RelayConfig {
     redis: { url: '', streamKey: 'palisade:events', streamMaxLen: 1_000_000 },
     kubernetes: { mode: 'none', kubeconfig: '', identityWaitMs: 2_000 },
     throttle: { enabled: true, maxAlertsPerSec: 10, throttleSec: 30, collapseWindowMs: 1_000 },
+    upstream: defaultUpstreamSection(),
     access: { file: '' },
     shutdownDeadlineMs: 10_000,
   };
@@ -103,7 +107,8 @@ type Kind =
   | { readonly t: 'bool' }
   | { readonly t: 'enum'; readonly values: readonly string[] }
   | { readonly t: 'hostport' }
-  | { readonly t: 'url'; readonly protocols: readonly string[] };
+  | { readonly t: 'url'; readonly protocols: readonly string[] }
+  | { readonly t: 'hostportList' };
 
 type Field = { readonly path: readonly [string] | readonly [string, string]; readonly kind: Kind; readonly help: string };
 
@@ -137,6 +142,17 @@ export const FIELDS: readonly Field[] = [
   { path: ['throttle', 'maxAlertsPerSec'], kind: int(1, 10_000_000), help: 'alerts/s per (container, policy, action)' },
   { path: ['throttle', 'throttleSec'], kind: int(1, 86_400), help: 'throttle interval once over the limit' },
   { path: ['throttle', 'collapseWindowMs'], kind: int(0, 3_600_000), help: 'collapse identical operations within' },
+  { path: ['upstream', 'addresses'], kind: { t: 'hostportList' }, help: 'KubeArmor agents to pull from (--upstream, repeatable or comma-separated)' },
+  { path: ['upstream', 'discovery'], kind: { t: 'bool' }, help: 'discover KubeArmor agent pods through the Kubernetes API' },
+  { path: ['upstream', 'discoveryNamespace'], kind: { t: 'string' }, help: 'namespace of the agent pods (empty: all)' },
+  { path: ['upstream', 'discoveryLabelSelector'], kind: { t: 'string' }, help: 'label selector of the agent pods' },
+  { path: ['upstream', 'discoveryPort'], kind: int(1, 65535), help: 'agent feeder port' },
+  { path: ['upstream', 'logs'], kind: { t: 'bool' }, help: 'also pull logs (WatchLogs), not only alerts' },
+  { path: ['upstream', 'tls'], kind: { t: 'bool' }, help: 'TLS to the agents' },
+  { path: ['upstream', 'tlsCaFile'], kind: { t: 'string' }, help: 'CA of the agents' },
+  { path: ['upstream', 'tlsCertFile'], kind: { t: 'string' }, help: 'client certificate for the agents' },
+  { path: ['upstream', 'tlsKeyFile'], kind: { t: 'string' }, help: 'client key for the agents' },
+  { path: ['upstream', 'tlsServerName'], kind: { t: 'string' }, help: 'expected name in the agents\' certificates' },
   { path: ['access', 'file'], kind: { t: 'string' }, help: 'tenancy file (client identity -> namespaces); empty: off' },
   { path: ['shutdownDeadlineMs'], kind: int(1, 600_000), help: 'deadline for a clean shutdown' },
 ];
@@ -154,7 +170,7 @@ export function formatProblem(p: ConfigProblem): string {
   return `${p.source}: ${p.field}: ${p.message}`;
 }
 
-type Leaf = string | number | boolean;
+type Leaf = string | number | boolean | readonly string[];
 type Coerced = { ok: true; value: Leaf } | { ok: false; message: string };
 
 /** Turns a raw value (file: any JSON type; env and flags: strings) into a checked leaf. */
@@ -182,6 +198,10 @@ function coerce(kind: Kind, raw: unknown): Coerced {
       const parsed = parseHostPort(raw);
       return parsed ? { ok: true, value: raw } : { ok: false, message: `expected host:port with a port 0-65535 (e.g. 0.0.0.0:32767), got ${JSON.stringify(raw)}` };
     }
+    case 'hostportList': {
+      const r = parseAddressList(raw);
+      return r.ok ? { ok: true, value: r.value } : { ok: false, message: r.message };
+    }
     case 'url': {
       if (typeof raw !== 'string') return { ok: false, message: `expected a URL, got ${JSON.stringify(raw)}` };
       if (raw === '') return { ok: true, value: raw };
@@ -206,6 +226,7 @@ export function parseHostPort(s: string): { host: string; port: number } | undef
 }
 
 type Mutable = Record<string, Record<string, Leaf> | Leaf>;
+const isSection = (v: Record<string, Leaf> | Leaf | undefined): v is Record<string, Leaf> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function setLeaf(target: Mutable, path: Field['path'], value: Leaf): void {
   if (path.length === 1) {
@@ -213,7 +234,7 @@ function setLeaf(target: Mutable, path: Field['path'], value: Leaf): void {
     return;
   }
   const section = target[path[0]];
-  if (typeof section === 'object') section[path[1]] = value;
+  if (isSection(section)) section[path[1]] = value;
 }
 
 function readFileSource(file: string, problems: ConfigProblem[]): Record<string, unknown> | undefined {
@@ -260,7 +281,7 @@ export type ConfigSources = {
   readonly file?: string;
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** Flag values by flag name without dashes (e.g. 'log-stream-listen'). */
-  readonly flags?: Readonly<Record<string, string | boolean | undefined>>;
+  readonly flags?: Readonly<Record<string, string | boolean | readonly string[] | undefined>>;
 };
 
 /** Defaults < file < environment < flags; then cross-field checks. */
@@ -305,6 +326,9 @@ function crossFieldProblems(c: RelayConfig): ConfigProblem[] {
   if (c.kubernetes.mode !== 'kubeconfig' && c.kubernetes.kubeconfig !== '') {
     out.push({ field: 'kubernetes.kubeconfig', source: merged, message: `only used with kubernetes.mode kubeconfig (mode is ${c.kubernetes.mode})` });
   }
+  if (c.upstream.discovery && c.kubernetes.mode === 'none') {
+    out.push({ field: 'upstream.discovery', source: merged, message: 'needs kubernetes.mode in-cluster or kubeconfig' });
+  }
   if (c.logStream.replayBuffer < c.logStream.clientQueueSize) {
     out.push({ field: 'logStream.replayBuffer', source: merged, message: `must be at least logStream.clientQueueSize (${c.logStream.clientQueueSize}): client queues are windows of the shared ring` });
   }
@@ -318,8 +342,8 @@ function crossFieldProblems(c: RelayConfig): ConfigProblem[] {
 export function configHelp(): string {
   const defaults = defaultConfig() as unknown as Mutable;
   return FIELDS.map((f) => {
-    const section = f.path.length === 2 ? defaults[f.path[0]] : defaults;
-    const d = typeof section === 'object' ? section[f.path[f.path.length - 1] as string] : undefined;
+    const section = f.path.length === 2 ? defaults[f.path[0]] : undefined;
+    const d = f.path.length === 1 ? defaults[f.path[0]] : isSection(section) ? section[f.path[1]] : undefined;
     return `  --${flagName(f).padEnd(30)} ${f.help} (default ${JSON.stringify(d)}; env ${envName(f)})`;
   }).join('\n');
 }

@@ -3,8 +3,9 @@
 // (enrich -> collapse -> throttle -> hub).
 //
 // Optional parts, each off in the embedded default: Kubernetes identity (relay/k8s,
-// kubernetes.mode), TLS/mTLS (relay/tls), tenancy (relay/access, access.file) and
-// scale-out over Redis (relay/scaleout, redis.url).
+// kubernetes.mode), TLS/mTLS (relay/tls), tenancy (relay/access, access.file),
+// scale-out over Redis (relay/scaleout, redis.url) and pulling from KubeArmor agents
+// (relay/upstream, upstream.addresses / upstream.discovery).
 //
 // Start-up is ordered and fails fast (a bad TLS or access file, an unreachable
 // Redis, missing Kubernetes credentials or a busy port rejects start()): TLS and
@@ -13,7 +14,7 @@
 // is idempotent and honours its deadline:
 //   1. health NOT_SERVING; ingest refuses new batches, finishes the ones in progress,
 //      ends every ingest stream with UNAVAILABLE (enforcers keep unacked events and
-//      resend them elsewhere), ingest server shut down;
+//      resend them elsewhere), ingest server shut down; upstream pulls stop;
 //   2. the pipeline releases what collapse and throttle hold (aggregates, summaries);
 //   3. with Redis: the scale-out pipeline flushes, the reader and connection stop;
 //   4. the hub closes: each log-stream client gets what is still queued for it, then
@@ -50,6 +51,7 @@ import { defaultScaleOutConfig } from './scaleout/config.js';
 import { createScaleOutPipeline, type ScaleOutPipeline } from './scaleout/pipeline.js';
 import { withStreamCursors } from './scaleout/watch-resume.js';
 import type { Pipeline } from './pipeline.js';
+import { createUpstreams, upstreamConfigOf, type Upstreams } from './upstream/index.js';
 
 export type RelayOptions = {
   readonly identity?: IdentityLookup;
@@ -130,6 +132,7 @@ export function createRelay(config: RelayConfig, opts: RelayOptions = {}): Relay
   let stopping: Promise<void> | undefined;
   let cache: IdentityCache | undefined;
   let scaleOut: ScaleOut | undefined;
+  let upstreams: Upstreams | undefined;
 
   const setHealth = (s: 'SERVING' | 'NOT_SERVING'): void => {
     for (const svc of ['', 'feeder.LogService', 'palisade.v1.Watch', 'palisade.v1.Ingest']) health.setStatus(svc, s);
@@ -159,6 +162,11 @@ export function createRelay(config: RelayConfig, opts: RelayOptions = {}): Relay
         pipeline = soPipeline;
         streamHub = scaleOut.hub;
       }
+    }
+    // after identity and scale-out, so upstream events enter the final pipeline
+    const uc = upstreamConfigOf(config.upstream);
+    if (uc.addresses.length > 0 || uc.discovery.enabled) {
+      upstreams = createUpstreams(uc, { sink: pipelineProxy, counters, clusterName: config.clusterName, ...(cache ? { pods: cache } : {}), log: log.child({ component: 'relay.upstream' }) });
     }
     const common = { hub: streamHub, counters, clusterName: config.clusterName, hostName: host, admit: hooks.admit, release, namespacesOf: hooks.namespacesOf };
     logServer.addService(rawLogService, createLogService(common));
@@ -202,6 +210,7 @@ export function createRelay(config: RelayConfig, opts: RelayOptions = {}): Relay
       }
       timer = setInterval(() => pipeline.tick(), opts.tickMs ?? 250);
       timer.unref();
+      upstreams?.start();
       setHealth('SERVING');
       const withPort = (addr: string, port: number): string => addr.replace(/:\d+$/, `:${port}`);
       const addrs = { ingest: withPort(config.ingest.listen, ingestPort), logStream: withPort(config.logStream.listen, logStreamPort), ingestPort, logStreamPort };
@@ -217,6 +226,7 @@ export function createRelay(config: RelayConfig, opts: RelayOptions = {}): Relay
           setHealth('NOT_SERVING');
           await ingest.drain(ac.signal);
           await shutdown(ingestServer, deadline);
+          await upstreams?.stop(Math.max(0, deadline - Date.now()));
           if (timer) clearInterval(timer);
           pipeline.tick(true);
           if (soPipeline) await soPipeline.flush().catch((err: unknown) => log.warn({ err }, 'scale-out flush failed'));

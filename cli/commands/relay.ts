@@ -16,20 +16,23 @@ Serves palisade.v1 Ingest (enforcers), and feeder.LogService (karmor logs),
 palisade.v1 Watch and grpc.health.v1 on the log-stream address.
 
   -c, --config FILE                 YAML or JSON file with the options below (nested: ingest: {listen: ...})
+  --upstream HOST:PORT              pull from a KubeArmor agent's feeder.LogService (repeatable)
   -h, --help                        this help
 
 options (flag, meaning, default, environment variable):
 `;
 
 export async function run(argv: string[]): Promise<number> {
-  const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {
+  const options: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> = {
     config: { type: 'string', short: 'c' },
     help: { type: 'boolean', short: 'h' },
+    // KubeArmor relay style: --upstream host:port, repeatable (= --upstream-addresses)
+    upstream: { type: 'string', multiple: true },
   };
-  for (const f of FIELDS) options[flagName(f)] = { type: 'string' };
-  let values: Record<string, string | boolean | undefined>;
+  for (const f of FIELDS) options[flagName(f)] = { type: 'string', ...(f.kind.t === 'hostportList' ? { multiple: true } : {}) };
+  let values: Record<string, string | boolean | string[] | undefined>;
   try {
-    values = parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values as Record<string, string | boolean | undefined>;
+    values = parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values as Record<string, string | boolean | string[] | undefined>;
   } catch (err) {
     process.stderr.write(`palisade relay: ${(err as Error).message}; run 'palisade relay --help'\n`);
     return 2;
@@ -38,11 +41,13 @@ export async function run(argv: string[]): Promise<number> {
     process.stdout.write(USAGE + configHelp() + '\n');
     return 0;
   }
-  const flags: Record<string, string> = {};
+  const flags: Record<string, string | string[]> = {};
   for (const f of FIELDS) {
     const v = values[flagName(f)];
-    if (typeof v === 'string') flags[flagName(f)] = v;
+    if (typeof v === 'string' || Array.isArray(v)) flags[flagName(f)] = v;
   }
+  const upstream = values['upstream'];
+  if (Array.isArray(upstream)) flags['upstream-addresses'] = [...((flags['upstream-addresses'] as string[] | undefined) ?? []), ...upstream];
   const file = typeof values['config'] === 'string' ? values['config'] : undefined;
   const cfg = loadRelayConfig({ ...(file !== undefined ? { file } : {}), env: process.env, flags });
   if (!cfg.ok) {
