@@ -242,6 +242,12 @@ process.stderr.write('fork/exec loop\n');
   results.forkExec = { workload: 'fork + exec /bin/true + wait, median ns', bareNs: fbare, attachedNs: fatt, ratio: fatt / fbare };
 }
 
+// a cgroup whose last task just exited can stay busy for a moment: retry (bounded)
+for (const rel of [cgRel, emptyRel]) {
+  for (let i = 0; i < 50; i++) {
+    try { rmdirSync(join(cgRoot, rel)); break; } catch { await sleep(100); }
+  }
+}
 const out = {
   area: 'collector', date: started,
   machine: { cores: cpus().length, cpu: cpus()[0]?.model, kernel: release(), loadAverageAtStart: loadavg() },
