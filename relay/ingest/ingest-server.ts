@@ -35,7 +35,7 @@ import {
   type Hello,
 } from '../../proto/gen/palisade/v1/ingest.js';
 import type { RelayConfig } from '../config.js';
-import type { RelayEvent } from '../event.js';
+import { updatedTime, type RelayEvent } from '../event.js';
 import type { Counters } from '../metrics/counters.js';
 import type { Pipeline } from '../pipeline.js';
 import type { DedupWindow } from './dedup-window.js';
@@ -220,13 +220,12 @@ export function createIngestServer(d: IngestDeps): IngestServer {
           continue;
         }
         const body = e.event as NonNullable<typeof e.event>;
-        if (body.$case !== 'message') {
-          if (body.value.ClusterName === '') body.value.ClusterName = h.clusterName || d.clusterName;
-          if (body.value.HostName === '') body.value.HostName = h.nodeName;
-        } else {
-          if (body.value.ClusterName === '') body.value.ClusterName = h.clusterName || d.clusterName;
-          if (body.value.HostName === '') body.value.HostName = h.nodeName;
-        }
+        // KubeArmor clients expect these set: fill what the sender left empty
+        const v = body.value;
+        if (v.ClusterName === '') v.ClusterName = h.clusterName || d.clusterName;
+        if (v.HostName === '') v.HostName = h.nodeName;
+        if (v.Timestamp === 0n) v.Timestamp = BigInt(Math.floor(Date.now() / 1000));
+        if (v.UpdatedTime === '') v.UpdatedTime = updatedTime(Number(v.Timestamp) * 1000);
         fresh.push({ nodeId: b.nodeId, bootId: b.bootId, seq: e.seq, body, enriched: true, count: 1, receivedAt: now });
       }
       const span = Number(b.lastSeq - b.firstSeq) + 1;

@@ -14,6 +14,7 @@ test('one enforcer, one karmor-style client: alerts arrive and are acked', async
   await until(() => w.got.length === 5, '5 alerts');
   assert.deepEqual(w.got.map((a) => a.Resource), [1, 2, 3, 4, 5].map((s) => `/etc/file-node-1-${s}`));
   assert.equal(w.got[0]!.ClusterName, 'cluster-x');
+  assert.match(w.got[0]!.UpdatedTime, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/, 'UpdatedTime filled in KubeArmor format');
   e.close();
   w.close();
   await relay.stop(2000);
