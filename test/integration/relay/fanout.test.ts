@@ -1,11 +1,16 @@
 // 20 simulated enforcers (real gRPC ingest clients) and 3 karmor-style log-stream
-// clients over loopback: every event reaches every client exactly once, enriched;
-// a fourth client that never reads does not change what the others receive.
+// clients over loopback: every event reaches every client exactly once, enriched
+// through relay/k8s informers from the Kubernetes API test server (one Deployment per
+// node); a fourth client that never reads does not change what the others receive.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Alert } from '../../../proto/gen/feeder/kubearmor.js';
 import { Enforcer, startRelay, until, Watcher, watchersReady } from './support.js';
-import { fakeIdentity } from './fake-identity.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startK8sApiServer, writeKubeconfig } from '../../support/k8s-api-server.js';
+import { createDeployment, createNamespace, type WorkloadFixture } from '../../support/k8s-fixtures.js';
 
 const NODES = 20;
 const BATCHES = 10;
@@ -14,13 +19,13 @@ const TOTAL = NODES * BATCHES * PER_BATCH;
 
 /** Rounds: every enforcer sends one batch and waits for its ack; the next round starts
  * once every healthy client has everything so far (so only the stalled client can overflow). */
-async function runEnforcers(ingestPort: number, healthy: ReadonlyArray<{ got: unknown[] }>): Promise<Enforcer[]> {
+async function runEnforcers(ingestPort: number, healthy: ReadonlyArray<{ got: unknown[] }>, cids: readonly string[]): Promise<Enforcer[]> {
   const enforcers = Array.from({ length: NODES }, (_, i) => new Enforcer(`127.0.0.1:${ingestPort}`, `node-${i}`).open());
   for (const e of enforcers) e.hello('test-cluster');
   for (let b = 0; b < BATCHES; b++) {
     const first = b * PER_BATCH + 1;
     const last = first + PER_BATCH - 1;
-    for (const e of enforcers) e.alerts(first, last);
+    enforcers.forEach((e, i) => e.alerts(first, last, () => ({ ContainerID: cids[i] as string })));
     for (const e of enforcers) await until(() => e.acked() >= BigInt(last), `${e.nodeId} ack ${last}`, 2000);
     const expected = (b + 1) * NODES * PER_BATCH;
     for (const c of healthy) await until(() => c.got.length >= expected, `healthy clients at ${expected}`, 2000);
@@ -29,17 +34,24 @@ async function runEnforcers(ingestPort: number, healthy: ReadonlyArray<{ got: un
 }
 
 test('20 enforcers x 3 clients: every event exactly once, enriched; a stalled client changes nothing for the others', async () => {
-  const { relay, addrs } = await startRelay(
-    { throttle: { enabled: false, collapseWindowMs: 0 }, kubernetes: { mode: 'in-cluster' }, logStream: { clientQueueSize: 1000, replayBuffer: 5000 } },
-    { identity: fakeIdentity() },
-  );
+  const token = 'fanout-token';
+  const api = await startK8sApiServer({ token });
+  for (let n = 0; n < 3; n++) createNamespace(api, `ns-${n}`);
+  const deps: WorkloadFixture[] = Array.from({ length: NODES }, (_, n) =>
+    createDeployment(api, { namespace: `ns-${n % 3}`, name: `dep-${n}`, labels: { app: `app${n % 2}`, node: String(n) } }));
+  const dir = mkdtempSync(join(tmpdir(), 'relay-fanout-'));
+  const kubeconfig = writeKubeconfig(join(dir, 'kubeconfig'), api.url, { token });
+  const { relay, addrs } = await startRelay({
+    throttle: { enabled: false, collapseWindowMs: 0 }, kubernetes: { mode: 'kubeconfig', kubeconfig, identityWaitMs: 3000 },
+    logStream: { clientQueueSize: 1000, replayBuffer: 5000 },
+  });
   const target = `127.0.0.1:${addrs.logStreamPort}`;
   const clients = [new Watcher<Alert>(target, 'watchAlerts', 'policy'), new Watcher<Alert>(target, 'watchAlerts', 'all'), new Watcher<Alert>(target, 'watchAlerts', 'policy')];
   const stalled = new Watcher<Alert>(target, 'watchAlerts', 'all');
   stalled.call.pause(); // never reads: HTTP/2 flow control stops the relay's writes to it
   await watchersReady(relay, 4);
 
-  const enforcers = await runEnforcers(addrs.ingestPort, clients);
+  const enforcers = await runEnforcers(addrs.ingestPort, clients, deps.map((d) => d.pods[0]!.containerIds[0]!));
 
   for (const c of clients) {
     assert.equal(c.got.length, TOTAL, 'no extra events');
@@ -51,9 +63,11 @@ test('20 enforcers x 3 clients: every event exactly once, enriched; a stalled cl
     for (const a of c.got) {
       const n = Number(/^node-(\d+)$/.exec(a.HostName)![1]);
       assert.equal(a.NamespaceName, `ns-${n % 3}`);
-      assert.equal(a.PodName, `node-${n}-pod`);
-      assert.equal(a.Labels, `app=app${n % 2},node=${n}`);
+      assert.equal(a.PodName, deps[n]!.pods[0]!.pod.metadata.name);
+      assert.match(a.Labels, new RegExp(`^app=app${n % 2},node=${n},pod-template-hash=\\w+$`));
       assert.deepEqual(a.Owner, { Ref: 'Deployment', Name: `dep-${n}`, Namespace: `ns-${n % 3}` });
+      assert.equal(a.ContainerName, `dep-${n}`);
+      assert.deepEqual(a.ATags, [], 'enriched, not marked unknown');
       assert.equal(a.ClusterName, 'test-cluster');
       assert.equal(a.Operation, 'File');
     }
@@ -83,4 +97,6 @@ test('20 enforcers x 3 clients: every event exactly once, enriched; a stalled cl
   for (const e of enforcers) e.close();
   for (const c of [...clients, stalled]) c.close();
   await relay.stop(3000);
+  await api.close();
+  rmSync(dir, { recursive: true, force: true });
 });
