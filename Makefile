@@ -1,9 +1,12 @@
 # Palisade build and test entry points. `make up` and `make test` need no prior set-up.
 SHELL := /bin/bash
-.PHONY: setup build build-bpf build-native build-ts gen-proto test test-only lint typecheck up services-start services-stop clean
+.PHONY: setup setup-runtime build build-bpf build-native build-ts gen-proto test test-only lint typecheck up services-start services-stop clean
 
 setup:
 	bash scripts/setup.sh
+
+setup-runtime:
+	bash scripts/setup.sh --runtime
 
 gen-proto:
 	bash proto/generate.sh
@@ -39,8 +42,8 @@ test: setup build lint services-start
 test-only:
 	node scripts/run-tests.mjs $(T)
 
-up: setup build
+up: setup-runtime build
 	node dist/cli/main.js up
 
 clean:
-	rm -rf dist collector/native/build bpf/*.o bpf/vmlinux.h
+	rm -rf dist collector/native/build bpf/build bpf/*.o bpf/vmlinux.h

@@ -3,7 +3,10 @@
 # Debian packages, npm dependencies, kernel filesystems, and the test services'
 # artefacts (Kafka jars, the OpenTelemetry Collector binary, container images).
 # A second run finds everything in place and does nothing but check.
+# `setup.sh --runtime` stops before the test services: what `make up` needs to run.
 set -euo pipefail
+runtime_only=0
+[ "${1:-}" = "--runtime" ] && runtime_only=1
 cd "$(dirname "$0")/.."
 
 log() { printf '[setup] %s\n' "$*"; }
@@ -35,5 +38,6 @@ fi
 
 bash scripts/mount-kernel-fs.sh
 
+if [ "$runtime_only" = 1 ]; then log "done (runtime only)"; exit 0; fi
 bash test/infra/services.sh setup
 log "done"
