@@ -8,12 +8,14 @@
 //  5. Least-permissive mode: when an Allow rule exists for the class (for every source, or for
 //     this source via fromSource) and no rule decides, the default posture decides
 //     (Type and PolicyName `DefaultPosture`). Process operations use the file posture.
-// The hot path allocates only directory-segment substrings; decisions are cached per rule.
+// The hot path allocates nothing for exact and directory rules (first-segment substrings only for
+// pattern rules); decisions are cached per rule.
 // Decisions are shared objects: callers must not mutate them.
 import { globMatches } from './glob.js';
 import {
-  ACTION_ALLOW, ACTION_AUDIT, ACTION_BLOCK, FLAG_OWNER_ONLY, FLAG_READ_ONLY,
-  type Entry, type KeyClassTable, type KeyTable, type PathClassTable, type PathTable, type TableSet,
+  ACTION_ALLOW as T_ACTION_ALLOW, ACTION_AUDIT as T_ACTION_AUDIT, ACTION_BLOCK as T_ACTION_BLOCK,
+  FLAG_OWNER_ONLY as T_FLAG_OWNER_ONLY, FLAG_READ_ONLY as T_FLAG_READ_ONLY,
+  type DirNode, type Entry, type KeyClassTable, type KeyTable, type PathClassTable, type PathTable, type TableSet,
 } from './tables.js';
 import type { Action, Decision, Operation, Posture } from './types.js';
 
@@ -28,6 +30,13 @@ const RANK_EXACT = 1 << 28; // above any directory rank (paths are at most 4096 
 const RANK_DIR = 1 << 10;
 const RANK_PATTERN = 1;
 const ACTIONS: readonly Action[] = ['Allow', 'Audit', 'Block'];
+// Module-local copies of the table constants: under tsx an imported binding is a getter call on
+// every use, measurable in the per-entry loop below.
+const ACTION_ALLOW = T_ACTION_ALLOW;
+const ACTION_AUDIT = T_ACTION_AUDIT;
+const ACTION_BLOCK = T_ACTION_BLOCK;
+const FLAG_READ_ONLY = T_FLAG_READ_ONLY;
+const FLAG_OWNER_ONLY = T_FLAG_OWNER_ONLY;
 
 /** Mutable scratch of one decision (decisions are synchronous, so one per matcher suffices). */
 type Scratch = { enf: number; enfAct: number; enfRank: number; audit: number; auditRank: number; write: boolean; owner: boolean | undefined };
@@ -53,19 +62,31 @@ function consider(s: Scratch, entries: readonly Entry[], rank: number): void {
 }
 
 /**
- * Accelerators derived once per PathTable (never part of the tables): single-child trie nodes
- * compare the segment in place instead of allocating it, and patterns are indexed by the first
- * segment of their literal prefix.
+ * Accelerators derived once per PathTable (never part of the tables, whose format is fixed for
+ * the native responder): the trie's edges in one open-addressed hash table probed in place (no
+ * segment substring, no per-node Map), per-node flags, and patterns indexed by the first segment
+ * of their literal prefix.
  */
 type TableIndex = {
-  /** per trie node: the name of its only child ('' when it has none or several) and that child */
-  readonly singleName: readonly string[];
-  readonly singleChild: Int32Array;
+  /** per trie node: NODE_* bits */
+  readonly nodeFlags: Uint8Array;
+  /**
+   * every edge of the trie, keyed by segmentHash(parent id, child name): slot -> child id
+   * (-1 empty), linear probing; a hit is confirmed by edgeParent and edgeName of the child
+   */
+  readonly edgeSlots: Int32Array;
+  readonly edgeMask: number;
+  /** per node: its parent's id and its name (the segment leading to it); -1 / '' for the root */
+  readonly edgeParent: Int32Array;
+  readonly edgeName: readonly string[];
   /** patterns whose literal prefix has a complete first segment, by that segment */
   readonly bySegment: Map<string, number[]>;
   /** the other patterns, tried for every path */
   readonly anySegment: readonly number[];
 };
+const NODE_RECURSIVE = 1;
+const NODE_DIRECT = 2;
+const NODE_CHILDREN = 4;
 const tableIndexes = new WeakMap<PathTable, TableIndex>();
 let lastTable: PathTable | undefined;
 let lastIndex: TableIndex | undefined;
@@ -81,18 +102,39 @@ function tableIndex(t: PathTable): TableIndex {
       if (seg === undefined) anySegment.push(i);
       else { const l = bySegment.get(seg); if (l) l.push(i); else bySegment.set(seg, [i]); }
     });
-    const singleName: string[] = new Array<string>(t.dirs.length).fill('');
-    const singleChild = new Int32Array(t.dirs.length).fill(-1);
+    const nodeFlags = new Uint8Array(t.dirs.length);
     t.dirs.forEach((node, i) => {
-      if (node.children.size !== 1) return;
-      for (const [name, child] of node.children) { singleName[i] = name; singleChild[i] = child; }
+      nodeFlags[i] = (node.recursive.length > 0 ? NODE_RECURSIVE : 0) | (node.direct.length > 0 ? NODE_DIRECT : 0)
+        | (node.children.size > 0 ? NODE_CHILDREN : 0);
     });
-    idx = { singleName, singleChild, bySegment, anySegment };
+    const edgeParent = new Int32Array(t.dirs.length).fill(-1);
+    const edgeName: string[] = new Array<string>(t.dirs.length).fill('');
+    let size = 8;
+    while (size < t.dirs.length * 2) size *= 2;
+    const edgeSlots = new Int32Array(size).fill(-1);
+    const edgeMask = size - 1;
+    t.dirs.forEach((node, parent) => {
+      for (const [name, child] of node.children) {
+        edgeParent[child] = parent;
+        edgeName[child] = name;
+        let slot = segmentHash(parent, name, 0, name.length) & edgeMask;
+        while (edgeSlots[slot] !== -1) slot = (slot + 1) & edgeMask;
+        edgeSlots[slot] = child;
+      }
+    });
+    idx = { nodeFlags, edgeSlots, edgeMask, edgeParent, edgeName, bySegment, anySegment };
     tableIndexes.set(t, idx);
   }
   lastTable = t;
   lastIndex = idx;
   return idx;
+}
+
+/** FNV-1a over the parent id and the characters of s[start, end) (UTF-16 code units). */
+function segmentHash(parent: number, str: string, start: number, end: number): number {
+  let h = Math.imul(0x811c9dc5 ^ parent, 0x01000193);
+  for (let i = start; i < end; i++) h = Math.imul(h ^ str.charCodeAt(i), 0x01000193);
+  return h ^ (h >>> 15);
 }
 
 /** `/etc/x` -> `etc`; with `complete`, undefined unless the segment is followed by '/'. */
@@ -103,60 +145,85 @@ function firstSegment(p: string, complete: boolean): string | undefined {
   return p.slice(1, slash);
 }
 
-// The directory walk uses one substring and one Map probe per level: measured faster here than
-// hashing the characters in JS (V8 hashes the substring natively).
+// The directory walk hashes each segment in place while scanning for its '/' and probes the
+// derived edge table (TableIndex): no substring and no per-node Map per level. Measured 1.2-1.4x
+// faster on the prefix bench than one substring + Map probe per level (the substrings' hashes
+// are never cached, and their garbage costs GC time).
 function matchPath(s: Scratch, t: PathTable, path: string): void {
   if (t.exact.size > 0) {
     const exact = t.exact.get(path);
     if (exact !== undefined) consider(s, exact, RANK_EXACT);
   }
   const dirs = t.dirs;
-  let node = dirs[0];
-  if (node !== undefined && (dirs.length > 1 || node.recursive.length > 0 || node.direct.length > 0)) {
-    const idx = tableIndex(t);
-    let nodeId = 0;
-    let depth = 0;
-    if (node.recursive.length > 0) consider(s, node.recursive, RANK_DIR);
-    let start = 1;
-    for (;;) {
-      const slash = path.indexOf('/', start);
-      if (slash < 0) {
-        if (node.direct.length > 0) consider(s, node.direct, RANK_DIR + depth * 2 + 1);
-        break;
-      }
-      let child: number | undefined;
-      const only = idx.singleName[nodeId] as string;
-      if (only !== '') {
-        if (only.length !== slash - start || !path.startsWith(only, start)) break;
-        child = idx.singleChild[nodeId] as number;
-      } else {
-        if (node.children.size === 0) break;
-        child = node.children.get(path.substring(start, slash));
-        if (child === undefined) break;
-      }
-      nodeId = child;
-      const next = dirs[child];
-      if (next === undefined) break;
-      node = next;
-      depth++;
-      if (node.recursive.length > 0) consider(s, node.recursive, RANK_DIR + depth * 2);
-      start = slash + 1;
-    }
+  const root = dirs[0];
+  if (root === undefined || (dirs.length === 1 && root.recursive.length === 0 && root.direct.length === 0)) {
+    matchPatterns(s, t, path);
+    return;
   }
+  const idx = tableIndex(t);
+  const flags = idx.nodeFlags;
+  let nodeId = 0;
+  let f = flags[0] as number;
+  if ((f & NODE_RECURSIVE) !== 0) consider(s, (dirs[0] as DirNode).recursive, RANK_DIR);
+  let depth = 0;
+  let start = 1;
+  const slots = idx.edgeSlots;
+  const mask = idx.edgeMask;
+  const parents = idx.edgeParent;
+  const names = idx.edgeName;
+  const n = path.length;
+  for (;;) {
+    // segmentHash(nodeId, path, start, slash), fused with the search for the next '/'
+    let h = Math.imul(0x811c9dc5 ^ nodeId, 0x01000193);
+    let slash = start;
+    for (; slash < n; slash++) {
+      const ch = path.charCodeAt(slash);
+      if (ch === 47) break;
+      h = Math.imul(h ^ ch, 0x01000193);
+    }
+    if (slash >= n) {
+      if ((f & NODE_DIRECT) !== 0) consider(s, (dirs[nodeId] as DirNode).direct, RANK_DIR + depth * 2 + 1);
+      break;
+    }
+    if ((f & NODE_CHILDREN) === 0) break;
+    const len = slash - start;
+    let slot = (h ^ (h >>> 15)) & mask;
+    let child = -1;
+    for (;;) {
+      const c = slots[slot] as number;
+      if (c === -1) break;
+      if (parents[c] === nodeId) {
+        const name = names[c] as string;
+        if (name.length === len && path.startsWith(name, start)) { child = c; break; }
+      }
+      slot = (slot + 1) & mask;
+    }
+    if (child === -1) break;
+    nodeId = child;
+    f = flags[child] as number;
+    depth++;
+    if ((f & NODE_RECURSIVE) !== 0) consider(s, (dirs[child] as DirNode).recursive, RANK_DIR + depth * 2);
+    start = slash + 1;
+  }
+  matchPatterns(s, t, path);
+}
+
+function matchPatterns(s: Scratch, t: PathTable, path: string): void {
   const patterns = t.patterns;
   if (patterns.length === 0) return;
   const idx = tableIndex(t);
-  const tryAll = (list: readonly number[]): void => {
-    for (let i = 0; i < list.length; i++) {
-      const p = patterns[list[i] as number] as PathTable['patterns'][number];
-      if (globMatches(p.glob, path)) consider(s, p.entries, RANK_PATTERN);
-    }
-  };
-  if (idx.anySegment.length > 0) tryAll(idx.anySegment);
+  if (idx.anySegment.length > 0) tryPatterns(s, patterns, idx.anySegment, path);
   if (idx.bySegment.size > 0) {
     const seg = firstSegment(path, false);
     const list = seg === undefined ? undefined : idx.bySegment.get(seg);
-    if (list !== undefined) tryAll(list);
+    if (list !== undefined) tryPatterns(s, patterns, list, path);
+  }
+}
+
+function tryPatterns(s: Scratch, patterns: PathTable['patterns'], list: readonly number[], path: string): void {
+  for (let i = 0; i < list.length; i++) {
+    const p = patterns[list[i] as number] as PathTable['patterns'][number];
+    if (globMatches(p.glob, path)) consider(s, p.entries, RANK_PATTERN);
   }
 }
 
