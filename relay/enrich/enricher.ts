@@ -22,7 +22,7 @@ export interface Enricher {
 function apply(target: Alert | Log, id: PodIdentity): void {
   target.NamespaceName = id.namespace;
   target.PodName = id.podName;
-  target.Labels = formatLabels(id.labels);
+  target.Labels = id.labelString ?? formatLabels(id.labels);
   target.ContainerName = id.containerName;
   if (id.image !== '') target.ContainerImage = id.image;
   target.Owner = id.owner ? { Ref: id.owner.ref, Name: id.owner.name, Namespace: id.owner.namespace } : target.Owner;

@@ -8,6 +8,8 @@ export type PodIdentity = {
   readonly namespace: string;
   readonly podName: string;
   readonly labels: Readonly<Record<string, string>>;
+  /** `formatLabels(labels)` computed once by the lookup, so enrichment does not rebuild it per event. */
+  readonly labelString?: string;
   readonly containerName: string;
   readonly image: string;
   readonly owner?: PodOwner;

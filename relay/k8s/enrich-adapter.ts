@@ -17,6 +17,7 @@ export function identityLookupOf(cache: IdentityCache): IdentityLookup {
           namespace: i.namespace,
           podName: i.pod,
           labels: i.labelMap,
+          labelString: i.labels,
           containerName: i.containerName,
           image: i.containerImage,
           owner: i.owner,

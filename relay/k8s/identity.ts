@@ -7,6 +7,7 @@
 // its own owner with Ref "Pod"). These functions never throw on partial objects.
 import type { KubernetesObject, V1OwnerReference, V1Pod } from '@kubernetes/client-node';
 import type { ContainerRef } from './container-index.js';
+import { formatLabels } from '../enrich/identity.js';
 
 export type PodOwner = {
   /** kind: Deployment, StatefulSet, DaemonSet, CronJob, Job, ReplicaSet, Pod, or a custom kind */
@@ -92,8 +93,7 @@ export function podSummaryOf(pod: V1Pod): PodSummary {
 }
 
 export function labelString(labels: Readonly<Record<string, string>> | undefined): string {
-  if (labels === undefined) return '';
-  return Object.keys(labels).sort().map((k) => `${k}=${labels[k] ?? ''}`).join(',');
+  return labels === undefined ? '' : formatLabels(labels);
 }
 
 /** KubeArmor's ContainerImage: "docker.io/library/nginx:1.27@sha256:…". */
