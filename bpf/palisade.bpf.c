@@ -988,8 +988,9 @@ static __always_inline __u32 user_sockaddr(struct scratch *s, __u32 pos, struct 
 	return pos;
 }
 
-SEC("raw_tracepoint")
-int h_connect(struct bpf_raw_tracepoint_args *ctx)
+/* connect(fd, addr, len) and bind(fd, addr, len): the caller's sockaddr is the remote
+ * address for connect and the local one for bind. */
+static __always_inline int sockaddr_call(struct bpf_raw_tracepoint_args *ctx, __u16 op, int local)
 {
 	struct sys_ctx c;
 	struct pal_net *nt;
@@ -999,33 +1000,25 @@ int h_connect(struct bpf_raw_tracepoint_args *ctx)
 		return 0;
 	nt = (void *)(c.s->ev + sizeof(struct pal_hdr));
 	__builtin_memset(nt, 0, sizeof(*nt));
-	nt->op = PAL_NET_CONNECT;
+	nt->op = op;
 	nt->fd = ARG(&c, di);
 	sock_addrs(nt, nt->fd, 0);
 	pos = user_sockaddr(c.s, sizeof(struct pal_hdr) + sizeof(*nt), nt, (void *)ARG(&c, si),
-			    ARG(&c, dx), 0);
+			    ARG(&c, dx), local);
 	emit(c.s, pos);
 	return 0;
 }
 
 SEC("raw_tracepoint")
+int h_connect(struct bpf_raw_tracepoint_args *ctx)
+{
+	return sockaddr_call(ctx, PAL_NET_CONNECT, 0);
+}
+
+SEC("raw_tracepoint")
 int h_bind(struct bpf_raw_tracepoint_args *ctx)
 {
-	struct sys_ctx c;
-	struct pal_net *nt;
-	__u32 pos;
-
-	if (sys_begin(ctx, &c, PAL_KIND_NET))
-		return 0;
-	nt = (void *)(c.s->ev + sizeof(struct pal_hdr));
-	__builtin_memset(nt, 0, sizeof(*nt));
-	nt->op = PAL_NET_BIND;
-	nt->fd = ARG(&c, di);
-	sock_addrs(nt, nt->fd, 0);
-	pos = user_sockaddr(c.s, sizeof(struct pal_hdr) + sizeof(*nt), nt, (void *)ARG(&c, si),
-			    ARG(&c, dx), 1);
-	emit(c.s, pos);
-	return 0;
+	return sockaddr_call(ctx, PAL_NET_BIND, 1);
 }
 
 SEC("raw_tracepoint")
