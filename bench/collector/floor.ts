@@ -1,0 +1,172 @@
+// The floor of the per-syscall overhead on this machine: the openat loop bare, with
+// do-nothing sys_exit/sys_enter programs (bench/collector/floor.bpf.c), and with the real
+// programs (bpf/build/palisade.bpf.o) filtering the event out in the kernel and capturing
+// it (drained in batches by a C loop), all interleaved in one run.
+// Usage: flock /tmp/palisade-bench.lock node --import tsx bench/collector/floor.ts [--rounds 7] [--opens 300000]
+//          [--compare <other palisade.bpf.o>]   (adds that object's filtered/captured runs)
+// Writes bench/results/collector-floor.json. Needs root, clang, libbpf.
+// Invariants: timing rounds run with kernel.bpf_stats_enabled=0 (stats add two clock
+// reads per program run); BPF ns per run come from a separate pass with stats on. Each
+// ratio is taken per round against the mean of the bare runs at that round's start and end.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, rmdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, release } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { cgroup2Root, cgroupIdOf } from '../../collector/containers.js';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const { values } = parseArgs({ options: { rounds: { type: 'string' }, opens: { type: 'string' }, compare: { type: 'string' } } });
+const ROUNDS = Number(values.rounds ?? 7);
+const OPENS = Number(values.opens ?? 300_000);
+const tmp = join(process.env.PALISADE_TEST_TMP ?? '/tmp/palisade-test', 'bench-collector-floor');
+mkdirSync(tmp, { recursive: true });
+
+function run(cmd: string, args: string[]): void {
+  const r = spawnSync(cmd, args, { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr}`);
+}
+const loadgen = join(tmp, 'loadgen');
+run('cc', ['-O2', '-Wall', '-o', loadgen, join(root, 'bench/collector/loadgen.c')]);
+const attach = join(tmp, 'floor-attach');
+run('cc', ['-O2', '-Wall', '-I', join(root, 'bpf/include'), '-o', attach, join(root, 'bench/collector/floor-attach.c'), '-lbpf']);
+run('make', ['-s', '-C', join(root, 'bpf')]);
+const floorObj = join(tmp, 'floor.bpf.o');
+run('clang', ['-g', '-O2', '-target', 'bpf', '-D__TARGET_ARCH_x86', '-I', join(root, 'bpf'), '-I', join(root, 'bpf/include'),
+  '-Wall', '-c', join(root, 'bench/collector/floor.bpf.c'), '-o', floorObj]);
+const palObj = join(root, 'bpf/build/palisade.bpf.o');
+
+const median = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)] ?? NaN; };
+const kv = (s: string): Record<string, number> => Object.fromEntries(s.split('\n').filter((l) => l.includes('=')).map((l) => { const [k, v] = l.split('='); return [k, Number(v)]; }));
+
+const cgRoot = cgroup2Root();
+if (!cgRoot) throw new Error('no cgroup2 mount');
+const cgRel = `/palisade-floor-${process.pid}`;
+const emptyRel = `/palisade-floor-empty-${process.pid}`;
+for (const rel of [cgRel, emptyRel]) mkdirSync(join(cgRoot, rel), { recursive: true });
+const cgId = cgroupIdOf(cgRel, cgRoot) as bigint;
+const emptyId = cgroupIdOf(emptyRel, cgRoot) as bigint;
+process.on('exit', () => {
+  for (const rel of [cgRel, emptyRel]) {
+    try { rmdirSync(join(cgRoot, rel)); } catch { /* a process is still inside */ }
+  }
+});
+
+interface Loop { wall: number; cpu: number }
+/** the openat loop inside the bench cgroup; wall and CPU ns per call */
+async function openLoop(): Promise<Loop> {
+  const child = spawn(loadgen, ['wait', 'open', String(OPENS)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: child.stdout });
+  let out = '';
+  let ready: () => void = () => undefined;
+  const isReady = new Promise<void>((r) => { ready = r; });
+  lines.on('line', (l) => { if (l === 'ready') ready(); else out += l + '\n'; });
+  const exited = new Promise((r) => child.on('exit', r));
+  await isReady;
+  writeFileSync(join(cgRoot as string, cgRel, 'cgroup.procs'), String(child.pid));
+  child.stdin.write('go\n');
+  await exited;
+  const r = kv(out);
+  return { wall: r.ns_per_op ?? NaN, cpu: r.cpu_ns_per_op ?? NaN };
+}
+
+interface Config { name: string; what: string; obj: string; progs: string; args: string[] }
+const PAL_PROGS = 'on_exec,on_fork,on_exit,on_sys_exit';
+const configs: Config[] = [
+  { name: 'exitEmpty', what: 'raw_tracepoint/sys_exit returning 0', obj: floorObj, progs: 'f_exit_empty', args: [] },
+  { name: 'exitNr', what: 'raw_tracepoint/sys_exit reading regs->orig_ax (bpf_probe_read_kernel) and comparing it', obj: floorObj, progs: 'f_exit_nr', args: [] },
+  { name: 'exitNrBtf', what: 'tp_btf/sys_exit reading regs->orig_ax directly and comparing it', obj: floorObj, progs: 'f_exit_nr_btf', args: [] },
+  { name: 'enterEmpty', what: 'raw_tracepoint/sys_enter returning 0', obj: floorObj, progs: 'f_enter_empty', args: [] },
+  { name: 'palisadeFiltered', what: 'palisade.bpf.o, file class, cgroup filter = an empty cgroup (the openat is filtered out in the kernel)', obj: palObj, progs: PAL_PROGS, args: ['2', '1', String(emptyId), String(1 << 20)] },
+  { name: 'palisadeCaptured', what: 'palisade.bpf.o, file class, cgroup filter = the loop\'s cgroup; every openat captured, C drain in batches (1 MiB wake-up watermark)', obj: palObj, progs: PAL_PROGS, args: ['2', '1', String(cgId), String(1 << 20)] },
+];
+if (values.compare) {
+  configs.push({ name: 'compareFiltered', what: `${values.compare}, as palisadeFiltered`, obj: values.compare, progs: PAL_PROGS, args: ['2', '1', String(emptyId), String(1 << 20)] });
+  configs.push({ name: 'compareCaptured', what: `${values.compare}, as palisadeCaptured`, obj: values.compare, progs: PAL_PROGS, args: ['2', '1', String(cgId), String(1 << 20)] });
+}
+
+/** attaches a config, runs the loop, detaches; returns ns per call and the loader's output */
+async function attached(c: Config): Promise<{ ns: Loop; out: Record<string, number> }> {
+  const child = spawn(attach, [c.obj, c.progs, ...c.args], { stdio: ['pipe', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+  const exited = new Promise<number | null>((r) => child.on('exit', r));
+  for (let k = 0; k < 200 && !out.includes('attached'); k++) await new Promise((r) => setTimeout(r, 50));
+  if (!out.includes('attached')) { child.kill(); throw new Error(`${c.name}: not attached`); }
+  const ns = await openLoop();
+  child.stdin.write('stop\n');
+  const code = await exited;
+  if (code !== 0) throw new Error(`${c.name}: floor-attach exited ${code}`);
+  return { ns, out: kv(out) };
+}
+
+const sysctl = (v: number): void => { spawnSync('sysctl', ['-qw', `kernel.bpf_stats_enabled=${v}`]); };
+process.stderr.write(`collector floor: ${ROUNDS} rounds x ${OPENS} opens, load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}\n`);
+sysctl(0);
+await openLoop(); // warm-up
+const ns: Record<string, number[]> = { bare: [] };
+const ratio: Record<string, number[]> = {};
+const cpu: Record<string, number[]> = { bare: [] };
+const cpuRatio: Record<string, number[]> = {};
+for (const c of configs) { ns[c.name] = []; ratio[c.name] = []; cpu[c.name] = []; cpuRatio[c.name] = []; }
+const captured: number[] = [];
+for (let r = 0; r < ROUNDS; r++) {
+  const b0 = await openLoop();
+  const got: Record<string, Loop> = {};
+  for (const c of configs) {
+    const a = await attached(c);
+    got[c.name] = a.ns;
+    if (c.name === 'palisadeCaptured') captured.push(a.out.records ?? 0);
+    if (c.name.endsWith('Captured') && a.out.records !== OPENS) process.stderr.write(`  ${c.name}: ${a.out.records} records for ${OPENS} opens (dropped ${a.out.dropped})\n`);
+  }
+  const b1 = await openLoop();
+  const bare = (b0.wall + b1.wall) / 2, bareCpu = (b0.cpu + b1.cpu) / 2;
+  ns.bare?.push(bare); cpu.bare?.push(bareCpu);
+  for (const c of configs) {
+    const g = got[c.name] ?? { wall: NaN, cpu: NaN };
+    ns[c.name]?.push(g.wall); ratio[c.name]?.push(g.wall / bare);
+    cpu[c.name]?.push(g.cpu); cpuRatio[c.name]?.push(g.cpu / bareCpu);
+  }
+  process.stderr.write(`  round ${r}: bare ${bare.toFixed(0)} ns (cpu ${bareCpu.toFixed(0)}), ${configs.map((c) => `${c.name} ${(got[c.name]?.wall ?? NaN).toFixed(0)} (${(got[c.name]?.cpu ?? NaN).toFixed(0)})`).join(', ')}\n`);
+}
+
+// BPF run time per program run, from a separate pass with kernel stats on
+process.stderr.write('bpf stats pass\n');
+const bpfNs: Record<string, number> = {};
+sysctl(1);
+try {
+  for (const c of configs) {
+    const a = await attached(c);
+    const prog = c.progs.split(',').at(-1) as string;
+    const cnt = a.out[`run_cnt_${prog}`] ?? 0;
+    bpfNs[c.name] = cnt ? (a.out[`run_ns_${prog}`] ?? 0) / cnt : NaN;
+  }
+} finally {
+  sysctl(0);
+}
+
+const results = {
+  area: 'collector-floor',
+  date: new Date().toISOString(),
+  machine: { cores: cpus().length, cpu: cpus()[0]?.model ?? '', kernel: release(), loadAverageAtEnd: loadavg() },
+  workload: 'openat(AT_FDCWD, missing path) loop (bench/collector/loadgen.c), median ns per call over rounds, wall clock and the loop process\'s own CPU time (cpu*: not inflated while other processes hold the CPU); ratio = median of per-round ratios against the mean of the bare runs at the round\'s start and end',
+  rounds: ROUNDS, opensPerRound: OPENS,
+  bareNs: median(ns.bare ?? []), bareCpuNs: median(cpu.bare ?? []),
+  configs: Object.fromEntries(configs.map((c) => [c.name, {
+    what: c.what, medianNs: median(ns[c.name] ?? []), ratio: median(ratio[c.name] ?? []),
+    overheadNs: median(ns[c.name] ?? []) - median(ns.bare ?? []),
+    cpuMedianNs: median(cpu[c.name] ?? []), cpuRatio: median(cpuRatio[c.name] ?? []),
+    cpuOverheadNs: median(cpu[c.name] ?? []) - median(cpu.bare ?? []), bpfNsPerRun: bpfNs[c.name],
+  }])),
+  capturedRecordsPerRound: captured,
+  perRound: { ns, ratio, cpu, cpuRatio },
+};
+mkdirSync(join(root, 'bench/results'), { recursive: true });
+writeFileSync(join(root, 'bench/results/collector-floor.json'), JSON.stringify(results, null, 2) + '\n');
+const rows = [['', 'wall ns', 'ratio', 'cpu ns', 'ratio', 'bpf ns/run'], ['bare', results.bareNs.toFixed(0), '1.00x', results.bareCpuNs.toFixed(0), '1.00x', '']].concat(configs.map((c) => {
+  const x = results.configs[c.name] as { medianNs: number; ratio: number; cpuMedianNs: number; cpuRatio: number; bpfNsPerRun: number };
+  return [c.name, x.medianNs.toFixed(0), `${x.ratio.toFixed(2)}x`, x.cpuMedianNs.toFixed(0), `${x.cpuRatio.toFixed(2)}x`, x.bpfNsPerRun.toFixed(0)];
+}));
+for (const row of rows) process.stdout.write(`${row[0]?.padEnd(18)} ${row.slice(1).map((x) => x.padStart(10)).join('')}\n`);
