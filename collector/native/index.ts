@@ -32,6 +32,12 @@ export type NativeStats = {
   readonly droppedBytes: number;
   readonly droppedBatches: number;
   readonly allocFailures: number;
+  /** times the drain thread waited for JS to give a batch back (records waited in the ring) */
+  readonly poolWaits: number;
+  /** batches allocated in the pool (at most maxQueuedBatches) */
+  readonly poolBatches: number;
+  /** batches whose ArrayBuffer JS transferred away: left the pool, never reused */
+  readonly poolForgotten: number;
   readonly batchHistogram: readonly number[];
   readonly kernel: { readonly emitted: readonly number[]; readonly dropped: readonly number[]; readonly filtered: readonly number[] };
 };
@@ -45,6 +51,7 @@ declare const handleBrand: unique symbol;
 export type NativeHandle = { readonly [handleBrand]: true };
 
 export interface NativeAddon {
+  /** onBatch's Buffer is lent for the call only: it is detached (empty) once onBatch returns */
   open(options: NativeOpenOptions, onBatch: (batch: Buffer, records: number) => void, onClosed: () => void): NativeHandle;
   close(handle: NativeHandle): void;
   stats(handle: NativeHandle): NativeStats;

@@ -2,8 +2,9 @@
  *
  * Threads: every exported function runs on the JS main thread. The drain thread (see
  * collector.c) only calls deliver(), which queues a batch on a threadsafe function without
- * blocking; call_js() then runs on the main thread and hands JS one Buffer per batch (an
- * external buffer over the batch memory, freed by its finalizer: no copy).
+ * blocking; call_js() then runs on the main thread and lends JS one Buffer per batch (an
+ * external buffer over the pooled batch memory, no copy), valid during the onBatch call
+ * only: it is detached when the call returns and the batch goes back to the pool.
  *
  * Lifetime: close() stops the drain thread (after a last drain) and releases the
  * threadsafe function; batches still queued are delivered, then the tsfn finalizer frees
@@ -96,51 +97,46 @@ static int get_config(napi_env env, napi_value obj, struct pal_config *cfg)
 	return 0;
 }
 
-static int64_t batch_footprint(const struct pal_batch *b)
-{
-	return (int64_t)(sizeof(*b) + b->cap);
-}
-
-/* Finalizer of a batch Buffer. The batch memory is reported to V8 as external memory
- * while a Buffer holds it, so garbage collection frees spent batches promptly instead of
- * letting them pile up unseen. */
-static void free_batch(napi_env env, void *data, void *hint)
-{
-	struct pal_batch *b = hint; /* data is b->data */
-	int64_t ignored;
-
-	if (env)
-		napi_adjust_external_memory(env, -batch_footprint(b), &ignored);
-	free(b);
-}
-
+/* Lends one batch to JS: an external Buffer over the pooled batch memory (no copy) for
+ * the duration of the onBatch call. Afterwards the ArrayBuffer is detached — any
+ * reference JS kept sees an empty buffer, never reused memory — and the batch goes back to
+ * the pool. If JS transferred the ArrayBuffer away (already detached) or it cannot be
+ * detached, the batch is never reused nor freed (pal_batch_forget). */
 static void call_js(napi_env env, napi_value js_cb, void *context, void *data)
 {
 	struct handle *h = context;
 	struct pal_batch *b = data;
-	napi_value buf, n, argv[2], undef;
+	napi_value buf, ab, n, argv[2], undef, exc = NULL;
+	napi_status st;
+	bool detached = true;
 
 	if (!b)
 		return;
 	if (!env || !js_cb) {
 		pal_count_discarded(h->c, b->records, b->used);
-		free(b);
+		pal_batch_release(h->c, b);
 		return;
 	}
-	if (napi_create_external_buffer(env, b->used, b->data, free_batch, b, &buf) != napi_ok) {
+	if (napi_create_external_buffer(env, b->used, b->data, NULL, NULL, &buf) != napi_ok) {
 		pal_count_discarded(h->c, b->records, b->used);
-		free(b);
+		pal_batch_release(h->c, b);
 		return;
-	}
-	{
-		int64_t ignored;
-		napi_adjust_external_memory(env, batch_footprint(b), &ignored);
 	}
 	napi_create_uint32(env, b->records, &n);
 	argv[0] = buf;
 	argv[1] = n;
 	napi_get_undefined(env, &undef);
-	napi_call_function(env, undef, js_cb, 2, argv, NULL);
+	st = napi_call_function(env, undef, js_cb, 2, argv, NULL);
+	if (st == napi_pending_exception)
+		napi_get_and_clear_last_exception(env, &exc); /* rethrown below, after the detach */
+	if (napi_get_typedarray_info(env, buf, NULL, NULL, NULL, &ab, NULL) == napi_ok &&
+	    napi_is_detached_arraybuffer(env, ab, &detached) == napi_ok && !detached &&
+	    napi_detach_arraybuffer(env, ab) == napi_ok)
+		pal_batch_release(h->c, b);
+	else
+		pal_batch_forget(h->c, b);
+	if (exc)
+		napi_throw(env, exc);
 }
 
 static int deliver(void *ctx, struct pal_batch *b)
@@ -206,7 +202,7 @@ static napi_value js_open(napi_env env, napi_callback_info info)
 	struct pal_options o = { 0 };
 	char path[4096];
 	size_t plen = 0;
-	uint32_t max_queue = 64;
+	uint32_t max_queue = 64;	/* batches in the pool (in flight at most) */
 	struct handle *h;
 	const char *op = "?";
 	int err = 0, rc;
@@ -237,6 +233,9 @@ static napi_value js_open(napi_env env, napi_callback_info info)
 		napi_throw_type_error(env, "EINVAL", "open: numeric options must be unsigned 32-bit integers");
 		return NULL;
 	}
+	if (max_queue < 2)
+		max_queue = 2;
+	o.pool_batches = max_queue;
 	h = calloc(1, sizeof(*h));
 	if (!h)
 		return throw_errno(env, "calloc", ENOMEM);
@@ -247,7 +246,7 @@ static napi_value js_open(napi_env env, napi_callback_info info)
 		return NULL;
 	}
 	CHECK(env, napi_create_string_utf8(env, "palisade.collector", NAPI_AUTO_LENGTH, &name));
-	if (napi_create_threadsafe_function(env, argv[1], NULL, name, max_queue ? max_queue : 1, 1, h,
+	if (napi_create_threadsafe_function(env, argv[1], NULL, name, max_queue, 1, h,
 					    tsfn_finalize, h, call_js, &h->tsfn) != napi_ok) {
 		pal_close(h->c);
 		free(h);
@@ -325,6 +324,9 @@ static napi_value js_stats(napi_env env, napi_callback_info info)
 	set_num(env, out, "droppedBytes", st.dropped_bytes);
 	set_num(env, out, "droppedBatches", st.dropped_batches);
 	set_num(env, out, "allocFailures", st.alloc_failures);
+	set_num(env, out, "poolWaits", st.pool_waits);
+	set_num(env, out, "poolBatches", st.pool_batches);
+	set_num(env, out, "poolForgotten", st.pool_forgotten);
 	napi_set_named_property(env, out, "batchHistogram", num_array(env, st.batch_hist, PAL_HIST_BUCKETS, 1));
 	napi_create_object(env, &k);
 	napi_set_named_property(env, k, "emitted", num_array(env, kc + PAL_CNT_EMITTED, ncpu, PAL_CNT_MAX));

@@ -1,10 +1,15 @@
 /* Collector core: libbpf object lifecycle and the drain thread (see collector.h).
  *
- * Invariants: memory is bounded by one batch under construction plus what the deliver
- * callback queues (bounded by the caller); every record read from the ring is counted as
- * delivered, dropped (consumer full / allocation failure) or bad — never lost silently.
+ * Invariants: memory is bounded by the batch pool (pool_batches x batch_bytes); every
+ * record read from the ring is counted as delivered, dropped (consumer refused the batch at
+ * close, allocation failure) or bad — never lost silently. Records are checked
+ * (pal_record_check) before they are copied into a batch, so JS only sees checked records.
  * The drain thread wakes on ring data (the BPF side forces a wake-up past a watermark),
  * on the stop eventfd, or every poll_ms.
+ *
+ * The ring is read directly (mmap of the map, as libbpf does, without its per-record
+ * callback and per-record consumer_pos store): the consumer position is published once per
+ * pass and before the thread may wait for a batch, so the kernel gets space back early.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -15,6 +20,8 @@
 #include <unistd.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <linux/bpf.h>
 #include <bpf/libbpf.h>
 #include <bpf/bpf.h>
 #include "collector.h"
@@ -26,16 +33,27 @@ static const char *const ATTACH[] = { "on_exec", "on_fork", "on_exit", "on_sys_e
 struct pal_collector {
 	struct bpf_object *obj;
 	struct bpf_link *links[N_ATTACH];
-	struct ring_buffer *rb;
+	/* the ring: consumer page (rw), producer page + data mapped twice (ro) */
+	int ring_fd;
+	size_t page;
+	size_t ring_size;
+	void *cons_map, *prod_map;
+	unsigned long *consumer_pos, *producer_pos;
+	const uint8_t *data;
 	int config_fd, cgroups_fd, counters_fd, syscalls_fd;
 	int stop_fd, epoll_fd;
-	uint32_t batch_bytes, poll_ms;
+	uint32_t batch_bytes, poll_ms, pool_max;
 	pthread_t thread;
 	int running;
 	int stop;
 	pal_deliver_fn deliver;
 	void *ctx;
 	struct pal_batch *cur;
+	/* batch pool */
+	pthread_mutex_t pool_mu;
+	pthread_cond_t pool_cv;
+	struct pal_batch *pool_free;
+	uint32_t pool_allocated;
 	struct pal_user_stats st;
 };
 
@@ -86,76 +104,158 @@ static void bump(uint64_t *p, uint64_t v)
 	__atomic_store_n(p, __atomic_load_n(p, __ATOMIC_RELAXED) + v, __ATOMIC_RELAXED);
 }
 
-static struct pal_batch *batch_new(struct pal_collector *c)
+static void hist_add(struct pal_collector *c, uint32_t n)
 {
-	struct pal_batch *b = malloc(sizeof(*b) + c->batch_bytes);
-	if (!b)
-		return NULL;
-	b->used = 0;
-	b->cap = c->batch_bytes;
-	b->records = 0;
+	unsigned bucket = 0;
+	while (bucket + 1 < PAL_HIST_BUCKETS && (1u << (bucket + 1)) <= n)
+		bucket++;
+	add(&c->st.batch_hist[bucket], 1);
+}
+
+/* A batch from the pool: a free one, else a new one while fewer than pool_max exist,
+ * else wait until the consumer gives one back. NULL when stopping with none free, or when
+ * allocation fails (counted). Drain thread only. */
+static struct pal_batch *pool_get(struct pal_collector *c)
+{
+	struct pal_batch *b = NULL;
+
+	pthread_mutex_lock(&c->pool_mu);
+	for (;;) {
+		if (c->pool_free) {
+			b = c->pool_free;
+			c->pool_free = b->next;
+			break;
+		}
+		if (c->pool_allocated < c->pool_max) {
+			b = malloc(sizeof(*b) + c->batch_bytes);
+			if (!b) {
+				add(&c->st.alloc_failures, 1);
+				break;
+			}
+			c->pool_allocated++;
+			add(&c->st.pool_batches, 1);
+			b->cap = c->batch_bytes;
+			break;
+		}
+		if (__atomic_load_n(&c->stop, __ATOMIC_ACQUIRE))
+			break;
+		add(&c->st.pool_waits, 1);
+		pthread_cond_wait(&c->pool_cv, &c->pool_mu);
+	}
+	pthread_mutex_unlock(&c->pool_mu);
+	if (b) {
+		b->next = NULL;
+		b->used = 0;
+		b->records = 0;
+	}
 	return b;
+}
+
+void pal_batch_release(struct pal_collector *c, struct pal_batch *b)
+{
+	pthread_mutex_lock(&c->pool_mu);
+	b->next = c->pool_free;
+	c->pool_free = b;
+	pthread_cond_signal(&c->pool_cv);
+	pthread_mutex_unlock(&c->pool_mu);
+}
+
+void pal_batch_forget(struct pal_collector *c, struct pal_batch *b)
+{
+	(void)b;
+	pthread_mutex_lock(&c->pool_mu);
+	c->pool_allocated--;
+	add(&c->st.pool_forgotten, 1);
+	pthread_cond_signal(&c->pool_cv);
+	pthread_mutex_unlock(&c->pool_mu);
 }
 
 static void flush(struct pal_collector *c)
 {
 	struct pal_batch *b = c->cur;
-	unsigned bucket = 0;
 	uint32_t n;
+	size_t used;
 
 	if (!b || b->records == 0)
 		return;
 	c->cur = NULL;
 	n = b->records;
-	while (bucket + 1 < PAL_HIST_BUCKETS && (1u << (bucket + 1)) <= n)
-		bucket++;
-	{
-		size_t used = b->used;
-		if (c->deliver(c->ctx, b) == 0) {
-			add(&c->st.delivered_records, n);
-			add(&c->st.delivered_bytes, used);
-			add(&c->st.delivered_batches, 1);
-			add(&c->st.batch_hist[bucket], 1);
-		} else {
-			add(&c->st.dropped_records, n);
-			add(&c->st.dropped_bytes, used);
-			add(&c->st.dropped_batches, 1);
-			free(b);
-		}
+	used = b->used;
+	if (c->deliver(c->ctx, b) == 0) {
+		add(&c->st.delivered_records, n);
+		add(&c->st.delivered_bytes, used);
+		add(&c->st.delivered_batches, 1);
+		hist_add(c, n);
+	} else {
+		add(&c->st.dropped_records, n);
+		add(&c->st.dropped_bytes, used);
+		add(&c->st.dropped_batches, 1);
+		pal_batch_release(c, b);
 	}
 }
 
-/* libbpf ring_buffer callback: copy one record into the current batch */
-static int on_record(void *ctx, void *data, size_t size)
+/* One pass over what the kernel committed: check each record, copy the good ones into
+ * batches, publish the consumer position. Returns when the ring is empty or the next
+ * record is still being written. */
+static void drain_ring(struct pal_collector *c)
 {
-	struct pal_collector *c = ctx;
-	struct pal_batch *b;
-	uint32_t len = (uint32_t)size;
+	const size_t mask = c->ring_size - 1;
+	unsigned long cons = __atomic_load_n(c->consumer_pos, __ATOMIC_RELAXED);
+	unsigned long prod;
+	uint64_t recs = 0, bytes = 0, bad = 0;
 
-	/* single writer (this thread): a relaxed load+store, no locked read-modify-write */
-	bump(&c->st.ring_records, 1);
-	bump(&c->st.ring_bytes, size);
-	if (pal_record_check(data, size) != PAL_OK) {
-		bump(&c->st.bad_records, 1);
-		return 0;
-	}
-	if (c->cur && c->cur->used + 4 + size > c->cur->cap)
-		flush(c);
-	if (!c->cur) {
-		c->cur = batch_new(c);
-		if (!c->cur) {
-			add(&c->st.alloc_failures, 1);
-			add(&c->st.dropped_records, 1);
-			add(&c->st.dropped_bytes, size);
-			return 0;
+	for (;;) {
+		prod = __atomic_load_n(c->producer_pos, __ATOMIC_ACQUIRE);
+		if (cons >= prod)
+			break;
+		while (cons < prod) {
+			const uint8_t *h = c->data + (cons & mask);
+			uint32_t l = __atomic_load_n((const uint32_t *)h, __ATOMIC_ACQUIRE);
+			uint32_t rlen;
+
+			if (l & BPF_RINGBUF_BUSY_BIT)
+				goto out; /* not committed yet: the next pass (or wake-up) takes it */
+			rlen = l & ~(BPF_RINGBUF_BUSY_BIT | BPF_RINGBUF_DISCARD_BIT);
+			if (!(l & BPF_RINGBUF_DISCARD_BIT)) {
+				const uint8_t *rec = h + BPF_RINGBUF_HDR_SZ;
+				recs++;
+				bytes += rlen;
+				if (pal_record_check(rec, rlen) != PAL_OK) {
+					bad++;
+				} else {
+					struct pal_batch *b = c->cur;
+					if (b && b->used + 4 + rlen > b->cap) {
+						flush(c);
+						b = NULL;
+					}
+					if (!b) {
+						/* the records before this one are copied: give their space back
+						 * before possibly waiting for a batch */
+						__atomic_store_n(c->consumer_pos, cons, __ATOMIC_RELEASE);
+						b = c->cur = pool_get(c);
+					}
+					if (b) {
+						uint8_t *d = b->data + b->used;
+						memcpy(d, &rlen, 4);
+						memcpy(d + 4, rec, rlen);
+						b->used += 4 + rlen;
+						b->records++;
+					} else {
+						add(&c->st.dropped_records, 1);
+						add(&c->st.dropped_bytes, rlen);
+					}
+				}
+			}
+			cons += (rlen + BPF_RINGBUF_HDR_SZ + 7) & ~7ul;
 		}
+		__atomic_store_n(c->consumer_pos, cons, __ATOMIC_RELEASE);
 	}
-	b = c->cur;
-	memcpy(b->data + b->used, &len, 4);
-	memcpy(b->data + b->used + 4, data, size);
-	b->used += 4 + size;
-	b->records++;
-	return 0;
+out:
+	__atomic_store_n(c->consumer_pos, cons, __ATOMIC_RELEASE);
+	/* single writer (this thread): a relaxed load+store, no locked read-modify-write */
+	bump(&c->st.ring_records, recs);
+	bump(&c->st.ring_bytes, bytes);
+	bump(&c->st.bad_records, bad);
 }
 
 static void *drain_main(void *arg)
@@ -167,13 +267,14 @@ static void *drain_main(void *arg)
 		int n = epoll_wait(c->epoll_fd, evs, 2, (int)c->poll_ms);
 		if (n < 0 && errno != EINTR)
 			break;
-		ring_buffer__consume(c->rb);
+		drain_ring(c);
 		flush(c);
 		if (__atomic_load_n(&c->stop, __ATOMIC_ACQUIRE))
 			break;
 	}
-	/* last drain: what the kernel wrote before stop is delivered */
-	ring_buffer__consume(c->rb);
+	/* last drain: what the kernel wrote before stop is delivered (or counted as dropped
+	 * when the consumer still holds every batch) */
+	drain_ring(c);
 	flush(c);
 	return NULL;
 }
@@ -204,7 +305,10 @@ struct pal_collector *pal_open(const struct pal_options *o, const char **err_op,
 		fail(err_op, err_no, "calloc", ENOMEM);
 		return NULL;
 	}
-	c->stop_fd = c->epoll_fd = -1;
+	c->stop_fd = c->epoll_fd = c->ring_fd = -1;
+	pthread_mutex_init(&c->pool_mu, NULL);
+	pthread_cond_init(&c->pool_cv, NULL);
+	c->pool_max = o->pool_batches < 2 ? 2 : o->pool_batches;
 	c->batch_bytes = o->batch_bytes < 65536 ? 65536 : o->batch_bytes;
 	c->poll_ms = o->poll_ms ? o->poll_ms : 20;
 
@@ -238,11 +342,39 @@ struct pal_collector *pal_open(const struct pal_options *o, const char **err_op,
 		fail(err_op, err_no, "write config map", -errno);
 		goto err;
 	}
-	c->rb = ring_buffer__new(bpf_map__fd(m), on_record, c, NULL);
-	if (!c->rb) {
-		fail(err_op, err_no, "ring_buffer__new", -errno);
+	c->ring_fd = bpf_map__fd(m);
+	{
+		/* the size the kernel created (libbpf may round what was asked for) */
+		struct bpf_map_info info;
+		__u32 ilen = sizeof(info);
+		memset(&info, 0, sizeof(info));
+		if (bpf_obj_get_info_by_fd(c->ring_fd, &info, &ilen)) {
+			fail(err_op, err_no, "ring map info", -errno);
+			goto err;
+		}
+		c->ring_size = info.max_entries;
+	}
+	c->page = (size_t)sysconf(_SC_PAGESIZE);
+	if (c->ring_size < c->page || (c->ring_size & (c->ring_size - 1))) {
+		fail(err_op, err_no, "ring size", EINVAL);
 		goto err;
 	}
+	c->cons_map = mmap(NULL, c->page, PROT_READ | PROT_WRITE, MAP_SHARED, c->ring_fd, 0);
+	if (c->cons_map == MAP_FAILED) {
+		c->cons_map = NULL;
+		fail(err_op, err_no, "mmap ring consumer page", -errno);
+		goto err;
+	}
+	/* data is mapped twice in a row by the kernel: a record that wraps reads contiguously */
+	c->prod_map = mmap(NULL, c->page + 2 * c->ring_size, PROT_READ, MAP_SHARED, c->ring_fd, (off_t)c->page);
+	if (c->prod_map == MAP_FAILED) {
+		c->prod_map = NULL;
+		fail(err_op, err_no, "mmap ring data", -errno);
+		goto err;
+	}
+	c->consumer_pos = c->cons_map;
+	c->producer_pos = c->prod_map;
+	c->data = (const uint8_t *)c->prod_map + c->page;
 	for (i = 0; i < N_ATTACH; i++) {
 		struct bpf_program *p = bpf_object__find_program_by_name(c->obj, ATTACH[i]);
 		if (!p) {
@@ -264,7 +396,7 @@ struct pal_collector *pal_open(const struct pal_options *o, const char **err_op,
 	{
 		struct epoll_event ev = { .events = EPOLLIN };
 		ev.data.u32 = 0;
-		if (epoll_ctl(c->epoll_fd, EPOLL_CTL_ADD, ring_buffer__epoll_fd(c->rb), &ev)) {
+		if (epoll_ctl(c->epoll_fd, EPOLL_CTL_ADD, c->ring_fd, &ev)) {
 			fail(err_op, err_no, "epoll_ctl ring", -errno);
 			goto err;
 		}
@@ -301,7 +433,10 @@ void pal_stop(struct pal_collector *c)
 
 	if (!c || !c->running)
 		return;
+	pthread_mutex_lock(&c->pool_mu);
 	__atomic_store_n(&c->stop, 1, __ATOMIC_RELEASE);
+	pthread_cond_broadcast(&c->pool_cv); /* a drain thread waiting for a batch */
+	pthread_mutex_unlock(&c->pool_mu);
 	if (write(c->stop_fd, &one, sizeof(one)) < 0) {
 		/* the thread still sees `stop` within poll_ms */
 	}
@@ -318,13 +453,24 @@ void pal_close(struct pal_collector *c)
 	pal_stop(c);
 	for (i = 0; i < N_ATTACH; i++)
 		bpf_link__destroy(c->links[i]);
-	ring_buffer__free(c->rb);
+	if (c->cons_map)
+		munmap(c->cons_map, c->page);
+	if (c->prod_map)
+		munmap(c->prod_map, c->page + 2 * c->ring_size);
 	bpf_object__close(c->obj);
 	if (c->stop_fd >= 0)
 		close(c->stop_fd);
 	if (c->epoll_fd >= 0)
 		close(c->epoll_fd);
 	free(c->cur);
+	/* every delivered batch was given back by now (the addon closes after the last one) */
+	while (c->pool_free) {
+		struct pal_batch *b = c->pool_free;
+		c->pool_free = b->next;
+		free(b);
+	}
+	pthread_mutex_destroy(&c->pool_mu);
+	pthread_cond_destroy(&c->pool_cv);
 	free(c);
 }
 

@@ -3,7 +3,13 @@
  *
  * Threads: pal_open/pal_start/pal_stop/pal_close/pal_stats/pal_set_* run on the caller's
  * (JS main) thread; the drain thread only runs drain_main() in collector.c and calls
- * `deliver` from it. Counters shared between them are updated with __atomic builtins.
+ * `deliver` from it; pal_batch_release() may run on any thread. Counters shared between
+ * threads are updated with __atomic builtins; the batch pool is guarded by a mutex.
+ *
+ * Batches come from a bounded pool (pool_batches, allocated lazily, reused LIFO so the
+ * same few stay hot and resident). When every batch is with the consumer, the drain
+ * thread waits for one to come back and records wait in the kernel ring (whose overflow
+ * the kernel counts): memory is bounded by pool_batches x batch_bytes.
  *
  * Batch format (what JS receives): a sequence of frames [u32 len, little-endian][record of
  * len bytes], records as defined in bpf/include/palisade_event.h.
@@ -17,14 +23,16 @@
 #include "palisade_event.h"
 
 struct pal_batch {
+	struct pal_batch *next;    /* pool free list */
 	size_t used;
 	size_t cap;
 	uint32_t records;
 	uint8_t data[];
 };
 
-/* Returns 0 when the batch was taken (the callee frees it later with free()), -1 when
- * the consumer's queue is full (the caller counts the drop and frees it). */
+/* Returns 0 when the batch was taken (the callee gives it back with pal_batch_release()
+ * once the consumer is done with it), -1 when the consumer refuses it (closing): the
+ * caller counts the drop and takes the batch back. */
 typedef int (*pal_deliver_fn)(void *ctx, struct pal_batch *b);
 
 struct pal_options {
@@ -32,6 +40,7 @@ struct pal_options {
 	uint32_t ring_bytes;       /* power of two, >= page size */
 	uint32_t batch_bytes;      /* bytes per batch handed to JS */
 	uint32_t poll_ms;          /* max time a record waits before delivery */
+	uint32_t pool_batches;     /* batches in flight at most (filling + queued + with JS) */
 	struct pal_config config;  /* initial filter */
 };
 
@@ -48,6 +57,9 @@ struct pal_user_stats {
 	uint64_t dropped_bytes;
 	uint64_t dropped_batches;
 	uint64_t alloc_failures;   /* batch allocation failed: records dropped, counted above */
+	uint64_t pool_waits;       /* the drain thread waited for the consumer to return a batch */
+	uint64_t pool_batches;     /* batches allocated in the pool so far */
+	uint64_t pool_forgotten;   /* batches JS kept (transferred ArrayBuffer): never reused */
 	uint64_t batch_hist[PAL_HIST_BUCKETS]; /* records per delivered batch, log2 buckets */
 };
 
@@ -68,6 +80,11 @@ int pal_kernel_counters(struct pal_collector *c, uint64_t *out, int max_cpus);
 void pal_user_stats(struct pal_collector *c, struct pal_user_stats *out);
 /* the consumer side of delivery reports batches it had to discard (e.g. on teardown) */
 void pal_count_discarded(struct pal_collector *c, uint32_t records, size_t bytes);
+/* gives a delivered batch back to the pool (any thread) */
+void pal_batch_release(struct pal_collector *c, struct pal_batch *b);
+/* the consumer cannot give this batch back: it leaves the pool (never freed: something
+ * may still read it) and a new one may be allocated in its place */
+void pal_batch_forget(struct pal_collector *c, struct pal_batch *b);
 const char *pal_last_log(void);
 
 #endif
