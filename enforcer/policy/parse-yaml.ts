@@ -2,6 +2,8 @@
 // can crash or hang the engine: the source size, the number of documents, alias expansion
 // (billion laughs), and nesting depth are bounded; a stack overflow inside the YAML library is
 // caught and reported as an issue. Never throws; every problem is a PolicyIssue with a position.
+// While the YAML library parses, `process.env` is a plain snapshot of the only two variables the
+// library reads (see withPlainEnv); it is restored before parseYamlSource returns or throws.
 import { LineCounter, isMap, isPair, isScalar, isSeq, parseAllDocuments, type Document, type Node } from 'yaml';
 import { formatPath, type PathSegment, type PolicyIssue } from './errors.js';
 
@@ -123,6 +125,25 @@ function isNodeWithRange(n: unknown): n is Node {
   return typeof n === 'object' && n !== null && Array.isArray((n as { range?: unknown }).range);
 }
 
+/**
+ * The yaml library reads `process.env.LOG_TOKENS` for every lexical token and
+ * `process.env.LOG_STREAM` for every document. `process.env` is a C++ interceptor (each read is
+ * a getenv under a lock), which measured about half of the parse time of a small policy. During
+ * the synchronous parse the library sees a plain object holding the same two values; no other
+ * JavaScript runs meanwhile, and the real object is put back in `finally`.
+ */
+function withPlainEnv<T>(fn: () => T): T {
+  const env = process.env;
+  const snapshot: NodeJS.ProcessEnv = Object.create(null) as NodeJS.ProcessEnv;
+  for (const k of ['LOG_TOKENS', 'LOG_STREAM']) { const v = env[k]; if (v !== undefined) snapshot[k] = v; }
+  process.env = snapshot;
+  try {
+    return fn();
+  } finally {
+    process.env = env;
+  }
+}
+
 export function parseYamlSource(src: string, file: string): ParsedSource {
   const issues: PolicyIssue[] = [];
   const at = (line: number, col: number, message: string): PolicyIssue => ({ severity: 'error', file, line, col, path: '', message });
@@ -135,7 +156,7 @@ export function parseYamlSource(src: string, file: string): ParsedSource {
   const lc = new LineCounter();
   let parsed: Document.Parsed[];
   try {
-    const all = parseAllDocuments(src, { lineCounter: lc, prettyErrors: false, uniqueKeys: true, logLevel: 'error', strict: true, version: '1.2' });
+    const all = withPlainEnv(() => parseAllDocuments(src, { lineCounter: lc, prettyErrors: false, uniqueKeys: true, logLevel: 'error', strict: true, version: '1.2' }));
     parsed = Array.isArray(all) ? all : [];
   } catch (err) {
     return { docs: [], issues: [at(1, 1, `cannot parse YAML: ${err instanceof Error ? firstLine(err.message) : String(err)}`)] };
