@@ -23,9 +23,19 @@ export type RelayEvent = {
   readonly receivedAt: bigint;
 };
 
-/** "2006-01-02T15:04:05.000000Z", the UpdatedTime format of KubeArmor. */
+let lastMs = NaN;
+let lastText = '';
+
+/**
+ * "2006-01-02T15:04:05.000000Z", the UpdatedTime format of KubeArmor. Ingest calls
+ * it per event with whole seconds, so the last result is kept (one entry).
+ */
 export function updatedTime(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
+  if (ms !== lastMs) {
+    lastText = new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
+    lastMs = ms;
+  }
+  return lastText;
 }
 
 export function containerIdOf(body: EventBody): string {

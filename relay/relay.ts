@@ -44,14 +44,12 @@ import { loadServerCredentials } from './tls/credentials.js';
 import { createAccess } from './access/access.js';
 import { defaultAccessConfig, loadAccessConfig } from './access/config.js';
 import { createAccessHooks } from './access/hooks.js';
-import { createIdentityCache, defaultConfig as defaultK8sConfig, type IdentityCache } from './k8s/index.js';
-import { identityLookupOf } from './k8s/enrich-adapter.js';
-import { connectScaleOut, type ScaleOut } from './scaleout/index.js';
-import { defaultScaleOutConfig } from './scaleout/config.js';
-import { createScaleOutPipeline, type ScaleOutPipeline } from './scaleout/pipeline.js';
-import { withStreamCursors } from './scaleout/watch-resume.js';
+import type { IdentityCache } from './k8s/index.js';
+import type { ScaleOut } from './scaleout/index.js';
+import type { ScaleOutPipeline } from './scaleout/pipeline.js';
 import type { Pipeline } from './pipeline.js';
-import { createUpstreams, upstreamConfigOf, type Upstreams } from './upstream/index.js';
+import type { Upstreams } from './upstream/index.js';
+import { upstreamConfigOf } from './upstream/config.js';
 
 export type RelayOptions = {
   readonly identity?: IdentityLookup;
@@ -147,6 +145,8 @@ export function createRelay(config: RelayConfig, opts: RelayOptions = {}): Relay
     type AnyCall = ServerWritableStream<unknown, Buffer>;
     const hooks = createAccessHooks<AnyCall>(createAccess(ac.value, counters), limit);
     if (config.kubernetes.mode !== 'none' && !opts.identity) {
+      const { createIdentityCache, defaultConfig: defaultK8sConfig } = await import('./k8s/index.js');
+      const { identityLookupOf } = await import('./k8s/enrich-adapter.js');
       cache = createIdentityCache({ ...defaultK8sConfig(), mode: config.kubernetes.mode, kubeconfigPath: config.kubernetes.kubeconfig || undefined }, { logger: log.child({ component: 'relay.k8s' }) });
       const synced = await cache.start();
       if (!synced.synced) log.warn('kubernetes informers not synced yet; early events may be sent unenriched');
@@ -154,6 +154,9 @@ export function createRelay(config: RelayConfig, opts: RelayOptions = {}): Relay
     }
     let streamHub: Hub = hub;
     if (config.redis.url !== '') {
+      const { connectScaleOut } = await import('./scaleout/index.js');
+      const { defaultScaleOutConfig } = await import('./scaleout/config.js');
+      const { createScaleOutPipeline } = await import('./scaleout/pipeline.js');
       const so = await connectScaleOut({ ...defaultScaleOutConfig(), ...config.redis, replicaName: host }, { localHub: hub, counters, factory, throttle: config.throttle, log: log.child({ component: 'relay.scaleout' }) });
       if (!so.ok) throw new Error(so.error);
       scaleOut = so.value;
@@ -166,12 +169,14 @@ export function createRelay(config: RelayConfig, opts: RelayOptions = {}): Relay
     // after identity and scale-out, so upstream events enter the final pipeline
     const uc = upstreamConfigOf(config.upstream);
     if (uc.addresses.length > 0 || uc.discovery.enabled) {
+      const { createUpstreams } = await import('./upstream/index.js');
       upstreams = createUpstreams(uc, { sink: pipelineProxy, counters, clusterName: config.clusterName, ...(cache ? { pods: cache } : {}), log: log.child({ component: 'relay.upstream' }) });
     }
-    const common = { hub: streamHub, counters, clusterName: config.clusterName, hostName: host, admit: hooks.admit, release, namespacesOf: hooks.namespacesOf };
+    const common = { hub: streamHub, counters, clusterName: config.clusterName, hostName: host, stallTimeoutMs: config.logStream.stallTimeoutMs, admit: hooks.admit, release, namespacesOf: hooks.namespacesOf };
     logServer.addService(rawLogService, createLogService(common));
     const watch = createWatchService(common);
-    logServer.addService(rawWatchService, scaleOut ? withStreamCursors(watch, scaleOut.hub, counters, (call) => {
+    const withStreamCursors = scaleOut ? (await import('./scaleout/watch-resume.js')).withStreamCursors : undefined;
+    logServer.addService(rawWatchService, scaleOut && withStreamCursors ? withStreamCursors(watch, scaleOut.hub, counters, (call) => {
       const a = hooks.authorization(call as AnyCall);
       return a.ok ? undefined : a.error;
     }) : watch);

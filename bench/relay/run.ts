@@ -6,10 +6,13 @@
 //   phase 2 (latency): 50 nodes x 400 events/s = 20k events/s offered for --seconds; the
 //     send time (process.hrtime, the same monotonic clock in both processes) travels in
 //     Alert.Data; p50/p99 end-to-end latency over delivered events, and drops.
-//   RSS: peak (VmHWM) and final VmRSS of the relay process, which includes tsx.
+//   RSS: peak (VmHWM, and VmRSS sampled every 250 ms) of the relay process.
+// The relay and the clients run compiled (bench/relay/tsconfig.json -> dist/, built
+// first by this runner), not under tsx; --tsx runs both under tsx instead.
 // Prints a table and writes bench/results/relay.json.
-// Usage: node --import tsx bench/relay/run.ts [--seconds 8]
-import { spawn } from 'node:child_process';
+// Usage: node --import tsx bench/relay/run.ts [--seconds 8] [--tsx]
+//   diagnosis only (results are not written): --only throughput|20k|2k, --relay-node-arg / --clients-node-arg <node flag> (repeatable, e.g. --cpu-prof)
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -17,13 +20,29 @@ import { credentials, type ClientDuplexStream } from '@grpc/grpc-js';
 import { Alert } from '../../proto/gen/feeder/kubearmor.js';
 import { IngestClient, type Entry, type IngestRequest, type IngestResponse } from '../../proto/gen/palisade/v1/ingest.js';
 
-const { values } = parseArgs({ options: { seconds: { type: 'string', default: '8' } } });
+const { values } = parseArgs({ options: { seconds: { type: 'string', default: '8' }, tsx: { type: 'boolean', default: false }, only: { type: 'string', default: '' }, 'relay-node-arg': { type: 'string', multiple: true, default: [] }, 'clients-node-arg': { type: 'string', multiple: true, default: [] }, 'client-window': { type: 'string', default: '0' } } });
+/** Log-stream clients' HTTP/2 receive window in bytes (0: grpc-js's default, 64 KiB). */
+const CLIENT_WINDOW = Number(values['client-window']);
+const TSX = values.tsx;
 const SECONDS = Math.max(2, Number(values.seconds));
 const NODES = 50;
 const CLIENTS = 5;
 const OWN = { 'grpc.use_local_subchannel_pool': 1 } as const;
 const root = new URL('../../', import.meta.url).pathname;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+/** argv for node running one of this folder's entry points, compiled or under tsx. */
+const entry = (name: string): string[] => (TSX ? ['--import', 'tsx', `bench/relay/${name}.ts`] : [`dist/bench/relay/${name}.js`]);
+if (!TSX) {
+  const tsc = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'bench/relay/tsconfig.json'], { cwd: root, stdio: 'inherit' });
+  if (tsc.status !== 0) throw new Error('tsc -p bench/relay/tsconfig.json failed');
+}
+
+/** CPU seconds (user + system) a process has used so far. */
+function cpuSec(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
+  return (Number(rest[11]) + Number(rest[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+}
 
 function vm(pid: number, key: string): number {
   const m = new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -31,7 +50,7 @@ function vm(pid: number, key: string): number {
 }
 
 async function startRelay(): Promise<{ pid: number; ingest: number; logs: number; stop: () => Promise<void> }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'cli/main.ts', 'relay', '--ingest-listen', '127.0.0.1:0', '--log-stream-listen', '127.0.0.1:0',
+  const child = spawn(process.execPath, [...(values['relay-node-arg'] ?? []), ...entry('relay-entry'), '--ingest-listen', '127.0.0.1:0', '--log-stream-listen', '127.0.0.1:0',
     '--throttle-enabled', 'false', '--throttle-collapse-window-ms', '0', '--ingest-max-events-per-sec', '10000000',
     '--log-stream-client-queue-size', '50000', '--log-stream-replay-buffer', '50000', '--log-level', 'info'], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
@@ -44,17 +63,27 @@ async function startRelay(): Promise<{ pid: number; ingest: number; logs: number
   return { pid: child.pid as number, ingest: j.ingestPort, logs: j.logStreamPort, stop: async () => { child.kill('SIGTERM'); await exited; } };
 }
 
+/** Ingest ack latency (send -> ack at the node), recorded while `on`. */
+const ackLat = { on: false, ms: [] as number[] };
+
 class Node {
   readonly client: IngestClient;
   readonly call: ClientDuplexStream<IngestRequest, IngestResponse>;
   acked = 0n;
   sent = 0n;
   private readonly waiters: Array<() => void> = [];
+  /** [last seq, send time] of batches not yet acked. */
+  private readonly inFlight: Array<[bigint, bigint]> = [];
   constructor(port: number, readonly id: string) {
     this.client = new IngestClient(`127.0.0.1:${port}`, credentials.createInsecure(), OWN);
     this.call = this.client.stream();
     this.call.on('data', (r: IngestResponse) => {
       if (r.ackedSeq > this.acked) this.acked = r.ackedSeq;
+      const now = process.hrtime.bigint();
+      while (this.inFlight.length > 0 && (this.inFlight[0] as [bigint, bigint])[0] <= this.acked) {
+        const [, t0] = this.inFlight.shift() as [bigint, bigint];
+        if (ackLat.on) ackLat.ms.push(Number(now - t0) / 1e6);
+      }
       for (const w of this.waiters.splice(0)) w();
     });
     this.call.on('error', () => undefined);
@@ -63,12 +92,14 @@ class Node {
   send(n: number): void {
     const entries: Entry[] = [];
     const first = this.sent + 1n;
-    const t = process.hrtime.bigint().toString();
+    const tn = process.hrtime.bigint();
+    const t = tn.toString();
     for (let i = 0; i < n; i++) {
       const seq = first + BigInt(i);
       entries.push({ seq, event: { $case: 'alert', value: Alert.create({ HostName: this.id, ContainerID: 'c', Type: 'MatchedPolicy', PolicyName: 'p', Operation: 'File', Resource: `/etc/${seq}`, Action: 'Audit', Result: 'Passed', Data: `t=${t}` }) } });
     }
     this.sent += BigInt(n);
+    this.inFlight.push([this.sent, tn]);
     this.call.write({ kind: { $case: 'batch', value: { nodeId: this.id, bootId: 'b1', firstSeq: first, lastSeq: this.sent, entries } } });
   }
   waitAck(): Promise<void> {
@@ -84,11 +115,11 @@ type SinkReport = { got: number[]; dropped: number; p50: number; p99: number; sa
 
 /** The log-stream clients, in a child process (bench/relay/sinks.ts). */
 class Sinks {
-  private readonly child;
+  readonly child;
   private buf = '';
   private readonly waiting: Array<(line: string) => void> = [];
   constructor(port: number) {
-    this.child = spawn(process.execPath, ['--import', 'tsx', 'bench/relay/sinks.ts', String(port), String(CLIENTS)], { cwd: root, stdio: ['pipe', 'pipe', 'inherit'] });
+    this.child = spawn(process.execPath, [...(values['clients-node-arg'] ?? []), ...entry('sinks'), String(port), String(CLIENTS), String(CLIENT_WINDOW)], { cwd: root, stdio: ['pipe', 'pipe', 'inherit'] });
     this.child.stdout.on('data', (b: Buffer) => {
       this.buf += b.toString();
       let i;
@@ -124,6 +155,16 @@ const pct = (xs: number[], p: number): number => {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] as number;
 };
 
+/** Share of one core used by the relay, the clients' process and this process (the nodes) since c0. */
+function cpuShares(c0: Array<number | NodeJS.CpuUsage>, relayPid: number, sinksPid: number, dt: number): Record<string, number> {
+  const own = process.cpuUsage(c0[2] as NodeJS.CpuUsage);
+  return {
+    relayCpuCores: (cpuSec(relayPid) - (c0[0] as number)) / dt,
+    clientsCpuCores: (cpuSec(sinksPid) - (c0[1] as number)) / dt,
+    nodesCpuCores: (own.user + own.system) / 1e6 / dt,
+  };
+}
+
 async function throughput(): Promise<Record<string, number>> {
   const r = await startRelay();
   const sinks = new Sinks(r.logs);
@@ -141,6 +182,7 @@ async function throughput(): Promise<Record<string, number>> {
   await sleep(2000); // warm-up
   const a0 = nodes.reduce((s, n) => s + Number(n.acked), 0);
   const g0 = (await sinks.report()).got;
+  const c0 = [cpuSec(r.pid), cpuSec(sinks.child.pid as number), process.cpuUsage()];
   const t0 = performance.now();
   let peak = 0;
   for (let i = 0; i < SECONDS * 4; i++) {
@@ -148,6 +190,7 @@ async function throughput(): Promise<Record<string, number>> {
     peak = Math.max(peak, vm(r.pid, 'VmRSS'));
   }
   const dt = (performance.now() - t0) / 1000;
+  const cpu = cpuShares(c0, r.pid, sinks.child.pid as number, dt);
   const a1 = nodes.reduce((s, n) => s + Number(n.acked), 0);
   const rep = await sinks.report();
   const delivered = rep.got.map((g, i) => (g - (g0[i] as number)) / dt);
@@ -163,6 +206,7 @@ async function throughput(): Promise<Record<string, number>> {
     deliveredPerClientMedian: pct(delivered, 50),
     clientDroppedTotal: rep.dropped,
     rssPeakMiB: Math.max(peak, hwm),
+    ...cpu,
   };
 }
 
@@ -180,7 +224,10 @@ async function latency(rate: number): Promise<Record<string, number>> {
   }, 50);
   await sleep(2000);
   sinks.send('lat');
+  ackLat.on = true;
+  ackLat.ms = [];
   const o0 = offered;
+  const c0 = [cpuSec(r.pid), cpuSec(sinks.child.pid as number), process.cpuUsage()];
   const t0 = performance.now();
   let peak = 0;
   for (let i = 0; i < SECONDS * 4; i++) {
@@ -188,7 +235,9 @@ async function latency(rate: number): Promise<Record<string, number>> {
     peak = Math.max(peak, vm(r.pid, 'VmRSS'));
   }
   const dt = (performance.now() - t0) / 1000;
+  const cpu = cpuShares(c0, r.pid, sinks.child.pid as number, dt);
   clearInterval(timer);
+  ackLat.on = false;
   const rep = await sinks.report();
   const hwm = vm(r.pid, 'VmHWM');
   for (const n of nodes) n.close();
@@ -198,19 +247,27 @@ async function latency(rate: number): Promise<Record<string, number>> {
     offeredEventsPerSec: (offered - o0) / dt,
     p50ms: rep.p50,
     p99ms: rep.p99,
+    ingestAckP50ms: pct(ackLat.ms, 50),
+    ingestAckP99ms: pct(ackLat.ms, 99),
     samples: rep.samples,
     clientDroppedTotal: rep.dropped,
     rssPeakMiB: Math.max(peak, hwm),
+    ...cpu,
   };
 }
 
+if (values.only !== '') {
+  const r = values.only === 'throughput' ? await throughput() : await latency(values.only === '2k' ? 2_000 : 20_000);
+  console.table(r);
+  process.exit(0);
+}
 const tp = await throughput();
 const l20 = await latency(20_000);
 const l2 = await latency(2_000);
 const result = {
   date: new Date().toISOString(),
   machine: { cpus: cpus().length, model: cpus()[0]?.model ?? '', kernel: release(), node: process.version, loadavg: loadavg() },
-  method: `relay = palisade relay process (tsx), ${NODES} ingest clients in this process, ${CLIENTS} WatchAlerts clients in a child process (bench/relay/sinks.ts), loopback, throttle/collapse off, ${SECONDS} s measured after 2 s warm-up; one run (the machine is shared)`,
+  method: `relay = palisade relay process (${TSX ? 'tsx' : 'compiled JS, no tsx'}), ${NODES} ingest clients in this process, ${CLIENTS} WatchAlerts clients (grpc-js, one connection each; their deserializer reads only Operation and Data of each Alert) in a child process (bench/relay/sinks.ts), loopback, throttle/collapse off, ${SECONDS} s measured after 2 s warm-up; one run (the machine is shared)`,
   goal: { eventsPerSec: 100_000, p99msAt20k: 50, rssMiB: 300 },
   throughput: tp,
   latencyAt20k: l20,

@@ -16,13 +16,15 @@ import { updatedTime } from '../event.js';
 import type { Hub, HubEntry } from '../hub/hub.js';
 import type { Counters } from '../metrics/counters.js';
 import { feederBytes } from './encode.js';
-import { startPump } from './stream-pump.js';
+import { DEFAULT_STALL_TIMEOUT_MS, startPump } from './stream-pump.js';
 
 export type LogServiceDeps = {
   readonly hub: Hub;
   readonly counters: Counters;
   readonly clusterName: string;
   readonly hostName: string;
+  /** See PumpOptions.stallTimeoutMs (relay config logStream.stallTimeoutMs). */
+  readonly stallTimeoutMs?: number;
   /** Admission for a new stream (client limit, tenancy); an error status to refuse it. */
   readonly admit: (call: ServerWritableStream<RequestMessage, Buffer>) => { code: Status; details: string } | undefined;
   readonly release: () => void;
@@ -76,7 +78,7 @@ export function createLogService(d: LogServiceDeps): UntypedServiceImplementatio
       return;
     }
     d.counters.inc('palisade_relay_watch_streams_total', { rpc: kind });
-    startPump({ call, sub: s.sub, encode: (e) => feederBytes(e), notice: (n) => notice(kind, n), onDone: d.release });
+    startPump({ call, sub: s.sub, encode: (e) => feederBytes(e), notice: (n) => notice(kind, n), onDone: d.release, stallTimeoutMs: d.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS, counters: d.counters, rpc: kind });
   };
 
   return {

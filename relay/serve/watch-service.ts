@@ -11,7 +11,7 @@ import { updatedTime } from '../event.js';
 import type { Hub, StartAt } from '../hub/hub.js';
 import type { Counters } from '../metrics/counters.js';
 import { watchBytes, withDroppedBefore } from './encode.js';
-import { startPump } from './stream-pump.js';
+import { DEFAULT_STALL_TIMEOUT_MS, startPump } from './stream-pump.js';
 import { compileWatchFilter } from './watch-filter.js';
 
 export const rawWatchService: ServiceDefinition = {
@@ -23,6 +23,7 @@ export type WatchDeps = {
   readonly counters: Counters;
   readonly clusterName: string;
   readonly hostName: string;
+  readonly stallTimeoutMs?: number;
   readonly admit: (call: ServerWritableStream<WatchRequest, Buffer>) => { code: Status; details: string } | undefined;
   readonly release: () => void;
   readonly namespacesOf: (call: ServerWritableStream<WatchRequest, Buffer>) => ReadonlySet<string> | undefined;
@@ -63,7 +64,7 @@ export function createWatchService(d: WatchDeps): UntypedServiceImplementation {
           enriched: true, count: 1, droppedBefore: BigInt(dropped),
         })).finish());
       };
-      startPump({ call, sub: s.sub, encode: (e, dropped) => withDroppedBefore(watchBytes(e, d.hub), dropped), notice, onDone: d.release });
+      startPump({ call, sub: s.sub, encode: (e, dropped) => withDroppedBefore(watchBytes(e, d.hub), dropped), notice, onDone: d.release, stallTimeoutMs: d.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS, counters: d.counters, rpc: 'watch' });
     },
   };
 }
