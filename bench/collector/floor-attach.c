@@ -51,12 +51,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, "set ring size failed\n");
 		return 1;
 	}
-	/* load only what is named (and, for palisade, the tail-call targets it needs) */
+	/* floor object (no ring): load only what is named, so that a program type this kernel
+	 * refuses fails only its own run; palisade: load everything (tail-call targets) */
 	snprintf(names, sizeof(names), ",%s,", argv[2]);
 	bpf_object__for_each_program(p, obj) {
 		char key[160];
 		snprintf(key, sizeof(key), ",%s,", bpf_program__name(p));
-		if (!strstr(names, key) && bpf_program__type(p) != BPF_PROG_TYPE_RAW_TRACEPOINT)
+		if (!ev && !strstr(names, key))
 			bpf_program__set_autoload(p, false);
 	}
 	if (bpf_object__load(obj)) {
