@@ -104,7 +104,8 @@ type TableIndex = {
   readonly nodeParent: Int32Array;
   /**
    * every edge of the trie, four int32 per slot: child id (-1 empty), parent id, segmentHash of
-   * (parent, name), name length; linear probing. A hit whose parent, hash and length agree is
+   * (parent, name), name length | child's NODE_* flags << 28 (the flags come with the edge, no
+   * second array read per level); linear probing. A hit whose parent, hash and length agree is
    * confirmed character by character against the child's name in `names` at nameOffset[child].
    */
   readonly slots: Int32Array;
@@ -122,6 +123,7 @@ type TableIndex = {
 const NODE_RECURSIVE = 1;
 const NODE_DIRECT = 2;
 const NODE_CHILDREN = 4;
+const LEN_MASK = 0x0fffffff;
 const tableIndexes = new WeakMap<PathTable, TableIndex>();
 let lastTable: PathTable | undefined;
 let lastIndex: TableIndex | undefined;
@@ -175,7 +177,8 @@ function buildIndex(t: PathTable): TableIndex {
       const h = segmentHash(parent, name, 0, name.length);
       let slot = h & slotMask;
       while (slots[slot * 4] !== -1) slot = (slot + 1) & slotMask;
-      slots.set([child, parent, h, name.length], slot * 4);
+      if (name.length > LEN_MASK) throw new Error(`directory name of ${name.length} characters`); // cannot pass validation
+      slots.set([child, parent, h, name.length | ((nodeFlags[child] as number) << 28)], slot * 4);
     }
   });
   // flat strings: a concatenation (rope) would be flattened on first use, or walked per character
@@ -248,12 +251,14 @@ function walkTrie(idx: TableIndex, path: string): number {
       const b = slot * 4;
       const c = slots[b] as number;
       if (c === -1) break;
-      if (slots[b + 2] === h && slots[b + 1] === node && slots[b + 3] === len) { child = c; break; }
+      if (slots[b + 2] === h && slots[b + 1] === node) {
+        const lf = slots[b + 3] as number;
+        if ((lf & LEN_MASK) === len) { child = c; f = lf >>> 28; break; }
+      }
       slot = (slot + 1) & mask;
     }
     if (child === -1) { result = node * 2; break; }
     node = child;
-    f = flags[child] as number;
     start = slash + 1;
   }
   // lastIndexOf(d, 0) only tries position 0; measured 1.5-3x faster here than startsWith
@@ -290,7 +295,7 @@ function walkTrieExact(idx: TableIndex, path: string): number {
       const b = slot * 4;
       const c = slots[b] as number;
       if (c === -1) break;
-      if (slots[b + 2] === h && slots[b + 1] === node && slots[b + 3] === len) {
+      if (slots[b + 2] === h && slots[b + 1] === node && ((slots[b + 3] as number) & LEN_MASK) === len) {
         const off = offsets[c] as number;
         let k = 0;
         while (k < len && names.charCodeAt(off + k) === path.charCodeAt(start + k)) k++;
