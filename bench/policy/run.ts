@@ -94,7 +94,8 @@ function percentile(sorted: Float64Array, p: number): number {
 type Latency = { p50ns: number; p90ns: number; p99ns: number; p999ns: number };
 const latency = (samples: Float64Array): Latency => {
   const s = samples.slice().sort();
-  return { p50ns: percentile(s, 0.5), p90ns: percentile(s, 0.9), p99ns: percentile(s, 0.99), p999ns: percentile(s, 0.999) };
+  const at = (p: number): number => Math.round(percentile(s, p) * 10) / 10; // performance.now() differences carry float noise
+  return { p50ns: at(0.5), p90ns: at(0.9), p99ns: at(0.99), p999ns: at(0.999) };
 };
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 
@@ -167,45 +168,56 @@ function throughput(a: (i: number) => boolean, b: (i: number) => boolean, n: num
 }
 
 /**
- * Per-call latency over PASSES passes: for each path, the engine's call, the reference's call and
- * an empty timer pair are each timed alone, one after the other, so all three see the same
- * machine at the same moment. `fresh`: each call gets a path string decoded from bytes just
- * before the clock starts (as from a kernel buffer: its hash is not cached yet), and the engine a
- * new Operation; otherwise the prepared strings and Operations are reused.
+ * Per-call latency over PASSES rounds; each round is one pass over all paths for the engine,
+ * then one for the reference, then one of empty timer pairs, each call timed alone. Rounds
+ * alternate the three so that they sample the same stretch of machine time (as the throughput
+ * runs do), while a pass does not evict the others' data between two calls. `fresh`: each call
+ * gets a path string decoded from bytes just before the clock starts (as from a kernel buffer:
+ * its hash is not cached yet), and the engine a new Operation; otherwise the prepared strings
+ * and Operations are reused.
  */
 function latencies(timer: TimerName, engine: (op: Operation) => boolean, ref: (path: string) => boolean, ops: readonly Operation[], bytes: readonly Buffer[], fresh: boolean): [Latency, Latency, Latency] {
   const n = ops.length;
   const lat = [new Float64Array(n * PASSES), new Float64Array(n * PASSES), new Float64Array(n * PASSES)] as const;
   let sink = 0;
-  let m = 0;
   const perf = timer === 'performance.now';
+  const src = (i: number): Buffer => bytes[i] as Buffer;
   for (let k = 0; k < PASSES; k++) {
-    for (let i = 0; i < n; i++, m++) {
-      let op = ops[i] as Operation;
-      let refPath = (op as { path: string }).path;
-      if (fresh) {
-        const b = bytes[i] as Buffer;
-        op = { class: 'file', path: b.toString('latin1'), source: '/usr/bin/cat' };
-        refPath = b.toString('latin1');
-      }
+    const base = k * n;
+    // engine
+    for (let i = 0; i < n; i++) {
+      const op: Operation = fresh ? { class: 'file', path: src(i).toString('latin1'), source: '/usr/bin/cat' } : ops[i] as Operation;
       if (perf) {
-        let t0 = performance.now();
+        const t0 = performance.now();
         if (engine(op)) sink++;
-        lat[0][m] = (performance.now() - t0) * 1e6;
-        t0 = performance.now();
-        if (ref(refPath)) sink++;
-        lat[1][m] = (performance.now() - t0) * 1e6;
-        t0 = performance.now();
-        lat[2][m] = (performance.now() - t0) * 1e6;
+        lat[0][base + i] = (performance.now() - t0) * 1e6;
       } else {
-        let t0 = process.hrtime.bigint();
+        const t0 = process.hrtime.bigint();
         if (engine(op)) sink++;
-        lat[0][m] = Number(process.hrtime.bigint() - t0);
-        t0 = process.hrtime.bigint();
-        if (ref(refPath)) sink++;
-        lat[1][m] = Number(process.hrtime.bigint() - t0);
-        t0 = process.hrtime.bigint();
-        lat[2][m] = Number(process.hrtime.bigint() - t0);
+        lat[0][base + i] = Number(process.hrtime.bigint() - t0);
+      }
+    }
+    // reference
+    for (let i = 0; i < n; i++) {
+      const p = fresh ? src(i).toString('latin1') : (ops[i] as { path: string }).path;
+      if (perf) {
+        const t0 = performance.now();
+        if (ref(p)) sink++;
+        lat[1][base + i] = (performance.now() - t0) * 1e6;
+      } else {
+        const t0 = process.hrtime.bigint();
+        if (ref(p)) sink++;
+        lat[1][base + i] = Number(process.hrtime.bigint() - t0);
+      }
+    }
+    // the timer alone
+    for (let i = 0; i < n; i++) {
+      if (perf) {
+        const t0 = performance.now();
+        lat[2][base + i] = (performance.now() - t0) * 1e6;
+      } else {
+        const t0 = process.hrtime.bigint();
+        lat[2][base + i] = Number(process.hrtime.bigint() - t0);
       }
     }
   }
@@ -298,13 +310,13 @@ if (values.child !== undefined) {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const fmt = (r: string[]): string => r.map((c, i) => c.padStart(widths[i] as number)).join('  ');
   process.stdout.write(`${fmt(head)}\n${rows.map(fmt).join('\n')}\n`);
-  process.stdout.write(`latencies include the timer (an empty timer pair: 'timer p50/p99', same loop); 'p99 fresh': path decoded from bytes per call. Load average now ${loadavg().map((x) => x.toFixed(1)).join(' ')}\n`);
+  process.stdout.write(`latencies include the timer (an empty timer pair: 'timer p50/p99', same rounds); 'p99 fresh': path decoded from bytes per call. Load average now ${loadavg().map((x) => x.toFixed(1)).join(' ')}\n`);
   const report = {
     date: new Date().toISOString(),
     machine: { cpus: cpus().length, model: cpus()[0]?.model ?? 'unknown', kernel: release(), node: process.version, loadavg: loadavg() },
     method: `${POLICIES} policies, ${PATHS} paths; each rule set in its own child process (node ${process.execArgv.join(' ')}, no V8 or GC flags), one thread; `
       + `throughput (wall and per CPU-second of the process) = median of ${RUNS} runs of ${ROUNDS} passes after warm-up, engine and reference interleaved per run; `
-      + `latency = per-call timing over ${PASSES} passes (${PASSES * PATHS} calls), engine, reference and an empty timer pair timed one after the other per path; `
+      + `latency = per-call timing, ${PASSES} rounds of one pass over all paths each for the engine, the reference and an empty timer pair (${PASSES * PATHS} samples each); `
       + 'p50/p99 are of per-call samples and include the timer (its own pair latency is reported beside, never subtracted); '
       + 'timer = performance.now() or process.hrtime.bigint(), whichever had the lower empty-pair p99 in that process (timers: all three candidates); '
       + 'latencyFreshPath: the path string is decoded from bytes just before each timed call (hash not yet cached, as for a path read from a kernel buffer); '
