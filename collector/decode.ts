@@ -1,13 +1,17 @@
-// Decodes a batch from the native addon: frames of [u32 len][record], records as in
-// bpf/include/palisade_event.h. Reads with a DataView over the batch (no copy of the
-// batch; strings are decoded from it directly).
+// Decodes a batch from the native addon: frames of [u32 len | ASCII flag (bit 31)][record],
+// records as in bpf/include/palisade_event.h. Reads with a DataView over the batch (no
+// copy of the batch; strings are decoded from it directly).
 // Invariants: never throws and never reads outside the batch; every record that fails a
 // check is counted in DecodeCounters.bad[reason] and skipped, and decoding continues with
 // the next frame. A frame length running past the batch ends the batch (counted 'frame').
+// Events never reference the batch: the addon reuses its memory once onBatch returns.
+// Speed (this runs once per kernel event): one object literal per kind with every property
+// in a fixed order (one hidden class per kind); comm, cgroup id and start time are reused
+// from the previous record when their bytes are equal (no new string or BigInt); strings of
+// records the native side flagged all-ASCII are built as one-byte strings without UTF-8
+// decoding; timestamps are computed from two 32-bit halves, not from a BigInt.
 import { posix } from 'node:path';
-import type {
-  CollectorEvent, EventBase, ExecEvent, ExitEvent, FileEvent, FileOp, ForkEvent, NetEvent, NetOp, SockAddr, SyscallEvent,
-} from './events.js';
+import type { CollectorEvent, FileOp, NetOp, SockAddr } from './events.js';
 import * as L from './layout.js';
 
 // Module-local copies: some loaders (tsx, CommonJS interop) turn every access to an
@@ -16,6 +20,8 @@ const { ABI_VERSION, ARGS_MAX, PATH_MAX, RECORD_MAX, UNIX_MAX } = L;
 const EXEC = { ...L.EXEC }, EXIT = { ...L.EXIT }, FILE = { ...L.FILE }, FORK = { ...L.FORK }, HDR = { ...L.HDR };
 const KIND = { ...L.KIND }, NET = { ...L.NET }, SYSCALL = { ...L.SYSCALL }, FLAG = { ...L.FLAG };
 const FILE_OPS = [...L.FILE_OPS], NET_OPS = [...L.NET_OPS];
+const FRAME_ASCII = 0x80000000, FRAME_LEN = 0x7fffffff;
+const TWO32 = 4294967296;
 
 export type BadReason = 'short' | 'size' | 'abi' | 'kind' | 'strings' | 'frame';
 
@@ -33,21 +39,26 @@ export type DecodeContext = {
   readonly bootEpochMs: number;
 };
 
-type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+// Buffer's one-byte string builder (what toString('latin1') ends in, without its argument
+// handling); feature-tested so that a Node without it falls back to toString.
+type Latin1Buffer = Buffer & { latin1Slice(start: number, end: number): string };
+const HAS_LATIN1 = typeof (Buffer.prototype as Partial<Latin1Buffer>).latin1Slice === 'function';
 
 /** Decodes every frame of `batch`, calling `sink` for each good record. Returns the count of good records. */
 export function decodeBatch(batch: Uint8Array, ctx: DecodeContext, counters: DecodeCounters,
   sink: (ev: CollectorEvent) => void): number {
   const view = new DataView(batch.buffer, batch.byteOffset, batch.byteLength);
   const buf = Buffer.from(batch.buffer, batch.byteOffset, batch.byteLength);
+  const total = batch.byteLength;
   let off = 0;
   let good = 0;
-  while (off < batch.byteLength) {
-    if (batch.byteLength - off < 4) { counters.bad.frame++; break; }
-    const len = view.getUint32(off, true);
+  while (off < total) {
+    if (total - off < 4) { counters.bad.frame++; break; }
+    const frame = view.getUint32(off, true);
+    const len = frame & FRAME_LEN;
     off += 4;
-    if (len > batch.byteLength - off) { counters.bad.frame++; break; }
-    const ev = decodeRecord(view, buf, off, len, ctx, counters);
+    if (len > total - off) { counters.bad.frame++; break; }
+    const ev = decodeRecord(view, buf, off, len, ctx, counters, (frame & FRAME_ASCII) !== 0);
     if (ev) {
       good++;
       counters.records++;
@@ -58,14 +69,39 @@ export function decodeBatch(batch: Uint8Array, ctx: DecodeContext, counters: Dec
   return good;
 }
 
-function str(buf: Buffer, start: number, len: number): string {
-  return len === 0 ? '' : buf.toString('utf8', start, start + len);
+function str(buf: Buffer, start: number, len: number, ascii: boolean): string {
+  if (len === 0) return '';
+  if (ascii && HAS_LATIN1) return (buf as Latin1Buffer).latin1Slice(start, start + len);
+  return buf.toString('utf8', start, start + len);
 }
 
-function cstr(buf: Buffer, start: number, max: number): string {
-  let end = start;
-  while (end < start + max && buf[end] !== 0) end++;
-  return buf.toString('utf8', start, end);
+// previous record's comm, cgroup id and start time, by their bytes
+let commW0 = -1, commW1 = -1, commW2 = -1, commW3 = -1, commStr = '';
+let cgLo = -1, cgHi = -1, cgVal = 0n;
+let stLo = -1, stHi = -1, stVal = 0n;
+
+function comm(view: DataView, buf: Buffer, at: number, ascii: boolean): string {
+  const w0 = view.getInt32(at, true), w1 = view.getInt32(at + 4, true);
+  const w2 = view.getInt32(at + 8, true), w3 = view.getInt32(at + 12, true);
+  if (w0 === commW0 && w1 === commW1 && w2 === commW2 && w3 === commW3) return commStr;
+  let end = at;
+  const max = at + HDR.commLen;
+  while (end < max && buf[end] !== 0) end++;
+  commStr = str(buf, at, end - at, ascii);
+  commW0 = w0; commW1 = w1; commW2 = w2; commW3 = w3;
+  return commStr;
+}
+
+function cgroupId(view: DataView, at: number): bigint {
+  const lo = view.getUint32(at, true), hi = view.getUint32(at + 4, true);
+  if (lo !== cgLo || hi !== cgHi) { cgVal = view.getBigUint64(at, true); cgLo = lo; cgHi = hi; }
+  return cgVal;
+}
+
+function startNs(view: DataView, at: number): bigint {
+  const lo = view.getUint32(at, true), hi = view.getUint32(at + 4, true);
+  if (lo !== stLo || hi !== stHi) { stVal = view.getBigUint64(at, true); stLo = lo; stHi = hi; }
+  return stVal;
 }
 
 function normalise(path: string, flags: number): string {
@@ -76,93 +112,41 @@ function normalise(path: string, flags: number): string {
   return path;
 }
 
-/** Decodes one record at [off, off+len) of the batch; undefined (and counted) when bad. */
+/** Decodes one record at [off, off+len) of the batch; undefined (and counted) when bad.
+ * `ascii`: the native side found every string byte below 0x80. */
 export function decodeRecord(view: DataView, buf: Buffer, off: number, len: number, ctx: DecodeContext,
-  counters: DecodeCounters): CollectorEvent | undefined {
+  counters: DecodeCounters, ascii = false): CollectorEvent | undefined {
   if (len < HDR.size) { counters.bad.short++; return undefined; }
   const kind = view.getUint16(off + HDR.kind, true);
   const size = view.getUint16(off + HDR.recSize, true);
   if (size !== len || len > RECORD_MAX) { counters.bad.size++; return undefined; }
   if (view.getUint16(off + HDR.abi, true) !== ABI_VERSION) { counters.bad.abi++; return undefined; }
-  const flags = view.getUint16(off + HDR.flags, true);
-  const bootNs = view.getBigUint64(off + HDR.tsNs, true);
-  const sc = view.getUint32(off + HDR.syscall, true);
-  // one object per event, properties added in a fixed order per kind (no spread: spreading
-  // ~25 properties per event was the decoder's main cost)
-  const base: Mutable<Omit<EventBase, 'class'>> & Record<string, unknown> = {
-    bootNs,
-    timestamp: ctx.bootEpochMs + Number(bootNs) / 1e6,
-    pid: view.getUint32(off + HDR.pid, true),
-    tid: view.getUint32(off + HDR.tid, true),
-    ppid: view.getUint32(off + HDR.ppid, true),
-    nsPid: view.getUint32(off + HDR.nsPid, true),
-    nsTid: view.getUint32(off + HDR.nsTid, true),
-    nsPpid: view.getUint32(off + HDR.nsPpid, true),
-    uid: view.getUint32(off + HDR.uid, true),
-    gid: view.getUint32(off + HDR.gid, true),
-    cgroupId: view.getBigUint64(off + HDR.cgroupId, true),
-    mntNs: view.getUint32(off + HDR.mntNs, true),
-    pidNs: view.getUint32(off + HDR.pidNs, true),
-    startNs: view.getBigUint64(off + HDR.startNs, true),
-    comm: cstr(buf, off + HDR.comm, HDR.commLen),
-    ret: view.getInt32(off + HDR.ret, true),
-    syscall: sc === 0xffffffff ? -1 : sc,
-    truncated: (flags & FLAG.truncated) !== 0,
-    exe: '',
-    container: undefined,
-  };
   const b = off + HDR.size;
   const end = off + len;
+  // kind-specific checks first: a bad record costs no header decoding
   switch (kind) {
     case KIND.exec: {
       if (len < HDR.size + EXEC.size) { counters.bad.short++; return undefined; }
       const fl = view.getUint16(b + EXEC.filenameLen, true);
       const el = view.getUint16(b + EXEC.exeLen, true);
       const al = view.getUint16(b + EXEC.argsLen, true);
-      let s = b + EXEC.size;
-      if (fl > PATH_MAX || el > PATH_MAX || al > ARGS_MAX || s + fl + el + al !== end) { counters.bad.strings++; return undefined; }
-      const filename = str(buf, s, fl); s += fl;
-      const path = normalise(str(buf, s, el), flags); s += el;
-      const args = str(buf, s, al);
-      const argv = args.length === 0 ? [] : (args.endsWith('\0') ? args.slice(0, -1) : args).split('\0');
-      const ev = base as unknown as Mutable<ExecEvent>;
-      ev.class = 'process'; ev.kind = 'exec'; ev.filename = filename; ev.path = path; ev.argv = argv;
-      ev.exeInode = Number(view.getBigUint64(b + EXEC.exeIno, true));
-      return ev;
+      if (fl > PATH_MAX || el > PATH_MAX || al > ARGS_MAX || b + EXEC.size + fl + el + al !== end) { counters.bad.strings++; return undefined; }
+      break;
     }
-    case KIND.fork: {
+    case KIND.fork:
       if (len !== HDR.size + FORK.size) { counters.bad[len < HDR.size + FORK.size ? 'short' : 'strings']++; return undefined; }
-      const ev = base as unknown as Mutable<ForkEvent>;
-      ev.class = 'process'; ev.kind = 'fork';
-      ev.parentPid = view.getUint32(b + FORK.parentPid, true);
-      ev.parentTid = view.getUint32(b + FORK.parentTid, true);
-      return ev;
-    }
-    case KIND.exit: {
+      break;
+    case KIND.exit:
       if (len !== HDR.size + EXIT.size) { counters.bad[len < HDR.size + EXIT.size ? 'short' : 'strings']++; return undefined; }
-      const code = view.getUint32(b + EXIT.exitCode, true);
-      const ev = base as unknown as Mutable<ExitEvent>;
-      ev.class = 'process'; ev.kind = 'exit'; ev.exitCode = (code >> 8) & 0xff; ev.signal = code & 0x7f;
-      return ev;
-    }
+      break;
     case KIND.file: {
       if (len < HDR.size + FILE.size) { counters.bad.short++; return undefined; }
       const l1 = view.getUint16(b + FILE.pathLen, true);
       const l2 = view.getUint16(b + FILE.path2Len, true);
-      const s = b + FILE.size;
+      if (l1 > PATH_MAX || l2 > PATH_MAX || b + FILE.size + l1 + l2 !== end) { counters.bad.strings++; return undefined; }
       const opi = view.getUint16(b + FILE.op, true);
-      if (l1 > PATH_MAX || l2 > PATH_MAX || s + l1 + l2 !== end) { counters.bad.strings++; return undefined; }
       if (opi < 1 || opi >= FILE_OPS.length) { counters.bad.kind++; return undefined; }
-      const op = FILE_OPS[opi] as FileOp;
-      const ev = base as unknown as Mutable<FileEvent>;
-      ev.class = 'file'; ev.kind = 'file'; ev.op = op;
-      ev.path = normalise(str(buf, s, l1), flags);
-      ev.fd = view.getInt32(b + FILE.fd, true);
-      ev.flags = view.getUint32(b + FILE.flags, true);
-      ev.mode = view.getUint32(b + FILE.mode, true);
-      if (op === 'rename') ev.path2 = normalise(str(buf, s + l1, l2), flags);
-      if (op === 'chown') { ev.ownerUid = view.getUint32(b + FILE.uid, true); ev.ownerGid = view.getUint32(b + FILE.gid, true); }
-      return ev;
+      break;
     }
     case KIND.net: {
       if (len < HDR.size + NET.size) { counters.bad.short++; return undefined; }
@@ -170,36 +154,116 @@ export function decodeRecord(view: DataView, buf: Buffer, off: number, len: numb
       if (ul > UNIX_MAX || b + NET.size + ul !== end) { counters.bad.strings++; return undefined; }
       const opi = view.getUint16(b + NET.op, true);
       if (opi < 1 || opi >= NET_OPS.length) { counters.bad.kind++; return undefined; }
-      const op = NET_OPS[opi] as NetOp;
-      const fam = view.getUint16(b + NET.family, true);
-      const family = fam === 2 ? 'inet' : fam === 10 ? 'inet6' : fam === 1 ? 'unix' : (`af${fam}` as const);
-      const lport = view.getUint16(b + NET.lport, true);
-      const rport = view.getUint16(b + NET.rport, true);
-      const local = family === 'inet' || family === 'inet6' ? addr(buf, b + NET.laddr, family, lport) : undefined;
-      const remote = family === 'inet' || family === 'inet6' ? addr(buf, b + NET.raddr, family, rport) : undefined;
-      const unixBytes = ul > 0 ? buf.subarray(b + NET.size, b + NET.size + ul) : undefined;
-      const ev = base as unknown as Mutable<NetEvent>;
-      ev.class = 'network'; ev.kind = 'network'; ev.op = op; ev.family = family;
-      ev.sockType = view.getUint16(b + NET.type, true);
-      ev.protocol = view.getUint16(b + NET.protocol, true);
-      ev.fd = view.getInt32(b + NET.fd, true);
-      ev.arg = view.getUint32(b + NET.arg, true);
-      if (local && op !== 'socket') ev.local = local;
-      if (remote && (op === 'connect' || op === 'accept')) ev.remote = remote;
-      if (unixBytes) ev.unixPath = unixPath(unixBytes);
-      return ev;
+      break;
     }
-    case KIND.syscall: {
+    case KIND.syscall:
       if (len !== HDR.size + SYSCALL.size) { counters.bad[len < HDR.size + SYSCALL.size ? 'short' : 'strings']++; return undefined; }
-      const args: bigint[] = [];
-      for (let i = 0; i < 6; i++) args.push(view.getBigUint64(b + i * 8, true));
-      const ev = base as unknown as Mutable<SyscallEvent>;
-      ev.class = 'syscall'; ev.kind = 'syscall'; ev.args = args;
-      return ev;
-    }
+      break;
     default:
       counters.bad.kind++;
       return undefined;
+  }
+
+  // the header, shared by every kind
+  const flags = view.getUint16(off + HDR.flags, true);
+  const bootNs = view.getBigUint64(off + HDR.tsNs, true);
+  const timestamp = ctx.bootEpochMs
+    + (view.getUint32(off + HDR.tsNs + 4, true) * TWO32 + view.getUint32(off + HDR.tsNs, true)) / 1e6;
+  const pid = view.getUint32(off + HDR.pid, true);
+  const tid = view.getUint32(off + HDR.tid, true);
+  const ppid = view.getUint32(off + HDR.ppid, true);
+  const nsPid = view.getUint32(off + HDR.nsPid, true);
+  const nsTid = view.getUint32(off + HDR.nsTid, true);
+  const nsPpid = view.getUint32(off + HDR.nsPpid, true);
+  const uid = view.getUint32(off + HDR.uid, true);
+  const gid = view.getUint32(off + HDR.gid, true);
+  const cg = cgroupId(view, off + HDR.cgroupId);
+  const mntNs = view.getUint32(off + HDR.mntNs, true);
+  const pidNs = view.getUint32(off + HDR.pidNs, true);
+  const start = startNs(view, off + HDR.startNs);
+  const cm = comm(view, buf, off + HDR.comm, ascii);
+  const ret = view.getInt32(off + HDR.ret, true);
+  const sc = view.getUint32(off + HDR.syscall, true);
+  const syscall = sc === 0xffffffff ? -1 : sc;
+  const truncated = (flags & FLAG.truncated) !== 0;
+
+  switch (kind) {
+    case KIND.exec: {
+      const fl = view.getUint16(b + EXEC.filenameLen, true);
+      const el = view.getUint16(b + EXEC.exeLen, true);
+      const al = view.getUint16(b + EXEC.argsLen, true);
+      let s = b + EXEC.size;
+      const filename = str(buf, s, fl, ascii); s += fl;
+      const path = normalise(str(buf, s, el, ascii), flags); s += el;
+      const args = str(buf, s, al, ascii);
+      const argv = args.length === 0 ? [] : (args.endsWith('\0') ? args.slice(0, -1) : args).split('\0');
+      return {
+        class: 'process', kind: 'exec', bootNs, timestamp, pid, tid, ppid, nsPid, nsTid, nsPpid, uid, gid,
+        cgroupId: cg, mntNs, pidNs, startNs: start, comm: cm, ret, syscall, truncated, exe: '', container: undefined,
+        filename, path, argv, exeInode: Number(view.getBigUint64(b + EXEC.exeIno, true)),
+      };
+    }
+    case KIND.fork:
+      return {
+        class: 'process', kind: 'fork', bootNs, timestamp, pid, tid, ppid, nsPid, nsTid, nsPpid, uid, gid,
+        cgroupId: cg, mntNs, pidNs, startNs: start, comm: cm, ret, syscall, truncated, exe: '', container: undefined,
+        parentPid: view.getUint32(b + FORK.parentPid, true), parentTid: view.getUint32(b + FORK.parentTid, true),
+      };
+    case KIND.exit: {
+      const code = view.getUint32(b + EXIT.exitCode, true);
+      return {
+        class: 'process', kind: 'exit', bootNs, timestamp, pid, tid, ppid, nsPid, nsTid, nsPpid, uid, gid,
+        cgroupId: cg, mntNs, pidNs, startNs: start, comm: cm, ret, syscall, truncated, exe: '', container: undefined,
+        exitCode: (code >> 8) & 0xff, signal: code & 0x7f,
+      };
+    }
+    case KIND.file: {
+      const l1 = view.getUint16(b + FILE.pathLen, true);
+      const l2 = view.getUint16(b + FILE.path2Len, true);
+      const s = b + FILE.size;
+      const op = FILE_OPS[view.getUint16(b + FILE.op, true)] as FileOp;
+      const chown = op === 'chown';
+      return {
+        class: 'file', kind: 'file', bootNs, timestamp, pid, tid, ppid, nsPid, nsTid, nsPpid, uid, gid,
+        cgroupId: cg, mntNs, pidNs, startNs: start, comm: cm, ret, syscall, truncated, exe: '', container: undefined,
+        op,
+        path: normalise(str(buf, s, l1, ascii), flags),
+        path2: op === 'rename' ? normalise(str(buf, s + l1, l2, ascii), flags) : undefined,
+        fd: view.getInt32(b + FILE.fd, true),
+        flags: view.getUint32(b + FILE.flags, true),
+        mode: view.getUint32(b + FILE.mode, true),
+        ownerUid: chown ? view.getUint32(b + FILE.uid, true) : undefined,
+        ownerGid: chown ? view.getUint32(b + FILE.gid, true) : undefined,
+      };
+    }
+    case KIND.net: {
+      const ul = view.getUint16(b + NET.unixLen, true);
+      const op = NET_OPS[view.getUint16(b + NET.op, true)] as NetOp;
+      const fam = view.getUint16(b + NET.family, true);
+      const family = fam === 2 ? 'inet' : fam === 10 ? 'inet6' : fam === 1 ? 'unix' : (`af${fam}` as const);
+      const ip = family === 'inet' || family === 'inet6';
+      return {
+        class: 'network', kind: 'network', bootNs, timestamp, pid, tid, ppid, nsPid, nsTid, nsPpid, uid, gid,
+        cgroupId: cg, mntNs, pidNs, startNs: start, comm: cm, ret, syscall, truncated, exe: '', container: undefined,
+        op, family,
+        sockType: view.getUint16(b + NET.type, true),
+        protocol: view.getUint16(b + NET.protocol, true),
+        fd: view.getInt32(b + NET.fd, true),
+        arg: view.getUint32(b + NET.arg, true),
+        local: ip && op !== 'socket' ? addr(buf, b + NET.laddr, family, view.getUint16(b + NET.lport, true)) : undefined,
+        remote: ip && (op === 'connect' || op === 'accept') ? addr(buf, b + NET.raddr, family, view.getUint16(b + NET.rport, true)) : undefined,
+        unixPath: ul > 0 ? unixPath(buf.subarray(b + NET.size, b + NET.size + ul)) : undefined,
+      };
+    }
+    default: {
+      const args: bigint[] = [];
+      for (let i = 0; i < 6; i++) args.push(view.getBigUint64(b + i * 8, true));
+      return {
+        class: 'syscall', kind: 'syscall', bootNs, timestamp, pid, tid, ppid, nsPid, nsTid, nsPpid, uid, gid,
+        cgroupId: cg, mntNs, pidNs, startNs: start, comm: cm, ret, syscall, truncated, exe: '', container: undefined,
+        args,
+      };
+    }
   }
 }
 

@@ -67,6 +67,8 @@ export async function openCollector(options: Partial<CollectorConfig> = {}): Pro
   const bootEpochMs = Date.now() - Number(native.bootTimeNs()) / 1e6;
   const counters = newDecodeCounters();
   const listeners = new Set<(ev: CollectorEvent) => void>();
+  // the per-event loop walks a plain array, rebuilt when a listener comes or goes
+  let listenerList: Array<(ev: CollectorEvent) => void> = [];
   const iters = new Set<IterState>();
   const closedEmitter = new EventEmitter();
   let delivered = 0, iteratorDropped = 0, listenerErrors = 0;
@@ -87,13 +89,14 @@ export async function openCollector(options: Partial<CollectorConfig> = {}): Pro
     }
     ev.container = lastRef;
     delivered++;
-    for (const l of listeners) {
+    for (let i = 0; i < listenerList.length; i++) {
       try {
-        l(ev);
+        (listenerList[i] as (ev: CollectorEvent) => void)(ev);
       } catch {
         listenerErrors++; // a failing listener must not stop collection; counted in stats
       }
     }
+    if (iters.size === 0) return;
     for (const it of iters) {
       if (it.queue.length - it.head >= config.iteratorQueue) { iteratorDropped++; continue; }
       it.queue.push(ev);
@@ -179,7 +182,8 @@ export async function openCollector(options: Partial<CollectorConfig> = {}): Pro
     [Symbol.asyncIterator]: makeIterator,
     onEvent(listener) {
       listeners.add(listener);
-      return () => { listeners.delete(listener); };
+      listenerList = [...listeners];
+      return () => { listeners.delete(listener); listenerList = [...listeners]; };
     },
     setFilter(update) {
       if (closed) throw new Error('palisade collector: setFilter after close');

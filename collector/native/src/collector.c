@@ -236,7 +236,8 @@ static void drain_ring(struct pal_collector *c)
 					}
 					if (b) {
 						uint8_t *d = b->data + b->used;
-						memcpy(d, &rlen, 4);
+						uint32_t frame = rlen | (pal_record_ascii(rec, rlen) ? PAL_FRAME_ASCII : 0);
+						memcpy(d, &frame, 4);
 						memcpy(d + 4, rec, rlen);
 						b->used += 4 + rlen;
 						b->records++;

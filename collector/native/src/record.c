@@ -95,6 +95,34 @@ enum pal_check pal_record_check(const uint8_t *p, size_t len)
 	}
 }
 
+static uint64_t rd64(const uint8_t *p)
+{
+	uint64_t v;
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+int pal_record_ascii(const uint8_t *p, size_t len)
+{
+	const size_t H = sizeof(struct pal_hdr);
+	const uint64_t HI = 0x8080808080808080ull;
+	uint64_t acc;
+	size_t body, i;
+
+	switch (rd16(p + offsetof(struct pal_hdr, kind))) {
+	case PAL_KIND_EXEC: body = sizeof(struct pal_exec); break;
+	case PAL_KIND_FILE: body = sizeof(struct pal_file); break;
+	case PAL_KIND_NET: body = sizeof(struct pal_net); break;
+	default: body = len - H; break; /* no strings */
+	}
+	acc = rd64(p + offsetof(struct pal_hdr, comm)) | rd64(p + offsetof(struct pal_hdr, comm) + 8);
+	for (i = H + body; i + 8 <= len; i += 8)
+		acc |= rd64(p + i);
+	for (; i < len; i++)
+		acc |= p[i];
+	return (acc & HI) == 0;
+}
+
 size_t pal_batch_check(const uint8_t *p, size_t len, size_t *bad)
 {
 	size_t off = 0, good = 0, nbad = 0;
@@ -105,7 +133,7 @@ size_t pal_batch_check(const uint8_t *p, size_t len, size_t *bad)
 			nbad++;
 			break;
 		}
-		flen = rd32(p + off);
+		flen = rd32(p + off) & PAL_FRAME_LEN_MASK;
 		off += 4;
 		if (flen > len - off) {
 			nbad++;
