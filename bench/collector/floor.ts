@@ -132,17 +132,23 @@ for (let r = 0; r < ROUNDS; r++) {
   process.stderr.write(`  round ${r}: bare ${bare.toFixed(0)} ns (cpu ${bareCpu.toFixed(0)}), ${configs.map((c) => `${c.name} ${(got[c.name]?.wall ?? NaN).toFixed(0)} (${(got[c.name]?.cpu ?? NaN).toFixed(0)})`).join(', ')}\n`);
 }
 
-// BPF run time per program run, from a separate pass with kernel stats on
+// BPF run time per program run, from a separate pass with kernel stats on; the primitives
+// (floor.bpf.c p_*) are measured only here: each one's cost is its run time minus that of
+// f_exit_nr_btf (the same program without the primitive)
+const PRIMITIVES = ['p_task_btf', 'p_pid_tgid', 'p_cgroup_id', 'p_cgroup_direct', 'p_ktime', 'p_hash_miss', 'p_probe_read'];
 process.stderr.write('bpf stats pass\n');
 const bpfNs: Record<string, number> = {};
+const primitiveNs: Record<string, number> = {};
 sysctl(1);
 try {
-  for (const c of configs) {
+  const perRun = async (c: Config): Promise<number> => {
     const a = await attached(c);
     const prog = c.progs.split(',').at(-1) as string;
     const cnt = a.out[`run_cnt_${prog}`] ?? 0;
-    bpfNs[c.name] = cnt ? (a.out[`run_ns_${prog}`] ?? 0) / cnt : NaN;
-  }
+    return cnt ? (a.out[`run_ns_${prog}`] ?? 0) / cnt : NaN;
+  };
+  for (const c of configs) bpfNs[c.name] = await perRun(c);
+  for (const p of PRIMITIVES) primitiveNs[p] = await perRun({ name: p, what: p, obj: floorObj, progs: p, args: [] });
 } finally {
   sysctl(0);
 }
@@ -160,6 +166,9 @@ const results = {
     cpuMedianNs: median(cpu[c.name] ?? []), cpuRatio: median(cpuRatio[c.name] ?? []),
     cpuOverheadNs: median(cpu[c.name] ?? []) - median(cpu.bare ?? []), bpfNsPerRun: bpfNs[c.name],
   }])),
+  bpfStatsNote: 'bpfNsPerRun includes the two clock reads of kernel.bpf_stats_enabled themselves (about what exitEmpty shows); compare programs with each other, not with zero',
+  primitivesBpfNsPerRun: primitiveNs,
+  primitivesCostNs: Object.fromEntries(PRIMITIVES.map((p) => [p, (primitiveNs[p] ?? NaN) - (bpfNs.exitNrBtf ?? NaN)])),
   capturedRecordsPerRound: captured,
   perRound: { ns, ratio, cpu, cpuRatio },
 };
@@ -169,4 +178,5 @@ const rows = [['', 'wall ns', 'ratio', 'cpu ns', 'ratio', 'bpf ns/run'], ['bare'
   const x = results.configs[c.name] as { medianNs: number; ratio: number; cpuMedianNs: number; cpuRatio: number; bpfNsPerRun: number };
   return [c.name, x.medianNs.toFixed(0), `${x.ratio.toFixed(2)}x`, x.cpuMedianNs.toFixed(0), `${x.cpuRatio.toFixed(2)}x`, x.bpfNsPerRun.toFixed(0)];
 }));
+for (const p of PRIMITIVES) rows.push([p, '', '', '', '', `+${((primitiveNs[p] ?? NaN) - (bpfNs.exitNrBtf ?? NaN)).toFixed(0)}`]);
 for (const row of rows) process.stdout.write(`${row[0]?.padEnd(18)} ${row.slice(1).map((x) => x.padStart(10)).join('')}\n`);
