@@ -20,7 +20,7 @@ import { credentials, type ClientDuplexStream } from '@grpc/grpc-js';
 import { Alert } from '../../proto/gen/feeder/kubearmor.js';
 import { IngestClient, type Entry, type IngestRequest, type IngestResponse } from '../../proto/gen/palisade/v1/ingest.js';
 
-const { values } = parseArgs({ options: { seconds: { type: 'string', default: '8' }, tsx: { type: 'boolean', default: false }, only: { type: 'string', default: '' }, 'relay-node-arg': { type: 'string', multiple: true, default: [] }, 'clients-node-arg': { type: 'string', multiple: true, default: [] }, 'client-window': { type: 'string', default: '0' } } });
+const { values } = parseArgs({ options: { seconds: { type: 'string', default: '8' }, tsx: { type: 'boolean', default: false }, only: { type: 'string', default: '' }, 'relay-node-arg': { type: 'string', multiple: true, default: [] }, 'clients-node-arg': { type: 'string', multiple: true, default: [] }, 'client-window': { type: 'string', default: '0' }, 'client-api': { type: 'string', default: 'channel' } } });
 /** Log-stream clients' HTTP/2 receive window in bytes (0: grpc-js's default, 64 KiB). */
 const CLIENT_WINDOW = Number(values['client-window']);
 const TSX = values.tsx;
@@ -119,7 +119,7 @@ class Sinks {
   private buf = '';
   private readonly waiting: Array<(line: string) => void> = [];
   constructor(port: number) {
-    this.child = spawn(process.execPath, [...(values['clients-node-arg'] ?? []), ...entry('sinks'), String(port), String(CLIENTS), String(CLIENT_WINDOW)], { cwd: root, stdio: ['pipe', 'pipe', 'inherit'] });
+    this.child = spawn(process.execPath, [...(values['clients-node-arg'] ?? []), ...entry('sinks'), String(port), String(CLIENTS), String(CLIENT_WINDOW), values['client-api'] ?? 'channel'], { cwd: root, stdio: ['pipe', 'pipe', 'inherit'] });
     this.child.stdout.on('data', (b: Buffer) => {
       this.buf += b.toString();
       let i;

@@ -5,11 +5,11 @@
 // the Alert bytes — field 19 (Operation, to recognise drop notices) and field 21
 // (Data, which holds the send time) — and skips every other field by wire type,
 // instead of building a full Alert object per message.
-// Usage: node bench/relay/sinks.ts <port> <clients>   (compiled, or with --import tsx)
+// Usage: node bench/relay/sinks.ts <port> <clients> [window bytes] [channel|stub]   (compiled, or with --import tsx)
 // stdin commands, one per line: "lat" (start recording latency), "report" (prints one
 // JSON line: {got: number[], dropped, p50, p99, samples}), "exit".
 import { createInterface } from 'node:readline';
-import { Client, credentials } from '@grpc/grpc-js';
+import { Channel, Client, credentials, Metadata } from '@grpc/grpc-js';
 import { RequestMessage } from '../../proto/gen/feeder/kubearmor.js';
 
 type Slim = { readonly operation: string; readonly data: string };
@@ -48,27 +48,49 @@ export function slimAlert(b: Buffer): Slim {
   return { operation, data };
 }
 
-const [port, n, window] = process.argv.slice(2).map(Number) as [number, number, number?];
+const [port, n, window] = process.argv.slice(2, 5).map(Number) as [number, number, number?];
+/** 'stub': Client.makeServerStreamRequest (a Readable per call); 'channel': Channel.createCall. */
+const API = process.argv[5] === 'stub' ? 'stub' : 'channel';
 /** HTTP/2 receive window per stream and connection (0: grpc-js's default, 64 KiB). */
 const WINDOW = window ?? 0;
 const got: number[] = new Array<number>(n).fill(0);
 let dropped = 0;
 let recording = false;
 const lat: number[] = [];
-const serialize = (r: RequestMessage): Buffer => Buffer.from(RequestMessage.encode(r).finish());
-const clients = Array.from({ length: n }, (_, i) => {
-  const c = new Client(`127.0.0.1:${port}`, credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1, ...(WINDOW > 0 ? { 'grpc-node.flow_control_window': WINDOW } : {}) });
-  const call = c.makeServerStreamRequest<RequestMessage, Slim>('/feeder.LogService/WatchAlerts', serialize, slimAlert, RequestMessage.create({ Filter: 'all' }));
-  call.on('data', (a: Slim) => {
-    if (a.operation === 'Dropped') {
-      dropped += Number(/DroppedEvents=(\d+)/.exec(a.data)?.[1] ?? 0);
-      return;
-    }
-    got[i] = (got[i] as number) + 1;
-    if (recording) lat.push(Number(process.hrtime.bigint() - BigInt(a.data.slice(2))) / 1e6);
+const onAlert = (i: number, a: Slim): void => {
+  if (a.operation === 'Dropped') {
+    dropped += Number(/DroppedEvents=(\d+)/.exec(a.data)?.[1] ?? 0);
+    return;
+  }
+  got[i] = (got[i] as number) + 1;
+  if (recording) lat.push(Number(process.hrtime.bigint() - BigInt(a.data.slice(2))) / 1e6);
+};
+const options = { 'grpc.use_local_subchannel_pool': 1, ...(WINDOW > 0 ? { 'grpc-node.flow_control_window': WINDOW } : {}) };
+const request = (): Buffer => Buffer.from(RequestMessage.encode(RequestMessage.create({ Filter: 'all' })).finish());
+const closers = Array.from({ length: n }, (_, i): (() => void) => {
+  if (API === 'stub') {
+    const c = new Client(`127.0.0.1:${port}`, credentials.createInsecure(), options);
+    const call = c.makeServerStreamRequest<RequestMessage, Slim>('/feeder.LogService/WatchAlerts', (r) => Buffer.from(RequestMessage.encode(r).finish()), slimAlert, RequestMessage.create({ Filter: 'all' }));
+    call.on('data', (a: Slim) => onAlert(i, a));
+    call.on('error', () => undefined);
+    return () => c.close();
+  }
+  // grpc-js's Channel/Call API (what its interceptors use): messages arrive as bytes,
+  // one startRead() per message, no Readable stream or interceptor chain per message.
+  const ch = new Channel(`127.0.0.1:${port}`, credentials.createInsecure(), options);
+  const call = ch.createCall('/feeder.LogService/WatchAlerts', Infinity, undefined, null, null);
+  call.start(new Metadata(), {
+    onReceiveMetadata: () => undefined,
+    onReceiveMessage: (m: Buffer) => {
+      onAlert(i, slimAlert(m));
+      call.startRead();
+    },
+    onReceiveStatus: () => undefined,
   });
-  call.on('error', () => undefined);
-  return c;
+  call.sendMessageWithContext({}, request());
+  call.halfClose();
+  call.startRead();
+  return () => ch.close();
 });
 const pct = (xs: number[], p: number): number => {
   if (xs.length === 0) return -1;
@@ -79,7 +101,7 @@ createInterface({ input: process.stdin }).on('line', (cmd) => {
   if (cmd === 'lat') recording = true;
   else if (cmd === 'report') process.stdout.write(JSON.stringify({ got, dropped, p50: pct(lat, 50), p99: pct(lat, 99), samples: lat.length }) + '\n');
   else if (cmd === 'exit') {
-    for (const c of clients) c.close();
+    for (const close of closers) close();
     process.exit(0);
   }
 });
