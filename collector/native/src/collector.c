@@ -10,9 +10,12 @@
  * The ring is read directly (mmap of the map, as libbpf does, without its per-record
  * callback and per-record consumer_pos store): the consumer position is published once per
  * pass and before the thread may wait for a batch, so the kernel gets space back early.
+ * Each record is copied into the batch first and checked there, so what JS reads is
+ * exactly what was checked; a bad record's copy is not kept.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -217,11 +220,10 @@ static void drain_ring(struct pal_collector *c)
 				goto out; /* not committed yet: the next pass (or wake-up) takes it */
 			rlen = l & ~(BPF_RINGBUF_BUSY_BIT | BPF_RINGBUF_DISCARD_BIT);
 			if (!(l & BPF_RINGBUF_DISCARD_BIT)) {
-				const uint8_t *rec = h + BPF_RINGBUF_HDR_SZ;
 				recs++;
 				bytes += rlen;
-				if (pal_record_check(rec, rlen) != PAL_OK) {
-					bad++;
+				if (rlen > PAL_RECORD_MAX) {
+					bad++; /* pal_record_check would refuse it: not worth a copy */
 				} else {
 					struct pal_batch *b = c->cur;
 					if (b && b->used + 4 + rlen > b->cap) {
@@ -235,12 +237,23 @@ static void drain_ring(struct pal_collector *c)
 						b = c->cur = pool_get(c);
 					}
 					if (b) {
+						/* copy (in two parts when the record wraps: the data area is
+						 * mapped once), then check the copy: JS reads exactly what was
+						 * checked */
 						uint8_t *d = b->data + b->used;
-						uint32_t frame = rlen | (pal_record_ascii(rec, rlen) ? PAL_FRAME_ASCII : 0);
-						memcpy(d, &frame, 4);
-						memcpy(d + 4, rec, rlen);
-						b->used += 4 + rlen;
-						b->records++;
+						size_t at = (cons + BPF_RINGBUF_HDR_SZ) & mask;
+						size_t first = c->ring_size - at < rlen ? c->ring_size - at : rlen;
+						memcpy(d + 4, c->data + at, first);
+						if (first < rlen)
+							memcpy(d + 4 + first, c->data, rlen - first);
+						if (pal_record_check(d + 4, rlen) != PAL_OK) {
+							bad++;
+						} else {
+							uint32_t frame = rlen | (pal_record_ascii(d + 4, rlen) ? PAL_FRAME_ASCII : 0);
+							memcpy(d, &frame, 4);
+							b->used += 4 + rlen;
+							b->records++;
+						}
 					} else {
 						add(&c->st.dropped_records, 1);
 						add(&c->st.dropped_bytes, rlen);
@@ -331,6 +344,8 @@ struct pal_collector *pal_open(const struct pal_options *o, const char **err_op,
 		fail(err_op, err_no, "bpf_object__load", err);
 		goto err;
 	}
+	/* loading parsed the kernel's BTF (megabytes, freed again): give that heap back */
+	malloc_trim(0);
 	c->config_fd = bpf_object__find_map_fd_by_name(c->obj, "pal_config_map");
 	c->cgroups_fd = bpf_object__find_map_fd_by_name(c->obj, "pal_cgroups");
 	c->counters_fd = bpf_object__find_map_fd_by_name(c->obj, "pal_counters");
@@ -366,8 +381,10 @@ struct pal_collector *pal_open(const struct pal_options *o, const char **err_op,
 		fail(err_op, err_no, "mmap ring consumer page", -errno);
 		goto err;
 	}
-	/* data is mapped twice in a row by the kernel: a record that wraps reads contiguously */
-	c->prod_map = mmap(NULL, c->page + 2 * c->ring_size, PROT_READ, MAP_SHARED, c->ring_fd, (off_t)c->page);
+	/* the data area once (libbpf maps it twice so that a wrapping record reads
+	 * contiguously; the drain copies such a record in two parts instead): every page of
+	 * the mapping is resident from the start, so this halves the ring's share of RSS */
+	c->prod_map = mmap(NULL, c->page + c->ring_size, PROT_READ, MAP_SHARED, c->ring_fd, (off_t)c->page);
 	if (c->prod_map == MAP_FAILED) {
 		c->prod_map = NULL;
 		fail(err_op, err_no, "mmap ring data", -errno);
@@ -457,7 +474,7 @@ void pal_close(struct pal_collector *c)
 	if (c->cons_map)
 		munmap(c->cons_map, c->page);
 	if (c->prod_map)
-		munmap(c->prod_map, c->page + 2 * c->ring_size);
+		munmap(c->prod_map, c->page + c->ring_size);
 	bpf_object__close(c->obj);
 	if (c->stop_fd >= 0)
 		close(c->stop_fd);
