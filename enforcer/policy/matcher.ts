@@ -318,19 +318,24 @@ function matchPath(s: Scratch, t: PathTable, path: string, skipExact: boolean): 
   const dirs = t.dirs;
   if (dirs.length > 1 || (dirs[0] !== undefined && (dirs[0].recursive.length > 0 || dirs[0].direct.length > 0))) {
     const idx = tableIndex(t);
-    const stop = walkTrie(idx, path);
-    let node = stop >> 1;
-    const flags = idx.nodeFlags;
-    const depth = idx.nodeDepth;
-    if ((stop & 1) !== 0) consider(s, (dirs[node] as DirNode).direct, RANK_DIR + (depth[node] as number) * 2 + 1);
-    // ranks differ per depth, so the order of these calls does not change the outcome
-    const parent = idx.nodeParent;
-    while (node >= 0) {
-      if (((flags[node] as number) & NODE_RECURSIVE) !== 0) consider(s, (dirs[node] as DirNode).recursive, RANK_DIR + (depth[node] as number) * 2);
-      node = parent[node] as number;
-    }
+    considerStop(s, t, idx, walkTrie(idx, path));
   }
   matchPatterns(s, t, path);
+}
+
+/** The directory rules that apply where walkTrie stopped (`stop`): node's direct rules for +1, and the recursive rules of node and its ancestors. */
+function considerStop(s: Scratch, t: PathTable, idx: TableIndex, stop: number): void {
+  const dirs = t.dirs;
+  let node = stop >> 1;
+  const flags = idx.nodeFlags;
+  const depth = idx.nodeDepth;
+  if ((stop & 1) !== 0) consider(s, (dirs[node] as DirNode).direct, RANK_DIR + (depth[node] as number) * 2 + 1);
+  // ranks differ per depth, so the order of these calls does not change the outcome
+  const parent = idx.nodeParent;
+  while (node >= 0) {
+    if (((flags[node] as number) & NODE_RECURSIVE) !== 0) consider(s, (dirs[node] as DirNode).recursive, RANK_DIR + (depth[node] as number) * 2);
+    node = parent[node] as number;
+  }
 }
 
 function matchPatterns(s: Scratch, t: PathTable, path: string): void {
@@ -437,8 +442,14 @@ export function createMatcher(tables: TableSet, opts: MatcherOptions = {}): Matc
    */
   const deriveFast = (cls: PathClassTable, isFile: boolean, pst: Posture): ClassFast | undefined => {
     if (opts.fastPaths === false || cls.bySource.size > 0) return undefined;
-    const writes = isFile ? [false, true] : [false];
-    const owners = [undefined, true, false];
+    // write and owner are read only for entries with readOnly/ownerOnly: without any, one
+    // combination stands for all
+    const t0 = cls.any;
+    const flagged = (l: readonly Entry[]): boolean => l.some((e) => (e & 3) !== 0);
+    const anyFlags = [...t0.exact.values()].some(flagged) || t0.dirs.some((n) => flagged(n.direct) || flagged(n.recursive))
+      || t0.patterns.some((p) => flagged(p.entries));
+    const writes = isFile && anyFlags ? [false, true] : [false];
+    const owners = anyFlags ? [undefined, true, false] : [undefined];
     const independent = cls.allowSources.size === 0; // else a source can turn least-permissive mode on
     const exact = new Map<string, Decision>();
     for (const path of cls.any.exact.keys()) {
@@ -459,35 +470,27 @@ export function createMatcher(tables: TableSet, opts: MatcherOptions = {}): Matc
     if (t.patterns.length === 0 && !dirRules && independent) { reset(); miss = finish(cls.allowAll, cls.allowSources, undefined, pst); }
     let walk: ClassFast['walk'];
     if (t.patterns.length === 0 && dirRules && independent) {
-      // one synthetic path per walk result: it stops at the node (a child name the node lacks,
-      // followed by '/'), or names a file directly inside it
+      // per walk result, what resolvePath does after walkTrie for a path that is no exact key
+      // (no source table, no pattern in this class): the rules where the walk stopped, then step 5
       const idx = tableIndex(t);
-      const dirPath: string[] = ['/'];
-      t.dirs.forEach((node, parent) => { for (const [name, child] of node.children) dirPath[child] = `${dirPath[parent] as string}${name}/`; });
       const decisions: Decision[] = [];
-      t.dirs.forEach((node, id) => {
-        let other = '\u0000';
-        while (node.children.has(other)) other += '\u0000';
-        const base = dirPath[id] as string;
-        decisions[id * 2] = sameForAll(`${base}${other}/${other}`);
-        decisions[id * 2 + 1] = ((idx.nodeFlags[id] as number) & NODE_DIRECT) !== 0 ? sameForAll(`${base}${other}`) : GENERAL;
-      });
+      for (let stop = 0; stop < t.dirs.length * 2; stop++) {
+        if ((stop & 1) !== 0 && ((idx.nodeFlags[stop >> 1] as number) & NODE_DIRECT) === 0) { decisions[stop] = GENERAL; continue; }
+        let d: Decision | undefined;
+        for (const w of writes) {
+          for (const o of owners) {
+            s.write = w; s.owner = o;
+            reset();
+            considerStop(s, t, idx, stop);
+            const x = finish(cls.allowAll, cls.allowSources, undefined, pst);
+            if (d === undefined) d = x; else if (d !== x) d = GENERAL;
+          }
+        }
+        decisions[stop] = d ?? GENERAL;
+      }
       walk = { idx, decisions };
     }
     return { exact, miss, walk };
-
-    /** the Decision of a path that is no exact key when write and owner do not matter, else GENERAL */
-    function sameForAll(path: string): Decision {
-      let d: Decision | undefined;
-      for (const w of writes) {
-        for (const o of owners) {
-          s.write = w; s.owner = o;
-          const x = resolvePath(cls, undefined, path, pst, true);
-          if (d === undefined) d = x; else if (d !== x) d = GENERAL;
-        }
-      }
-      return d ?? GENERAL;
-    }
   };
   const fastProcess = deriveFast(tables.process, false, tables.posture.file);
   const fastFile = deriveFast(tables.file, true, tables.posture.file);
