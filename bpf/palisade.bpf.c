@@ -752,6 +752,10 @@ int on_exit(struct bpf_raw_tracepoint_args *ctx)
 }
 
 /* ---------------------------------------------------------------- syscall handlers */
+/* The handlers carry SEC("tp_btf/sys_exit") only so that they have the dispatcher's program
+ * type and attach target (a tail call requires both); they are reached only through the
+ * `handlers` program array and must never be attached themselves: loaders attach by name
+ * (on_exec, on_fork, on_exit, on_sys_exit), never with a skeleton's attach-all. */
 
 struct sys_ctx {
 	struct scratch *s;

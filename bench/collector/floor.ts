@@ -6,8 +6,9 @@
 //          [--compare <other palisade.bpf.o>]   (adds that object's filtered/captured runs)
 // Writes bench/results/collector-floor.json. Needs root, clang, libbpf.
 // Invariants: timing rounds run with kernel.bpf_stats_enabled=0 (stats add two clock
-// reads per program run); BPF ns per run come from a separate pass with stats on. Each
-// ratio is taken per round against the mean of the bare runs at that round's start and end.
+// reads per program run); BPF ns per run come from a separate pass with stats on. A bare
+// run sits between every two attached runs and each attached run's ratio is taken against
+// the mean of the bare runs right before and after it (the machine's speed drifts).
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release } from 'node:os';
@@ -113,22 +114,27 @@ const cpuRatio: Record<string, number[]> = {};
 for (const c of configs) { ns[c.name] = []; ratio[c.name] = []; cpu[c.name] = []; cpuRatio[c.name] = []; }
 const captured: number[] = [];
 for (let r = 0; r < ROUNDS; r++) {
-  const b0 = await openLoop();
+  // a bare run between every two attached runs; each attached run is compared with the
+  // mean of the bare runs right before and after it; the order rotates every round
+  const order = configs.map((_, i) => configs[(i + r) % configs.length] as Config);
+  const bares: Loop[] = [await openLoop()];
   const got: Record<string, Loop> = {};
-  for (const c of configs) {
+  for (const c of order) {
     const a = await attached(c);
     got[c.name] = a.ns;
     if (c.name === 'palisadeCaptured') captured.push(a.out.records ?? 0);
-    if (c.name.endsWith('Captured') && a.out.records !== OPENS) process.stderr.write(`  ${c.name}: ${a.out.records} records for ${OPENS} opens (dropped ${a.out.dropped})\n`);
+    if (c.name.endsWith('Captured') && (a.out.records ?? 0) < OPENS) process.stderr.write(`  ${c.name}: ${a.out.records} records for ${OPENS} opens (dropped ${a.out.dropped})\n`);
+    bares.push(await openLoop());
   }
-  const b1 = await openLoop();
-  const bare = (b0.wall + b1.wall) / 2, bareCpu = (b0.cpu + b1.cpu) / 2;
+  const mean = (xs: number[]): number => xs.reduce((x, y) => x + y, 0) / xs.length;
+  const bare = mean(bares.map((b) => b.wall)), bareCpu = mean(bares.map((b) => b.cpu));
   ns.bare?.push(bare); cpu.bare?.push(bareCpu);
-  for (const c of configs) {
+  order.forEach((c, i) => {
     const g = got[c.name] ?? { wall: NaN, cpu: NaN };
-    ns[c.name]?.push(g.wall); ratio[c.name]?.push(g.wall / bare);
-    cpu[c.name]?.push(g.cpu); cpuRatio[c.name]?.push(g.cpu / bareCpu);
-  }
+    const b0 = bares[i] as Loop, b1 = bares[i + 1] as Loop;
+    ns[c.name]?.push(g.wall); ratio[c.name]?.push(g.wall / ((b0.wall + b1.wall) / 2));
+    cpu[c.name]?.push(g.cpu); cpuRatio[c.name]?.push(g.cpu / ((b0.cpu + b1.cpu) / 2));
+  });
   process.stderr.write(`  round ${r}: bare ${bare.toFixed(0)} ns (cpu ${bareCpu.toFixed(0)}), ${configs.map((c) => `${c.name} ${(got[c.name]?.wall ?? NaN).toFixed(0)} (${(got[c.name]?.cpu ?? NaN).toFixed(0)})`).join(', ')}\n`);
 }
 
@@ -157,7 +163,7 @@ const results = {
   area: 'collector-floor',
   date: new Date().toISOString(),
   machine: { cores: cpus().length, cpu: cpus()[0]?.model ?? '', kernel: release(), loadAverageAtEnd: loadavg() },
-  workload: 'openat(AT_FDCWD, missing path) loop (bench/collector/loadgen.c), median ns per call over rounds, wall clock and the loop process\'s own CPU time (cpu*: not inflated while other processes hold the CPU); ratio = median of per-round ratios against the mean of the bare runs at the round\'s start and end',
+  workload: 'openat(AT_FDCWD, missing path) loop (bench/collector/loadgen.c), median ns per call over rounds, wall clock and the loop process\'s own CPU time (cpu*: not inflated while other processes hold the CPU); ratio = median over rounds of (attached run / mean of the bare runs right before and after it)',
   rounds: ROUNDS, opensPerRound: OPENS,
   bareNs: median(ns.bare ?? []), bareCpuNs: median(cpu.bare ?? []),
   configs: Object.fromEntries(configs.map((c) => [c.name, {
