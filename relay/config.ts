@@ -42,6 +42,8 @@ export type RelayConfig = {
     readonly replayBuffer: number;
     /** A stream that HTTP/2 flow control keeps blocked (the client reads nothing) this long is reset (RESOURCE_EXHAUSTED). */
     readonly stallTimeoutMs: number;
+    /** Write batches of messages straight to the HTTP/2 stream (relay/serve/h2-out.ts); false: grpc-js per-message writes. */
+    readonly directWrites: boolean;
   };
   readonly tls: {
     readonly certFile: string;
@@ -92,7 +94,7 @@ export function defaultConfig(): RelayConfig {
       dedupWindow: 65_536,
       helloTimeoutMs: 10_000,
     },
-    logStream: { listen: '0.0.0.0:32767', clientQueueSize: 10_000, maxClients: 2_000, replayBuffer: 50_000, stallTimeoutMs: 30_000 },
+    logStream: { listen: '0.0.0.0:32767', clientQueueSize: 10_000, maxClients: 2_000, replayBuffer: 50_000, stallTimeoutMs: 30_000, directWrites: true },
     tls: { certFile: '', keyFile: '', caFile: '', requireClientCert: false },
     redis: { url: '', streamKey: 'palisade:events', streamMaxLen: 1_000_000 },
     kubernetes: { mode: 'none', kubeconfig: '', identityWaitMs: 2_000 },
@@ -131,6 +133,7 @@ export const FIELDS: readonly Field[] = [
   { path: ['logStream', 'maxClients'], kind: int(1, 1_000_000), help: 'concurrent watch streams' },
   { path: ['logStream', 'replayBuffer'], kind: int(0, 100_000_000), help: 'events kept for cursor resume' },
   { path: ['logStream', 'stallTimeoutMs'], kind: int(1, 86_400_000), help: 'a stream blocked by flow control this long is cut off' },
+  { path: ['logStream', 'directWrites'], kind: { t: 'bool' }, help: 'batched writes to the HTTP/2 stream (false: one grpc-js write per message)' },
   { path: ['tls', 'certFile'], kind: { t: 'string' }, help: 'server certificate (PEM); empty: plaintext' },
   { path: ['tls', 'keyFile'], kind: { t: 'string' }, help: 'server key (PEM)' },
   { path: ['tls', 'caFile'], kind: { t: 'string' }, help: 'CA for client certificates (PEM)' },

@@ -172,7 +172,7 @@ export function createRelay(config: RelayConfig, opts: RelayOptions = {}): Relay
       const { createUpstreams } = await import('./upstream/index.js');
       upstreams = createUpstreams(uc, { sink: pipelineProxy, counters, clusterName: config.clusterName, ...(cache ? { pods: cache } : {}), log: log.child({ component: 'relay.upstream' }) });
     }
-    const common = { hub: streamHub, counters, clusterName: config.clusterName, hostName: host, stallTimeoutMs: config.logStream.stallTimeoutMs, admit: hooks.admit, release, namespacesOf: hooks.namespacesOf };
+    const common = { hub: streamHub, counters, clusterName: config.clusterName, hostName: host, stallTimeoutMs: config.logStream.stallTimeoutMs, directWrites: config.logStream.directWrites, admit: hooks.admit, release, namespacesOf: hooks.namespacesOf };
     logServer.addService(rawLogService, createLogService(common));
     const watch = createWatchService(common);
     const withStreamCursors = scaleOut ? (await import('./scaleout/watch-resume.js')).withStreamCursors : undefined;

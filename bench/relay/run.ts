@@ -20,13 +20,14 @@ import { credentials, type ClientDuplexStream } from '@grpc/grpc-js';
 import { Alert } from '../../proto/gen/feeder/kubearmor.js';
 import { IngestClient, type Entry, type IngestRequest, type IngestResponse } from '../../proto/gen/palisade/v1/ingest.js';
 
-const { values } = parseArgs({ options: { seconds: { type: 'string', default: '8' }, tsx: { type: 'boolean', default: false }, only: { type: 'string', default: '' }, 'relay-node-arg': { type: 'string', multiple: true, default: [] }, 'clients-node-arg': { type: 'string', multiple: true, default: [] }, 'client-window': { type: 'string', default: '0' }, 'client-api': { type: 'string', default: 'channel' } } });
+const { values } = parseArgs({ options: { seconds: { type: 'string', default: '8' }, tsx: { type: 'boolean', default: false }, only: { type: 'string', default: '' }, 'relay-node-arg': { type: 'string', multiple: true, default: [] }, 'clients-node-arg': { type: 'string', multiple: true, default: [] }, 'client-window': { type: 'string', default: String(4 * 1024 * 1024) }, 'client-api': { type: 'string', default: 'channel' }, clients: { type: 'string', default: '5' } } });
+const CLIENTS = Number(values.clients);
 /** Log-stream clients' HTTP/2 receive window in bytes (0: grpc-js's default, 64 KiB). */
 const CLIENT_WINDOW = Number(values['client-window']);
 const TSX = values.tsx;
 const SECONDS = Math.max(2, Number(values.seconds));
 const NODES = 50;
-const CLIENTS = 5;
+
 const OWN = { 'grpc.use_local_subchannel_pool': 1 } as const;
 const root = new URL('../../', import.meta.url).pathname;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -49,10 +50,10 @@ function vm(pid: number, key: string): number {
   return m ? Number(m[1]) / 1024 : NaN;
 }
 
-async function startRelay(): Promise<{ pid: number; ingest: number; logs: number; stop: () => Promise<void> }> {
+async function startRelay(extra: readonly string[] = []): Promise<{ pid: number; ingest: number; logs: number; stop: () => Promise<void> }> {
   const child = spawn(process.execPath, [...(values['relay-node-arg'] ?? []), ...entry('relay-entry'), '--ingest-listen', '127.0.0.1:0', '--log-stream-listen', '127.0.0.1:0',
     '--throttle-enabled', 'false', '--throttle-collapse-window-ms', '0', '--ingest-max-events-per-sec', '10000000',
-    '--log-stream-client-queue-size', '50000', '--log-stream-replay-buffer', '50000', '--log-level', 'info'], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+    '--log-stream-client-queue-size', '50000', '--log-stream-replay-buffer', '50000', '--log-level', 'info', ...extra], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout.on('data', (b: Buffer) => { out += b.toString(); });
   for (let i = 0; i < 600 && !out.includes('relay serving'); i++) await sleep(100);
@@ -210,8 +211,8 @@ async function throughput(): Promise<Record<string, number>> {
   };
 }
 
-async function latency(rate: number): Promise<Record<string, number>> {
-  const r = await startRelay();
+async function latency(rate: number, extra: readonly string[] = []): Promise<Record<string, number>> {
+  const r = await startRelay(extra);
   const sinks = new Sinks(r.logs);
   await sinks.ready();
   await sleep(1000);
@@ -261,19 +262,31 @@ if (values.only !== '') {
   console.table(r);
   process.exit(0);
 }
+/** The reference, measured in the same run: the relay with grpc-js's own per-message writes. */
+const REFERENCE = ['--log-stream-direct-writes', 'false'];
 const tp = await throughput();
 const l20 = await latency(20_000);
+const l20ref = await latency(20_000, REFERENCE);
 const l2 = await latency(2_000);
+const l2ref = await latency(2_000, REFERENCE);
+const ratio = (ref: number | undefined, x: number | undefined): number => (ref ?? NaN) / (x ?? NaN);
 const result = {
   date: new Date().toISOString(),
   machine: { cpus: cpus().length, model: cpus()[0]?.model ?? '', kernel: release(), node: process.version, loadavg: loadavg() },
-  method: `relay = palisade relay process (${TSX ? 'tsx' : 'compiled JS, no tsx'}), ${NODES} ingest clients in this process, ${CLIENTS} WatchAlerts clients (grpc-js, one connection each; their deserializer reads only Operation and Data of each Alert) in a child process (bench/relay/sinks.ts), loopback, throttle/collapse off, ${SECONDS} s measured after 2 s warm-up; one run (the machine is shared)`,
+  method: `relay = palisade relay process (${TSX ? 'tsx' : 'compiled JS, no tsx'}), ${NODES} ingest clients in this process, ${CLIENTS} WatchAlerts clients in a child process (bench/relay/sinks.ts: grpc-js ${values['client-api'] === 'stub' ? 'Client.makeServerStreamRequest' : 'Channel.createCall (no per-message Readable/interceptors)'}, one HTTP/2 connection each, receive window ${CLIENT_WINDOW > 0 ? `${CLIENT_WINDOW} B (grpc-go clients such as karmor grow theirs by BDP estimation up to 16 MiB)` : "grpc-js's default 64 KiB"}; each message is decoded only for Operation (drop notices) and Data (the send time)), loopback, throttle/collapse off, relay queue/replay 50,000 events, ${SECONDS} s measured after 2 s warm-up per phase; one run per phase (2 vCPUs shared with other work: load average in machine.loadavg)`,
   goal: { eventsPerSec: 100_000, p99msAt20k: 50, rssMiB: 300 },
   throughput: tp,
   latencyAt20k: l20,
   latencyAt2k: l2,
+  reference: {
+    what: 'the same relay with logStream.directWrites=false (grpc-js writes each message itself: the path before this change), same run',
+    latencyAt20k: l20ref,
+    latencyAt2k: l2ref,
+    p99RatioAt20k: ratio(l20ref['p99ms'], l20['p99ms']),
+    p99RatioAt2k: ratio(l2ref['p99ms'], l2['p99ms']),
+  },
 };
-console.table({ throughput: tp, 'latency @20k offered': l20, 'latency @2k offered': l2 });
+console.table({ throughput: tp, 'latency @20k offered': l20, 'reference @20k (grpc-js writes)': l20ref, 'latency @2k offered': l2, 'reference @2k (grpc-js writes)': l2ref });
 mkdirSync(new URL('../results/', import.meta.url), { recursive: true });
 writeFileSync(new URL('../results/relay.json', import.meta.url), JSON.stringify(result, null, 2) + '\n');
 process.exit(0);

@@ -17,6 +17,7 @@ import type { Hub, HubEntry } from '../hub/hub.js';
 import type { Counters } from '../metrics/counters.js';
 import { feederBytes } from './encode.js';
 import { DEFAULT_STALL_TIMEOUT_MS, startPump } from './stream-pump.js';
+import { grpcOut } from './h2-out.js';
 
 export type LogServiceDeps = {
   readonly hub: Hub;
@@ -25,6 +26,8 @@ export type LogServiceDeps = {
   readonly hostName: string;
   /** See PumpOptions.stallTimeoutMs (relay config logStream.stallTimeoutMs). */
   readonly stallTimeoutMs?: number;
+  /** false: grpc-js per-message writes instead of h2-out.ts's batches (default true). */
+  readonly directWrites?: boolean;
   /** Admission for a new stream (client limit, tenancy); an error status to refuse it. */
   readonly admit: (call: ServerWritableStream<RequestMessage, Buffer>) => { code: Status; details: string } | undefined;
   readonly release: () => void;
@@ -78,7 +81,7 @@ export function createLogService(d: LogServiceDeps): UntypedServiceImplementatio
       return;
     }
     d.counters.inc('palisade_relay_watch_streams_total', { rpc: kind });
-    startPump({ call, sub: s.sub, encode: (e) => feederBytes(e), notice: (n) => notice(kind, n), onDone: d.release, stallTimeoutMs: d.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS, counters: d.counters, rpc: kind });
+    startPump({ call, sub: s.sub, encode: (e) => feederBytes(e), notice: (n) => notice(kind, n), onDone: d.release, stallTimeoutMs: d.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS, ...(d.directWrites === false ? { out: grpcOut(call as ServerWritableStream<unknown, Buffer>) } : {}), counters: d.counters, rpc: kind });
   };
 
   return {

@@ -12,6 +12,7 @@ import type { Hub, StartAt } from '../hub/hub.js';
 import type { Counters } from '../metrics/counters.js';
 import { watchBytes, withDroppedBefore } from './encode.js';
 import { DEFAULT_STALL_TIMEOUT_MS, startPump } from './stream-pump.js';
+import { grpcOut } from './h2-out.js';
 import { compileWatchFilter } from './watch-filter.js';
 
 export const rawWatchService: ServiceDefinition = {
@@ -24,6 +25,8 @@ export type WatchDeps = {
   readonly clusterName: string;
   readonly hostName: string;
   readonly stallTimeoutMs?: number;
+  /** false: grpc-js per-message writes instead of h2-out.ts's batches (default true). */
+  readonly directWrites?: boolean;
   readonly admit: (call: ServerWritableStream<WatchRequest, Buffer>) => { code: Status; details: string } | undefined;
   readonly release: () => void;
   readonly namespacesOf: (call: ServerWritableStream<WatchRequest, Buffer>) => ReadonlySet<string> | undefined;
@@ -64,7 +67,7 @@ export function createWatchService(d: WatchDeps): UntypedServiceImplementation {
           enriched: true, count: 1, droppedBefore: BigInt(dropped),
         })).finish());
       };
-      startPump({ call, sub: s.sub, encode: (e, dropped) => withDroppedBefore(watchBytes(e, d.hub), dropped), notice, onDone: d.release, stallTimeoutMs: d.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS, counters: d.counters, rpc: 'watch' });
+      startPump({ call, sub: s.sub, encode: (e, dropped) => withDroppedBefore(watchBytes(e, d.hub), dropped), notice, onDone: d.release, stallTimeoutMs: d.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS, ...(d.directWrites === false ? { out: grpcOut(call as ServerWritableStream<unknown, Buffer>) } : {}), counters: d.counters, rpc: 'watch' });
     },
   };
 }
