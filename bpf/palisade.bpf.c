@@ -787,8 +787,7 @@ static __always_inline int sys_begin(struct bpf_raw_tracepoint_args *ctx, struct
 
 #define ARG(c, r) ((unsigned long)((c)->regs->r))
 
-SEC("tp_btf/sys_exit")
-int h_open(struct bpf_raw_tracepoint_args *ctx)
+static __always_inline int do_open(struct bpf_raw_tracepoint_args *ctx)
 {
 	struct sys_ctx c;
 	struct pal_file *fl;
@@ -832,6 +831,12 @@ int h_open(struct bpf_raw_tracepoint_args *ctx)
 	pos = put_user_path(c.s, pos, dfd, up, &fl->path_len, &c.h->flags);
 	emit(c.s, pos);
 	return 0;
+}
+
+SEC("tp_btf/sys_exit")
+int h_open(struct bpf_raw_tracepoint_args *ctx)
+{
+	return do_open(ctx);
 }
 
 SEC("tp_btf/sys_exit")
@@ -1320,7 +1325,7 @@ int on_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 	fill_hdr_task((void *)s->ev, t, kind, nr, cgid);
 	((struct pal_hdr *)s->ev)->ret = (long)ctx->args[1];
 	switch (h) {
-	case H_OPEN: bpf_tail_call(ctx, &handlers, H_OPEN); break;
+	case H_OPEN: return do_open(ctx); /* the hottest handler: inline, no tail call */
 	case H_UNLINK: bpf_tail_call(ctx, &handlers, H_UNLINK); break;
 	case H_RENAME: bpf_tail_call(ctx, &handlers, H_RENAME); break;
 	case H_CHMOD: bpf_tail_call(ctx, &handlers, H_CHMOD); break;
