@@ -1,5 +1,6 @@
-// Decodes a batch from the native addon: frames of [u32 len | ASCII flag (bit 31)][record],
-// records as in bpf/include/palisade_event.h. Reads with a DataView over the batch (no
+// Decodes a batch from the native addon: frames of [u32 len | flags][record], records as
+// in bpf/include/palisade_event.h; the flags (bit 31 ASCII, bit 30 no "/." or "//" in any
+// string) are hints computed by the native side (collector/native/src/record.h). Reads with a DataView over the batch (no
 // copy of the batch; strings are decoded from it directly).
 // Invariants: never throws and never reads outside the batch; every record that fails a
 // check is counted in DecodeCounters.bad[reason] and skipped, and decoding continues with
@@ -9,7 +10,8 @@
 // in a fixed order (one hidden class per kind); comm, cgroup id and start time are reused
 // from the previous record when their bytes are equal (no new string or BigInt); strings of
 // records the native side flagged all-ASCII are built as one-byte strings without UTF-8
-// decoding; timestamps are computed from two 32-bit halves, not from a BigInt.
+// decoding, and paths it flagged canonical skip the normalisation scan; timestamps are
+// computed from two 32-bit halves, not from a BigInt.
 import { posix } from 'node:path';
 import type { CollectorEvent, FileOp, NetOp, SockAddr } from './events.js';
 import * as L from './layout.js';
@@ -20,7 +22,7 @@ const { ABI_VERSION, ARGS_MAX, PATH_MAX, RECORD_MAX, UNIX_MAX } = L;
 const EXEC = { ...L.EXEC }, EXIT = { ...L.EXIT }, FILE = { ...L.FILE }, FORK = { ...L.FORK }, HDR = { ...L.HDR };
 const KIND = { ...L.KIND }, NET = { ...L.NET }, SYSCALL = { ...L.SYSCALL }, FLAG = { ...L.FLAG };
 const FILE_OPS = [...L.FILE_OPS], NET_OPS = [...L.NET_OPS];
-const FRAME_ASCII = 0x80000000, FRAME_LEN = 0x7fffffff;
+const FRAME_ASCII = 0x80000000, FRAME_CANON = 0x40000000, FRAME_LEN = 0x3fffffff;
 const TWO32 = 4294967296;
 
 export type BadReason = 'short' | 'size' | 'abi' | 'kind' | 'strings' | 'frame';
@@ -58,7 +60,7 @@ export function decodeBatch(batch: Uint8Array, ctx: DecodeContext, counters: Dec
     const len = frame & FRAME_LEN;
     off += 4;
     if (len > total - off) { counters.bad.frame++; break; }
-    const ev = decodeRecord(view, buf, off, len, ctx, counters, (frame & FRAME_ASCII) !== 0);
+    const ev = decodeRecord(view, buf, off, len, ctx, counters, frame);
     if (ev) {
       good++;
       counters.records++;
@@ -104,8 +106,8 @@ function startNs(view: DataView, at: number): bigint {
   return stVal;
 }
 
-function normalise(path: string, flags: number): string {
-  if ((flags & FLAG.relative) !== 0 || path.includes('/.') || path.includes('//')) {
+function normalise(path: string, flags: number, canon: boolean): string {
+  if ((flags & FLAG.relative) !== 0 || (!canon && (path.includes('/.') || path.includes('//')))) {
     const n = posix.normalize(path);
     return n.length > 1 && n.endsWith('/') ? n.slice(0, -1) : n;
   }
@@ -113,9 +115,9 @@ function normalise(path: string, flags: number): string {
 }
 
 /** Decodes one record at [off, off+len) of the batch; undefined (and counted) when bad.
- * `ascii`: the native side found every string byte below 0x80. */
+ * `frame`: the frame header, whose flag bits are the native side's string hints. */
 export function decodeRecord(view: DataView, buf: Buffer, off: number, len: number, ctx: DecodeContext,
-  counters: DecodeCounters, ascii = false): CollectorEvent | undefined {
+  counters: DecodeCounters, frame = 0): CollectorEvent | undefined {
   if (len < HDR.size) { counters.bad.short++; return undefined; }
   const kind = view.getUint16(off + HDR.kind, true);
   const size = view.getUint16(off + HDR.recSize, true);
@@ -165,6 +167,7 @@ export function decodeRecord(view: DataView, buf: Buffer, off: number, len: numb
   }
 
   // the header, shared by every kind
+  const ascii = (frame & FRAME_ASCII) !== 0, canon = (frame & FRAME_CANON) !== 0;
   const flags = view.getUint16(off + HDR.flags, true);
   const bootNs = view.getBigUint64(off + HDR.tsNs, true);
   const timestamp = ctx.bootEpochMs
@@ -194,7 +197,7 @@ export function decodeRecord(view: DataView, buf: Buffer, off: number, len: numb
       const al = view.getUint16(b + EXEC.argsLen, true);
       let s = b + EXEC.size;
       const filename = str(buf, s, fl, ascii); s += fl;
-      const path = normalise(str(buf, s, el, ascii), flags); s += el;
+      const path = normalise(str(buf, s, el, ascii), flags, canon); s += el;
       const args = str(buf, s, al, ascii);
       const argv = args.length === 0 ? [] : (args.endsWith('\0') ? args.slice(0, -1) : args).split('\0');
       return {
@@ -227,8 +230,8 @@ export function decodeRecord(view: DataView, buf: Buffer, off: number, len: numb
         class: 'file', kind: 'file', bootNs, timestamp, pid, tid, ppid, nsPid, nsTid, nsPpid, uid, gid,
         cgroupId: cg, mntNs, pidNs, startNs: start, comm: cm, ret, syscall, truncated, exe: '', container: undefined,
         op,
-        path: normalise(str(buf, s, l1, ascii), flags),
-        path2: op === 'rename' ? normalise(str(buf, s + l1, l2, ascii), flags) : undefined,
+        path: normalise(str(buf, s, l1, ascii), flags, canon),
+        path2: op === 'rename' ? normalise(str(buf, s + l1, l2, ascii), flags, canon) : undefined,
         fd: view.getInt32(b + FILE.fd, true),
         flags: view.getUint32(b + FILE.flags, true),
         mode: view.getUint32(b + FILE.mode, true),

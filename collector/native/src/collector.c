@@ -249,7 +249,7 @@ static void drain_ring(struct pal_collector *c)
 						if (pal_record_check(d + 4, rlen) != PAL_OK) {
 							bad++;
 						} else {
-							uint32_t frame = rlen | (pal_record_ascii(d + 4, rlen) ? PAL_FRAME_ASCII : 0);
+							uint32_t frame = rlen | pal_record_flags(d + 4, rlen);
 							memcpy(d, &frame, 4);
 							b->used += 4 + rlen;
 							b->records++;

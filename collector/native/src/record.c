@@ -95,19 +95,53 @@ enum pal_check pal_record_check(const uint8_t *p, size_t len)
 	}
 }
 
-static uint64_t rd64(const uint8_t *p)
+/* Strings of 16 bytes or more are scanned 16 at a time (SSE2, baseline on x86_64): one
+ * bit per byte for '/', for '/' or '.', and for bytes >= 0x80. Shorter ones byte by byte. */
+static void scan_bytes(const uint8_t *p, size_t n, int *high, int *pair)
 {
-	uint64_t v;
-	memcpy(&v, p, sizeof(v));
-	return v;
+	size_t i;
+	for (i = 0; i < n; i++) {
+		*high |= p[i] >= 0x80;
+		if (i + 1 < n && p[i] == '/' && (p[i + 1] == '/' || p[i + 1] == '.'))
+			*pair = 1;
+	}
 }
 
-int pal_record_ascii(const uint8_t *p, size_t len)
+#ifdef __SSE2__
+#include <emmintrin.h>
+
+static void scan_wide(const uint8_t *p, size_t n, int *high, int *pair)
+{
+	const __m128i SL = _mm_set1_epi8('/'), DOT = _mm_set1_epi8('.');
+	unsigned hi = 0, pairs = 0, prev = 0;
+	size_t i;
+
+	for (i = 0;; i += 16) {
+		__m128i v;
+		unsigned s, nx;
+		int tail = i + 16 > n;
+		if (tail)
+			i = n - 16; /* the last 16 bytes, overlapping: pairs reaching into the tail lie inside */
+		v = _mm_loadu_si128((const __m128i *)(p + i));
+		s = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, SL));
+		nx = s | (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, DOT));
+		hi |= (unsigned)_mm_movemask_epi8(v);
+		/* byte j is '/' and byte j+1 is '/' or '.': in the chunk, or across chunks */
+		pairs |= (s & (nx >> 1)) | (tail ? 0 : (prev >> 15) & nx & 1);
+		prev = s;
+		if (tail || i + 16 == n)
+			break;
+	}
+	*high |= hi != 0;
+	*pair |= pairs != 0;
+}
+#endif
+
+uint32_t pal_record_flags(const uint8_t *p, size_t len)
 {
 	const size_t H = sizeof(struct pal_hdr);
-	const uint64_t HI = 0x8080808080808080ull;
-	uint64_t acc;
-	size_t body, i;
+	size_t body, at;
+	int high = 0, pair = 0;
 
 	switch (rd16(p + offsetof(struct pal_hdr, kind))) {
 	case PAL_KIND_EXEC: body = sizeof(struct pal_exec); break;
@@ -115,12 +149,22 @@ int pal_record_ascii(const uint8_t *p, size_t len)
 	case PAL_KIND_NET: body = sizeof(struct pal_net); break;
 	default: body = len - H; break; /* no strings */
 	}
-	acc = rd64(p + offsetof(struct pal_hdr, comm)) | rd64(p + offsetof(struct pal_hdr, comm) + 8);
-	for (i = H + body; i + 8 <= len; i += 8)
-		acc |= rd64(p + i);
-	for (; i < len; i++)
-		acc |= p[i];
-	return (acc & HI) == 0;
+	at = H + body;
+	{
+		const uint8_t *c = p + offsetof(struct pal_hdr, comm);
+		size_t k;
+		uint8_t acc = 0;
+		for (k = 0; k < PAL_COMM_LEN; k++)
+			acc |= c[k];
+		high = acc >= 0x80;
+	}
+#ifdef __SSE2__
+	if (len - at >= 16)
+		scan_wide(p + at, len - at, &high, &pair);
+	else
+#endif
+		scan_bytes(p + at, len - at, &high, &pair);
+	return (high ? 0 : PAL_FRAME_ASCII) | (pair ? 0 : PAL_FRAME_CANON);
 }
 
 size_t pal_batch_check(const uint8_t *p, size_t len, size_t *bad)

@@ -17,17 +17,20 @@ enum pal_check {
 	PAL_BAD_FRAME = 6,     /* batch framing: a frame length runs past the batch */
 };
 
-/* Batch frame header: [u32 len | PAL_FRAME_ASCII][record]. The flag says every string
- * byte of the record (comm and the strings after the fixed body) is below 0x80, so the
- * decoder may build its strings as one-byte strings without UTF-8 decoding. */
+/* Batch frame header: [u32 len | flags][record]. PAL_FRAME_ASCII: every string byte of
+ * the record (comm and the strings after the fixed body) is below 0x80, so the decoder may
+ * build its strings as one-byte strings without UTF-8 decoding. PAL_FRAME_CANON: no "/."
+ * and no "//" anywhere in the strings, so a path needs no lexical normalisation (unless the
+ * kernel joined a relative path). Both are hints: a clear bit only costs the slow path. */
 #define PAL_FRAME_ASCII 0x80000000u
-#define PAL_FRAME_LEN_MASK 0x7fffffffu
+#define PAL_FRAME_CANON 0x40000000u
+#define PAL_FRAME_LEN_MASK 0x3fffffffu
 
 /* Checks one record of `len` bytes. */
 enum pal_check pal_record_check(const uint8_t *p, size_t len);
 
-/* For a record that passed pal_record_check: 1 when comm and every string byte are ASCII. */
-int pal_record_ascii(const uint8_t *p, size_t len);
+/* For a record that passed pal_record_check: its PAL_FRAME_ASCII | PAL_FRAME_CANON bits. */
+uint32_t pal_record_flags(const uint8_t *p, size_t len);
 
 /* Walks a batch ([u32 len][record] ...); calls pal_record_check on each frame.
  * The frame length is masked with PAL_FRAME_LEN_MASK. Returns the number of good records; *bad gets the number of bad ones. A frame whose

@@ -1,11 +1,14 @@
 /* Fuzz harness for the native record checker (src/record.c), built with
  * -fsanitize=address,undefined by test/unit/collector/asan.test.ts. Every buffer is a
  * separate heap allocation of exactly its length, so any read past it is reported by ASan.
+ * Also compares pal_record_flags (the frame's ASCII / canonical-path hints) with a byte-by-
+ * byte reference on valid records with random strings.
  * Prints "good=<n> bad=<n>" for the whole run; exits non-zero on a wrong verdict. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "palisade_event.h"
+#include <stddef.h>
 #include "record.h"
 
 static unsigned long long rng = 0x9e3779b97f4a7c15ull;
@@ -56,6 +59,52 @@ static int check_exact(const uint8_t *src, size_t len, enum pal_check want, cons
 	return 0;
 }
 
+/* byte-by-byte reference of pal_record_flags */
+static uint32_t flags_ref(const uint8_t *p, size_t len, size_t strings_at)
+{
+	int ascii = 1, canon = 1;
+	size_t i;
+	for (i = 0; i < PAL_COMM_LEN; i++)
+		ascii &= p[offsetof(struct pal_hdr, comm) + i] < 0x80;
+	for (i = strings_at; i < len; i++) {
+		ascii &= p[i] < 0x80;
+		if (i + 1 < len && p[i] == '/' && (p[i + 1] == '/' || p[i + 1] == '.'))
+			canon = 0;
+	}
+	return (ascii ? PAL_FRAME_ASCII : 0) | (canon ? PAL_FRAME_CANON : 0);
+}
+
+/* a valid FILE or EXEC record whose strings (and comm) are random over a small alphabet
+ * rich in '/', '.' and non-ASCII bytes; checks the flags against the reference */
+static int check_flags(uint8_t *buf)
+{
+	static const uint8_t alpha[] = { '/', '/', '.', 'a', 'b', 0xc3, 0xa9, 0 };
+	int exec = rnd() % 2;
+	size_t n, body, k;
+	uint32_t got, want;
+
+	if (exec)
+		n = make_exec(buf, rnd() % 40, rnd() % 40, rnd() % 40);
+	else
+		n = make_file(buf, rnd() % 100);
+	body = sizeof(struct pal_hdr) + (exec ? sizeof(struct pal_exec) : sizeof(struct pal_file));
+	for (k = body; k < n; k++)
+		buf[k] = alpha[rnd() % (rnd() % 4 ? 5 : sizeof(alpha))];
+	for (k = 0; k < PAL_COMM_LEN; k++)
+		buf[offsetof(struct pal_hdr, comm) + k] = rnd() % 16 ? 'c' : alpha[rnd() % sizeof(alpha)];
+	if (pal_record_check(buf, n) != PAL_OK) {
+		fprintf(stderr, "flags: generated record is not valid\n");
+		return 1;
+	}
+	got = pal_record_flags(buf, n);
+	want = flags_ref(buf, n, body);
+	if (got != want) {
+		fprintf(stderr, "flags: len %zu: got %#x want %#x\n", n, got, want);
+		return 1;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static uint8_t rec[PAL_RECORD_MAX + 64];
@@ -67,7 +116,10 @@ int main(int argc, char **argv)
 		size_t n, cut;
 		uint8_t *batch;
 		size_t blen, nb = 0;
-		switch (rnd() % 6) {
+		switch (rnd() % 7) {
+		case 6:
+			fails += check_flags(rec);
+			break;
 		case 0: /* valid file record */
 			n = make_file(rec, rnd() % 300);
 			fails += check_exact(rec, n, PAL_OK, "valid file");
