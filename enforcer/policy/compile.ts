@@ -14,6 +14,13 @@ type MutPathTable = { exact: Map<string, Entry[]>; dirs: MutDir[]; patterns: Map
 
 const newPathTable = (): MutPathTable => ({ exact: new Map(), dirs: [{ children: new Map(), direct: [], recursive: [] }], patterns: new Map() });
 
+/**
+ * A sequential copy of a string from the YAML parser, which hands out slices of the whole source:
+ * looking such a key up reads through to the source (a cache miss per comparison) and keeps it
+ * alive as long as the tables live.
+ */
+const own = (s: string): string => JSON.parse(JSON.stringify(s)) as string;
+
 function push<K>(m: Map<K, Entry[]>, k: K, e: Entry): void {
   const l = m.get(k);
   if (l) l.push(e); else m.set(k, [e]);
@@ -28,7 +35,7 @@ function dirNode(t: MutPathTable, dir: string): MutDir {
     if (next === undefined) {
       next = t.dirs.length;
       t.dirs.push({ children: new Map(), direct: [], recursive: [] });
-      node.children.set(seg, next);
+      node.children.set(own(seg), next);
     }
     idx = next;
   }
@@ -97,7 +104,7 @@ export function compileTables(policies: readonly Policy[], workload: Workload, o
       const t = r.target;
       if (r.class === 'process' || r.class === 'file') {
         for (const table of tablesFor(r.class === 'process' ? proc : file, r)) {
-          if (t.type === 'path') push(table.exact, t.path, entry);
+          if (t.type === 'path') push(table.exact, own(t.path), entry);
           else if (t.type === 'dir') {
             const node = dirNode(table, t.dir);
             (t.recursive ? node.recursive : node.direct).push(entry);

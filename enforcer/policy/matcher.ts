@@ -204,8 +204,12 @@ function firstSegment(p: string, complete: boolean): string | undefined {
 
 const hasDirRules = (t: PathTable): boolean => t.dirs.some((n) => n.recursive.length > 0 || n.direct.length > 0);
 
-/** A flat copy of `s` (V8 keeps `join` and template results as ropes until first read). */
-const flat = (s: string): string => { void s.charCodeAt(0); return s; };
+/**
+ * A sequential copy of `s`: template literals and `join` may give ropes or slices of a larger
+ * string (YAML values are slices of the whole source), which a comparison would read through an
+ * extra object; the copy is one contiguous object (and lets the source be collected).
+ */
+const flat = (s: string): string => JSON.parse(JSON.stringify(s)) as string;
 
 /**
  * Walks the directory trie along `path` and returns where it stopped: `node * 2 + 1` when the
@@ -462,7 +466,7 @@ export function createMatcher(tables: TableSet, opts: MatcherOptions = {}): Matc
         }
       }
       // a decision that consulted no rule falls to step 5, which reads the source's allow set
-      exact.set(path, d === undefined || (!independent && s.enf === NO_ENTRY) ? GENERAL : d);
+      exact.set(flat(path), d === undefined || (!independent && s.enf === NO_ENTRY) ? GENERAL : d);
     }
     const t = cls.any;
     const dirRules = hasDirRules(t);
