@@ -3,7 +3,9 @@
 // programs (bpf/build/palisade.bpf.o) filtering the event out in the kernel and capturing
 // it (drained in batches by a C loop), all interleaved in one run.
 // Usage: flock /tmp/palisade-bench.lock node --import tsx bench/collector/floor.ts [--rounds 7] [--opens 300000]
-//          [--compare <other palisade.bpf.o>]   (adds that object's filtered/captured runs)
+//          [--compare <other palisade.bpf.o> | --compare-rev <git revision>]
+//          (adds that object's filtered/captured runs; --compare-rev builds bpf/palisade.bpf.c
+//          of that revision with the current headers)
 // Writes bench/results/collector-floor.json. Needs root, clang, libbpf.
 // Invariants: timing rounds run with kernel.bpf_stats_enabled=0 (stats add two clock
 // reads per program run); BPF ns per run come from a separate pass with stats on. A bare
@@ -19,7 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { cgroup2Root, cgroupIdOf } from '../../collector/containers.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const { values } = parseArgs({ options: { rounds: { type: 'string' }, opens: { type: 'string' }, compare: { type: 'string' } } });
+const { values } = parseArgs({ options: { rounds: { type: 'string' }, opens: { type: 'string' }, compare: { type: 'string' }, 'compare-rev': { type: 'string' } } });
 const ROUNDS = Number(values.rounds ?? 7);
 const OPENS = Number(values.opens ?? 300_000);
 const tmp = join(process.env.PALISADE_TEST_TMP ?? '/tmp/palisade-test', 'bench-collector-floor');
@@ -38,6 +40,17 @@ const floorObj = join(tmp, 'floor.bpf.o');
 run('clang', ['-g', '-O2', '-target', 'bpf', '-D__TARGET_ARCH_x86', '-I', join(root, 'bpf'), '-I', join(root, 'bpf/include'),
   '-Wall', '-c', join(root, 'bench/collector/floor.bpf.c'), '-o', floorObj]);
 const palObj = join(root, 'bpf/build/palisade.bpf.o');
+let compareObj = values.compare;
+const compareRev = values['compare-rev'];
+if (compareRev) {
+  const src = join(tmp, `palisade-${compareRev}.bpf.c`);
+  const git = spawnSync('git', ['-C', root, 'show', `${compareRev}:bpf/palisade.bpf.c`], { encoding: 'utf8' });
+  if (git.status !== 0) throw new Error(`git show ${compareRev}: ${git.stderr}`);
+  writeFileSync(src, git.stdout);
+  compareObj = join(tmp, `palisade-${compareRev}.bpf.o`);
+  run('clang', ['-g', '-O2', '-target', 'bpf', '-D__TARGET_ARCH_x86', '-I', join(root, 'bpf'), '-I', join(root, 'bpf/include'),
+    '-Wall', '-Wno-unused-function', '-Wno-address-of-packed-member', '-fno-stack-protector', '-c', src, '-o', compareObj]);
+}
 
 const median = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)] ?? NaN; };
 const kv = (s: string): Record<string, number> => Object.fromEntries(s.split('\n').filter((l) => l.includes('=')).map((l) => { const [k, v] = l.split('='); return [k, Number(v)]; }));
@@ -83,9 +96,10 @@ const configs: Config[] = [
   { name: 'palisadeFiltered', what: 'palisade.bpf.o, file class, cgroup filter = an empty cgroup (the openat is filtered out in the kernel)', obj: palObj, progs: PAL_PROGS, args: ['2', '1', String(emptyId), String(1 << 20)] },
   { name: 'palisadeCaptured', what: 'palisade.bpf.o, file class, cgroup filter = the loop\'s cgroup; every openat captured, C drain in batches (1 MiB wake-up watermark)', obj: palObj, progs: PAL_PROGS, args: ['2', '1', String(cgId), String(1 << 20)] },
 ];
-if (values.compare) {
-  configs.push({ name: 'compareFiltered', what: `${values.compare}, as palisadeFiltered`, obj: values.compare, progs: PAL_PROGS, args: ['2', '1', String(emptyId), String(1 << 20)] });
-  configs.push({ name: 'compareCaptured', what: `${values.compare}, as palisadeCaptured`, obj: values.compare, progs: PAL_PROGS, args: ['2', '1', String(cgId), String(1 << 20)] });
+if (compareObj) {
+  const label = compareRev ? `bpf/palisade.bpf.c at ${compareRev}` : compareObj;
+  configs.push({ name: 'compareFiltered', what: `${label}, as palisadeFiltered`, obj: compareObj, progs: PAL_PROGS, args: ['2', '1', String(emptyId), String(1 << 20)] });
+  configs.push({ name: 'compareCaptured', what: `${label}, as palisadeCaptured`, obj: compareObj, progs: PAL_PROGS, args: ['2', '1', String(cgId), String(1 << 20)] });
 }
 
 /** attaches a config, runs the loop, detaches; returns ns per call and the loader's output */
