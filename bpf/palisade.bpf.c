@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-/* Palisade's event programs (CO-RE, raw tracepoints only: this kernel refuses fentry and
- * LSM programs and has no kprobes).
+/* Palisade's event programs (CO-RE; raw tracepoints and BTF-enabled raw tracepoints
+ * (tp_btf): this kernel refuses fentry and LSM programs and has no kprobes, but loads and
+ * attaches tp_btf programs, checked on 6.18.44-fc).
  *
  *  - raw_tracepoint/sched_process_exec, sched_process_fork, sched_process_exit: process life.
  *  - tp_btf/sys_exit: one dispatcher for every syscall exit (a BTF-enabled raw tracepoint:
@@ -8,8 +9,9 @@
  *    with direct loads instead of helper calls, which cost 30-70 ns each on these VMs). It
  *    reads the syscall number from regs->orig_ax, drops what is not wanted (event class,
  *    the agent's own process, cgroup filter through a per-CPU membership cache) with one
- *    helper call (the current task), fills the record header and tail-calls a handler. Arguments are read from the saved
- *    user registers at exit: the kernel does not modify di/si/dx/r10/r8/r9 while serving
+ *    helper call (the current task), fills the record header and runs the handler (open
+ *    inline, the others through tail calls). Arguments are read from the saved user
+ *    registers at exit: the kernel does not modify di/si/dx/r10/r8/r9 while serving
  *    the syscalls handled here (a successful execve replaces them, so exec is reported from
  *    sched_process_exec and only failed execs from here). Reading user strings at exit
  *    also means the pages were just touched by the syscall itself and are resident.
@@ -108,8 +110,7 @@ enum handler_id {
 /* Per-CPU cache of pal_cgroups membership, so that the common case (the same few cgroups
  * running on a CPU) costs no hash-map call (a map lookup call costs ~60 ns on this VM).
  * Entries are valid only while cg_gen is unchanged. cg_gen is bumped at the exit of every
- * bpf(2) syscall (any process), and user space changes pal_cgroups and the config only
- * through bpf(2): once the agent's map update returns, every CPU sees the new generation
+ * bpf(2) syscall (any process), and user space changes pal_cgroups only through bpf(2): once the agent's map update returns, every CPU sees the new generation
  * and misses. An event racing a filter change may be judged by either state (as it could
  * be without the cache). cg_gen is read before the map lookup, so an entry filled from a
  * lookup that raced an update carries the old generation and is never used. */
@@ -318,8 +319,9 @@ static __always_inline void fill_hdr_slow(struct pal_hdr *h, struct task_struct 
 	}
 }
 
-/* parent and nsproxy are t->real_parent and t->nsproxy, read by the caller: the syscall
- * path reads them with direct (BTF) loads, the raw tracepoints with CO-RE probe reads. */
+/* The header for the raw tracepoints (process life). parent and nsproxy are t->real_parent
+ * and t->nsproxy, read by the caller (nsproxy is unused when !is_current). The syscall path
+ * uses fill_hdr_task() instead. */
 static __always_inline void fill_hdr(struct pal_hdr *h, struct task_struct *t, int is_current,
 				     __u16 kind, __u32 syscall_nr, struct task_struct *parent,
 				     void *nsproxy)
