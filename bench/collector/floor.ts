@@ -102,6 +102,17 @@ if (compareObj) {
   configs.push({ name: 'compareCaptured', what: `${label}, as palisadeCaptured`, obj: compareObj, progs: PAL_PROGS, args: ['2', '1', String(cgId), String(1 << 20)] });
 }
 
+// a config this kernel refuses (e.g. no tp_btf) is reported as unavailable, not measured
+const unavailable: Record<string, string> = {};
+for (const c of [...configs]) {
+  const r = spawnSync(attach, [c.obj, c.progs, ...c.args], { input: 'stop\n', encoding: 'utf8' });
+  if (r.status !== 0) {
+    unavailable[c.name] = (r.stderr || `exit ${r.status}`).trim().split('\n').slice(-3).join(' | ');
+    configs.splice(configs.indexOf(c), 1);
+    process.stderr.write(`  ${c.name}: unavailable: ${unavailable[c.name]}\n`);
+  }
+}
+
 /** attaches a config, runs the loop, detaches; returns ns per call and the loader's output */
 async function attached(c: Config): Promise<{ ns: Loop; out: Record<string, number> }> {
   const child = spawn(attach, [c.obj, c.progs, ...c.args], { stdio: ['pipe', 'pipe', 'inherit'] });
@@ -168,7 +179,13 @@ try {
     return cnt ? (a.out[`run_ns_${prog}`] ?? 0) / cnt : NaN;
   };
   for (const c of configs) bpfNs[c.name] = await perRun(c);
-  for (const p of PRIMITIVES) primitiveNs[p] = await perRun({ name: p, what: p, obj: floorObj, progs: p, args: [] });
+  for (const p of PRIMITIVES) {
+    try {
+      primitiveNs[p] = await perRun({ name: p, what: p, obj: floorObj, progs: p, args: [] });
+    } catch (e) {
+      unavailable[p] = String(e);
+    }
+  }
 } finally {
   sysctl(0);
 }
@@ -187,6 +204,7 @@ const results = {
     cpuOverheadNs: median(cpu[c.name] ?? []) - median(cpu.bare ?? []), bpfNsPerRun: bpfNs[c.name],
   }])),
   bpfStatsNote: 'bpfNsPerRun includes the two clock reads of kernel.bpf_stats_enabled themselves (about what exitEmpty shows); compare programs with each other, not with zero',
+  unavailable,
   primitivesBpfNsPerRun: primitiveNs,
   primitivesCostNs: Object.fromEntries(PRIMITIVES.map((p) => [p, (primitiveNs[p] ?? NaN) - (bpfNs.exitNrBtf ?? NaN)])),
   capturedRecordsPerRound: captured,
