@@ -1,17 +1,24 @@
 // Relay benchmark: one relay process (`palisade relay`, spawned), 50 simulated nodes
-// (real palisade.v1 Ingest clients) and 5 log-stream clients (feeder WatchAlerts), all
-// over loopback. Throttle and collapse are off (every event must reach every client).
-//   phase 1 (throughput): every node keeps up to 4 batches of 200 events in flight for
+// (real palisade.v1 Ingest clients) and 5 log-stream clients (feeder WatchAlerts, real
+// grpc-js clients in a child process, bench/relay/sinks.ts), all over loopback.
+// Throttle and collapse are off (every event must reach every client).
+//   throughput: every node keeps up to 4 batches of 200 events in flight for
 //     --seconds; events/s acked by ingest and events/s delivered per client.
-//   phase 2 (latency): 50 nodes x 400 events/s = 20k events/s offered for --seconds; the
-//     send time (process.hrtime, the same monotonic clock in both processes) travels in
-//     Alert.Data; p50/p99 end-to-end latency over delivered events, and drops.
-//   RSS: peak (VmHWM, and VmRSS sampled every 250 ms) of the relay process.
+//   latency: 50 nodes x 400 (or 40) events/s = 20k (2k) events/s offered for
+//     --seconds; the send time (process.hrtime, the same monotonic clock in both
+//     processes) travels in Alert.Data; p50/p99 end-to-end latency over delivered
+//     events, ingest ack latency at the nodes, and drops.
+//   reference (same run): the latency phases again with logStream.directWrites=false,
+//     i.e. grpc-js writing every message itself (the relay before relay/serve/h2-out.ts).
+//   RSS: peak (VmHWM, and VmRSS sampled every 250 ms) of the relay process; CPU: the
+//     share of a core used by the relay, the clients' process and this process.
 // The relay and the clients run compiled (bench/relay/tsconfig.json -> dist/, built
 // first by this runner), not under tsx; --tsx runs both under tsx instead.
 // Prints a table and writes bench/results/relay.json.
-// Usage: node --import tsx bench/relay/run.ts [--seconds 8] [--tsx]
-//   diagnosis only (results are not written): --only throughput|20k|2k, --relay-node-arg / --clients-node-arg <node flag> (repeatable, e.g. --cpu-prof)
+// Usage: node --import tsx bench/relay/run.ts [--seconds 8] [--tsx] [--client-window bytes]
+//          [--client-api channel|stub] [--clients 5]
+//   diagnosis only (results are not written): --only throughput|20k|2k,
+//   --relay-node-arg / --clients-node-arg <node flag> (repeatable, e.g. --cpu-prof)
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release } from 'node:os';

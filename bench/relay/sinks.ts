@@ -1,10 +1,10 @@
 // Log-stream clients for bench/relay/run.ts, in their own process so that decoding
 // on the client side does not compete with the simulated nodes for one event loop.
 // Each client is a real grpc-js client of feeder.LogService/WatchAlerts (its own
-// HTTP/2 connection); its response deserializer reads only what the bench needs from
-// the Alert bytes — field 19 (Operation, to recognise drop notices) and field 21
-// (Data, which holds the send time) — and skips every other field by wire type,
-// instead of building a full Alert object per message.
+// HTTP/2 connection); it reads only what the bench needs from the Alert bytes —
+// field 19 (Operation, to recognise drop notices) and field 21 (Data, which holds
+// the send time) — and skips every other field by wire type, instead of building a
+// full Alert object per message.
 // Usage: node bench/relay/sinks.ts <port> <clients> [window bytes] [channel|stub]   (compiled, or with --import tsx)
 // stdin commands, one per line: "lat" (start recording latency), "report" (prints one
 // JSON line: {got: number[], dropped, p50, p99, samples}), "exit".
@@ -12,13 +12,15 @@ import { createInterface } from 'node:readline';
 import { Channel, Client, credentials, Metadata } from '@grpc/grpc-js';
 import { RequestMessage } from '../../proto/gen/feeder/kubearmor.js';
 
-type Slim = { readonly operation: string; readonly data: string };
+/** What a client keeps of an Alert: a drop notice's count, or the send time in ns. */
+type Slim = { readonly droppedEvents: number; readonly sentNs: number };
 
-function varint(b: Buffer, pos: { p: number }): number {
+let p = 0;
+function varint(b: Buffer): number {
   let x = 0;
   let mul = 1;
   for (let i = 0; i < 10; i++) {
-    const c = b[pos.p++] as number;
+    const c = b[p++] as number;
     x += (c & 0x7f) * mul;
     if (c < 0x80) return x;
     mul *= 128;
@@ -26,26 +28,39 @@ function varint(b: Buffer, pos: { p: number }): number {
   throw new Error('bad varint');
 }
 
-/** Operation (19) and Data (21) of an encoded feeder.Alert. */
+const DROPPED = Buffer.from('Dropped');
+
+/**
+ * From an encoded feeder.Alert: Operation (field 19) compared with "Dropped" as
+ * bytes, and Data (field 21): "t=<ns>" parsed as a number (exact below 2^53 ns,
+ * 104 days of uptime), or "DroppedEvents=<n>" for a drop notice.
+ */
 export function slimAlert(b: Buffer): Slim {
-  const pos = { p: 0 };
-  let operation = '';
-  let data = '';
-  while (pos.p < b.length) {
-    const tag = varint(b, pos);
+  p = 0;
+  let dropNotice = false;
+  let dataAt = -1;
+  let dataLen = 0;
+  while (p < b.length) {
+    const tag = varint(b);
     const wt = tag & 7;
-    if (wt === 0) varint(b, pos);
-    else if (wt === 1) pos.p += 8;
-    else if (wt === 5) pos.p += 4;
+    if (wt === 0) varint(b);
+    else if (wt === 1) p += 8;
+    else if (wt === 5) p += 4;
     else if (wt === 2) {
-      const len = varint(b, pos);
+      const len = varint(b);
       const f = tag >>> 3;
-      if (f === 19) operation = b.toString('latin1', pos.p, pos.p + len);
-      else if (f === 21) data = b.toString('latin1', pos.p, pos.p + len);
-      pos.p += len;
+      if (f === 19) dropNotice = len === DROPPED.length && b.compare(DROPPED, 0, len, p, p + len) === 0;
+      else if (f === 21) {
+        dataAt = p;
+        dataLen = len;
+      }
+      p += len;
     } else throw new Error(`wire type ${wt}`);
   }
-  return { operation, data };
+  if (dropNotice) return { droppedEvents: Number(/DroppedEvents=(\d+)/.exec(b.toString('latin1', dataAt, dataAt + dataLen))?.[1] ?? 0), sentNs: 0 };
+  let ns = 0;
+  for (let i = dataAt + 2; i < dataAt + dataLen; i++) ns = ns * 10 + ((b[i] as number) - 48);
+  return { droppedEvents: 0, sentNs: ns };
 }
 
 const [port, n, window] = process.argv.slice(2, 5).map(Number) as [number, number, number?];
@@ -58,12 +73,12 @@ let dropped = 0;
 let recording = false;
 const lat: number[] = [];
 const onAlert = (i: number, a: Slim): void => {
-  if (a.operation === 'Dropped') {
-    dropped += Number(/DroppedEvents=(\d+)/.exec(a.data)?.[1] ?? 0);
+  if (a.droppedEvents > 0) {
+    dropped += a.droppedEvents;
     return;
   }
   got[i] = (got[i] as number) + 1;
-  if (recording) lat.push(Number(process.hrtime.bigint() - BigInt(a.data.slice(2))) / 1e6);
+  if (recording) lat.push((Number(process.hrtime.bigint()) - a.sentNs) / 1e6);
 };
 const options = { 'grpc.use_local_subchannel_pool': 1, ...(WINDOW > 0 ? { 'grpc-node.flow_control_window': WINDOW } : {}) };
 const request = (): Buffer => Buffer.from(RequestMessage.encode(RequestMessage.create({ Filter: 'all' })).finish());
