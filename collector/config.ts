@@ -14,7 +14,8 @@ export type CollectorConfig = {
   readonly batchBytes: number;
   /** longest time a record waits in the ring before delivery, ms (default 20) */
   readonly pollMs: number;
-  /** batches queued between the drain thread and JS; beyond it batches are dropped and counted (default 64) */
+  /** batches in flight between the drain thread and JS (a reused pool); when JS holds them all, the drain thread
+   * waits and records wait in the kernel ring, whose overflow is counted in kernel.dropped (default 64) */
   readonly maxQueuedBatches: number;
   /** the kernel wakes the drain thread early once this much data is pending (default ringBytes/8) */
   readonly wakeupBytes: number;
