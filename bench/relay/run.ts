@@ -15,7 +15,7 @@
 // The relay and the clients run compiled (bench/relay/tsconfig.json -> dist/, built
 // first by this runner), not under tsx; --tsx runs both under tsx instead.
 // Prints a table and writes bench/results/relay.json.
-// Usage: node --import tsx bench/relay/run.ts [--seconds 8] [--tsx] [--client-window bytes]
+// Usage: node --import tsx bench/relay/run.ts [--seconds 8] [--runs 3] [--tsx] [--client-window bytes]
 //          [--client-api channel|stub] [--clients 5]
 //   diagnosis only (results are not written): --only throughput|20k|2k,
 //   --relay-node-arg / --clients-node-arg <node flag> (repeatable, e.g. --cpu-prof)
@@ -27,7 +27,7 @@ import { credentials, type ClientDuplexStream } from '@grpc/grpc-js';
 import { Alert } from '../../proto/gen/feeder/kubearmor.js';
 import { IngestClient, type Entry, type IngestRequest, type IngestResponse } from '../../proto/gen/palisade/v1/ingest.js';
 
-const { values } = parseArgs({ options: { seconds: { type: 'string', default: '8' }, tsx: { type: 'boolean', default: false }, only: { type: 'string', default: '' }, 'relay-node-arg': { type: 'string', multiple: true, default: [] }, 'clients-node-arg': { type: 'string', multiple: true, default: [] }, 'client-window': { type: 'string', default: String(4 * 1024 * 1024) }, 'client-api': { type: 'string', default: 'channel' }, clients: { type: 'string', default: '5' } } });
+const { values } = parseArgs({ options: { seconds: { type: 'string', default: '8' }, runs: { type: 'string', default: '3' }, tsx: { type: 'boolean', default: false }, only: { type: 'string', default: '' }, 'relay-node-arg': { type: 'string', multiple: true, default: [] }, 'clients-node-arg': { type: 'string', multiple: true, default: [] }, 'client-window': { type: 'string', default: String(4 * 1024 * 1024) }, 'client-api': { type: 'string', default: 'channel' }, clients: { type: 'string', default: '5' } } });
 const CLIENTS = Number(values.clients);
 /** Log-stream clients' HTTP/2 receive window in bytes (0: grpc-js's default, 64 KiB). */
 const CLIENT_WINDOW = Number(values['client-window']);
@@ -271,16 +271,34 @@ if (values.only !== '') {
 }
 /** The reference, measured in the same run: the relay with grpc-js's own per-message writes. */
 const REFERENCE = ['--log-stream-direct-writes', 'false'];
-const tp = await throughput();
-const l20 = await latency(20_000);
-const l20ref = await latency(20_000, REFERENCE);
-const l2 = await latency(2_000);
-const l2ref = await latency(2_000, REFERENCE);
+const RUNS = Math.max(1, Number(values.runs));
+const loadStart = loadavg();
+type Phase = Record<string, number>;
+const runs: Record<'tp' | 'l20' | 'l20ref' | 'l2' | 'l2ref', Phase[]> = { tp: [], l20: [], l20ref: [], l2: [], l2ref: [] };
+// rounds interleave the relay and its reference, so both see the same machine load
+for (let i = 0; i < RUNS; i++) {
+  runs.tp.push(await throughput());
+  runs.l20.push(await latency(20_000));
+  runs.l20ref.push(await latency(20_000, REFERENCE));
+  runs.l2.push(await latency(2_000));
+  runs.l2ref.push(await latency(2_000, REFERENCE));
+}
+/** Field-wise median over the runs of a phase; `runs` keeps every run's p99 (or events/s). */
+const median = (xs: Phase[], spread: string): Phase => {
+  const out: Phase = {};
+  for (const k of Object.keys(xs[0] ?? {})) out[k] = pct(xs.map((x) => x[k] as number), 50);
+  return { ...out, runs: xs.length, ...Object.fromEntries(xs.map((x, j) => [`${spread}Run${j + 1}`, x[spread] as number])) };
+};
+const tp = median(runs.tp, 'ingestEventsPerSec');
+const l20 = median(runs.l20, 'p99ms');
+const l20ref = median(runs.l20ref, 'p99ms');
+const l2 = median(runs.l2, 'p99ms');
+const l2ref = median(runs.l2ref, 'p99ms');
 const ratio = (ref: number | undefined, x: number | undefined): number => (ref ?? NaN) / (x ?? NaN);
 const result = {
   date: new Date().toISOString(),
-  machine: { cpus: cpus().length, model: cpus()[0]?.model ?? '', kernel: release(), node: process.version, loadavg: loadavg() },
-  method: `relay = palisade relay process (${TSX ? 'tsx' : 'compiled JS, no tsx'}), ${NODES} ingest clients in this process, ${CLIENTS} WatchAlerts clients in a child process (bench/relay/sinks.ts: grpc-js ${values['client-api'] === 'stub' ? 'Client.makeServerStreamRequest' : 'Channel.createCall (no per-message Readable/interceptors)'}, one HTTP/2 connection each, receive window ${CLIENT_WINDOW > 0 ? `${CLIENT_WINDOW} B (grpc-go clients such as karmor grow theirs by BDP estimation up to 16 MiB)` : "grpc-js's default 64 KiB"}; each message is decoded only for Operation (drop notices) and Data (the send time)), loopback, throttle/collapse off, relay queue/replay 50,000 events, ${SECONDS} s measured after 2 s warm-up per phase; one run per phase (2 vCPUs shared with other work: load average in machine.loadavg)`,
+  machine: { cpus: cpus().length, model: cpus()[0]?.model ?? '', kernel: release(), node: process.version, loadavg: loadavg(), loadavgAtStart: loadStart },
+  method: `relay = palisade relay process (${TSX ? 'tsx' : 'compiled JS, no tsx'}), ${NODES} ingest clients in this process, ${CLIENTS} WatchAlerts clients in a child process (bench/relay/sinks.ts: grpc-js ${values['client-api'] === 'stub' ? 'Client.makeServerStreamRequest' : 'Channel.createCall (no per-message Readable/interceptors)'}, one HTTP/2 connection each, receive window ${CLIENT_WINDOW > 0 ? `${CLIENT_WINDOW} B (grpc-go clients such as karmor grow theirs by BDP estimation up to 16 MiB)` : "grpc-js's default 64 KiB"}; each message is decoded only for Operation (drop notices) and Data (the send time)), loopback, throttle/collapse off, relay queue/replay 50,000 events, ${SECONDS} s measured after 2 s warm-up per phase; ${RUNS} rounds (throughput, 20k, 20k reference, 2k, 2k reference), medians per field, each run's p99 listed (2 vCPUs shared with other work: load average in machine.loadavg)`,
   goal: { eventsPerSec: 100_000, p99msAt20k: 50, rssMiB: 300 },
   throughput: tp,
   latencyAt20k: l20,
