@@ -10,8 +10,10 @@
  * The ring is read directly (mmap of the map, as libbpf does, without its per-record
  * callback and per-record consumer_pos store): the consumer position is published once per
  * pass and before the thread may wait for a batch, so the kernel gets space back early.
- * Each record is copied into the batch first and checked there, so what JS reads is
- * exactly what was checked; a bad record's copy is not kept.
+ * Each record is checked where it lies in the ring — committed records are read-only to
+ * user space and the kernel does not touch them until the consumer position passes them,
+ * so the bytes copied are the bytes checked — or, when it wraps around the end of the
+ * data area, in its batch copy. A bad record is not kept.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -237,19 +239,27 @@ static void drain_ring(struct pal_collector *c)
 						b = c->cur = pool_get(c);
 					}
 					if (b) {
-						/* copy (in two parts when the record wraps: the data area is
-						 * mapped once), then check the copy: JS reads exactly what was
-						 * checked */
 						uint8_t *d = b->data + b->used;
 						size_t at = (cons + BPF_RINGBUF_HDR_SZ) & mask;
-						size_t first = c->ring_size - at < rlen ? c->ring_size - at : rlen;
-						memcpy(d + 4, c->data + at, first);
-						if (first < rlen)
+						const uint8_t *rec = c->data + at;
+						uint32_t frame;
+						if (at + rlen > c->ring_size) {
+							/* the record wraps (the data area is mapped once): copy it in
+							 * two parts and check the copy */
+							size_t first = c->ring_size - at;
+							memcpy(d + 4, rec, first);
 							memcpy(d + 4 + first, c->data, rlen - first);
-						if (pal_record_check(d + 4, rlen) != PAL_OK) {
+							rec = d + 4;
+						}
+						/* check (and compute the frame hints) before copying: the reads
+						 * bring the record into the cache for the copy, and nothing reads
+						 * back what was just written */
+						if (pal_record_check(rec, rlen) != PAL_OK) {
 							bad++;
 						} else {
-							uint32_t frame = rlen | pal_record_flags(d + 4, rlen);
+							frame = rlen | pal_record_flags(rec, rlen);
+							if (rec != d + 4)
+								memcpy(d + 4, rec, rlen);
 							memcpy(d, &frame, 4);
 							b->used += 4 + rlen;
 							b->records++;
