@@ -11,8 +11,9 @@
  * thread waits for one to come back and records wait in the kernel ring (whose overflow
  * the kernel counts): memory is bounded by pool_batches x batch_bytes.
  *
- * Batch format (what JS receives): a sequence of frames [u32 len, little-endian][record of
- * len bytes], records as defined in bpf/include/palisade_event.h.
+ * Batch format (what JS receives): a sequence of frames [u32 len | flags, little-endian]
+ * [record of len bytes], records as defined in bpf/include/palisade_event.h, flags (string
+ * hints) as defined in record.h.
  */
 #ifndef PALISADE_COLLECTOR_H
 #define PALISADE_COLLECTOR_H
