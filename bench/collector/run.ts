@@ -300,6 +300,11 @@ for (const rel of [cgRel, emptyRel]) {
 const out = {
   area: 'collector', date: started,
   machine: { cores: cpus().length, cpu: cpus()[0]?.model, kernel: release(), loadAverageAtStart: loadavg() },
+  bpf: {
+    object: bpfObjectPath('palisade.bpf.o'),
+    commit: spawnSync('git', ['log', '-1', '--format=%h', '--', 'bpf/'], { cwd: root, encoding: 'utf8' }).stdout.trim(),
+    workTreeClean: spawnSync('git', ['status', '--porcelain', '--', 'bpf/'], { cwd: root, encoding: 'utf8' }).stdout.trim() === '',
+  },
   runs: RUNS, opensPerRun: OPENS, ...results,
 };
 if (!ONLY) {
