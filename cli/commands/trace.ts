@@ -110,11 +110,15 @@ export async function run(argv: string[]): Promise<number> {
   const done = new Promise<void>((r) => { resolveDone = r; });
   const stop = (): void => { if (!stopping) { stopping = true; resolveDone(); } };
   if (!json) process.stdout.write(`${'TIME'.padEnd(12)}  ${'CONTAINER'.padEnd(12)} ${'PID'.padStart(7)} ${'COMM'.padEnd(15)} ${'EVENT'.padEnd(7)} ${'RES'.padStart(4)}  DETAIL\n`);
+  // Lines are gathered and written once per turn of the event loop; while stdout has more
+  // than OUTPUT_BOUND bytes queued (a slow reader), lines are dropped and counted instead of
+  // growing memory, and the count is reported at the end. A closed stdout (EPIPE) stops.
+  const out = new TraceOutput(process.stdout, stop);
   collector.onEvent((ev) => {
     if (stopping) return;
     if (pid !== undefined && ev.pid !== pid) return;
     if (want !== undefined && (want === 'host' ? ev.container !== undefined : !ev.container?.id.startsWith(want))) return;
-    process.stdout.write((json ? JSON.stringify(eventJson(ev)) : tableRow(ev)) + '\n');
+    out.line(json ? JSON.stringify(eventJson(ev)) : tableRow(ev));
     if (count !== undefined && ++n >= count) stop();
   });
   process.once('SIGINT', stop);
@@ -123,8 +127,47 @@ export async function run(argv: string[]): Promise<number> {
   await done;
   if (timer) clearTimeout(timer);
   const st = await collector.close();
+  await out.close();
+  if (out.dropped > 0) process.stderr.write(`palisade trace: ${out.dropped} lines not printed (stdout did not keep up)\n`);
   if (args.stats || st.lost > 0) {
     process.stderr.write(`palisade trace: ${st.events.delivered} events, lost ${st.lost} (kernel ring full ${st.kernel.dropped}, user-space queue ${st.native.droppedRecords}, bad ${st.native.badRecords + st.decoder.badTotal})\n`);
   }
   return 0;
+}
+
+/** Bytes that may wait in stdout's queue before further lines are dropped (and counted). */
+const OUTPUT_BOUND = 8 << 20;
+
+/** Batched, bounded writer of trace lines (see run()). */
+class TraceOutput {
+  private pending: string[] = [];
+  private scheduled = false;
+  dropped = 0;
+  private failed = false;
+
+  constructor(private readonly stream: NodeJS.WriteStream, onClosed: () => void) {
+    stream.on('error', () => { this.failed = true; onClosed(); });
+  }
+
+  line(text: string): void {
+    if (this.failed) return;
+    if (this.stream.writableLength > OUTPUT_BOUND) { this.dropped++; return; }
+    this.pending.push(text);
+    if (!this.scheduled) { this.scheduled = true; setImmediate(() => this.flush()); }
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    if (this.pending.length === 0 || this.failed) return;
+    const text = this.pending.join('\n') + '\n';
+    this.pending = [];
+    this.stream.write(text);
+  }
+
+  /** Writes what is pending; resolves once stdout has taken it (or failed). */
+  close(): Promise<void> {
+    this.flush();
+    if (this.failed || this.stream.writableLength === 0) return Promise.resolve();
+    return new Promise((resolve) => { this.stream.write('', () => resolve()); });
+  }
 }
