@@ -57,18 +57,45 @@ function vm(pid: number, key: string): number {
   return m ? Number(m[1]) / 1024 : NaN;
 }
 
-async function startRelay(extra: readonly string[] = []): Promise<{ pid: number; ingest: number; logs: number; stop: () => Promise<void> }> {
+type RelayStats = Record<string, number>;
+async function startRelay(extra: readonly string[] = []): Promise<{ pid: number; ingest: number; logs: number; stats: () => Promise<RelayStats>; stop: () => Promise<void> }> {
   const child = spawn(process.execPath, [...(values['relay-node-arg'] ?? []), ...entry('relay-entry'), '--ingest-listen', '127.0.0.1:0', '--log-stream-listen', '127.0.0.1:0',
     '--throttle-enabled', 'false', '--throttle-collapse-window-ms', '0', '--ingest-max-events-per-sec', '10000000',
     '--log-stream-client-queue-size', '50000', '--log-stream-replay-buffer', '50000', '--log-level', 'info', ...extra], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
-  child.stdout.on('data', (b: Buffer) => { out += b.toString(); });
+  const statWaiters: Array<(s: RelayStats) => void> = [];
+  child.stdout.on('data', (b: Buffer) => {
+    out += b.toString();
+    let i;
+    while ((i = out.indexOf('{"bench":')) >= 0 && out.indexOf('\n', i) > i) {
+      const end = out.indexOf('\n', i);
+      statWaiters.shift()?.((JSON.parse(out.slice(i, end)) as { bench: RelayStats }).bench);
+      out = out.slice(0, i) + out.slice(end + 1);
+    }
+  });
   for (let i = 0; i < 600 && !out.includes('relay serving'); i++) await sleep(100);
   const line = out.split('\n').find((l) => l.includes('relay serving'));
   if (!line) throw new Error(`relay did not start: ${out}`);
   const j = JSON.parse(line) as { ingestPort: number; logStreamPort: number };
   const exited = new Promise<void>((r) => child.on('exit', () => r()));
-  return { pid: child.pid as number, ingest: j.ingestPort, logs: j.logStreamPort, stop: async () => { child.kill('SIGTERM'); await exited; } };
+  /** The relay's event-loop delay and GC figures since the previous call (bench/relay/relay-entry.ts). */
+  const stats = (): Promise<RelayStats> => new Promise((res) => {
+    statWaiters.push(res);
+    child.kill('SIGUSR2');
+  });
+  return { pid: child.pid as number, ingest: j.ingestPort, logs: j.logStreamPort, stats, stop: async () => { child.kill('SIGTERM'); await exited; } };
+}
+
+/**
+ * The relay's event-loop delay (monitorEventLoopDelay's intervals minus its 10 ms
+ * resolution: how late a 10 ms timer ran) and GC pauses over a measured window.
+ */
+function relayFigures(st: RelayStats, dt: number): Record<string, number> {
+  const late = (k: string): number => Math.max(0, (st[k] as number) - 10);
+  return {
+    eventLoopDelayP50ms: late('eldP50ms'), eventLoopDelayP99ms: late('eldP99ms'), eventLoopDelayMaxms: late('eldMaxms'),
+    gcPauseMsPerSec: (st['gcMs'] as number) / dt, gcPauseMaxms: st['gcMaxMs'] as number, gcMajorCount: st['gcMajor'] as number, heapUsedMiBAtEnd: st['heapUsedMiB'] as number,
+  };
 }
 
 /** Ingest ack latency (send -> ack at the node), recorded while `on`. */
@@ -190,6 +217,7 @@ async function throughput(): Promise<Record<string, number>> {
   await sleep(2000); // warm-up
   const a0 = nodes.reduce((s, n) => s + Number(n.acked), 0);
   const g0 = (await sinks.report()).got;
+  await r.stats();
   const c0 = [cpuSec(r.pid), cpuSec(sinks.child.pid as number), process.cpuUsage()];
   const t0 = performance.now();
   let peak = 0;
@@ -199,6 +227,8 @@ async function throughput(): Promise<Record<string, number>> {
   }
   const dt = (performance.now() - t0) / 1000;
   const cpu = cpuShares(c0, r.pid, sinks.child.pid as number, dt);
+  const st = await r.stats();
+  const relayStats = relayFigures(st, dt);
   const a1 = nodes.reduce((s, n) => s + Number(n.acked), 0);
   const rep = await sinks.report();
   const delivered = rep.got.map((g, i) => (g - (g0[i] as number)) / dt);
@@ -215,6 +245,7 @@ async function throughput(): Promise<Record<string, number>> {
     clientDroppedTotal: rep.dropped,
     rssPeakMiB: Math.max(peak, hwm),
     ...cpu,
+    ...relayStats,
   };
 }
 
@@ -235,6 +266,7 @@ async function latency(rate: number, extra: readonly string[] = []): Promise<Rec
   ackLat.on = true;
   ackLat.ms = [];
   const o0 = offered;
+  await r.stats();
   const c0 = [cpuSec(r.pid), cpuSec(sinks.child.pid as number), process.cpuUsage()];
   const t0 = performance.now();
   let peak = 0;
@@ -244,6 +276,8 @@ async function latency(rate: number, extra: readonly string[] = []): Promise<Rec
   }
   const dt = (performance.now() - t0) / 1000;
   const cpu = cpuShares(c0, r.pid, sinks.child.pid as number, dt);
+  const st = await r.stats();
+  const relayStats = relayFigures(st, dt);
   clearInterval(timer);
   ackLat.on = false;
   const rep = await sinks.report();
@@ -261,6 +295,7 @@ async function latency(rate: number, extra: readonly string[] = []): Promise<Rec
     clientDroppedTotal: rep.dropped,
     rssPeakMiB: Math.max(peak, hwm),
     ...cpu,
+    ...relayStats,
   };
 }
 

@@ -15,18 +15,74 @@
 // costs nothing but its cursor. The ring doubles as the replay buffer for
 // palisade.v1 Watch cursors ("<epoch>:<n>"; a cursor from another epoch, or older
 // than the oldest retained event, is out of range).
+//
+// Compact entries (`compact: true`, the relay without scale-out): an entry keeps the
+// event's feeder encoding (made once at publish; what feeder clients are sent anyway)
+// and its id fields, not the decoded message. The decoded body (tens of objects and
+// strings per alert) then dies young instead of living for the ring's lifetime,
+// which would make every young-generation GC copy it (the relay's GC cost and pause
+// at 20k events/s). `ev` is rebuilt from the bytes on first use (palisade.v1 Watch
+// clients, tenancy filters) and kept; `kind` answers the per-kind stream filter
+// without rebuilding. Without `compact`, `ev` is the published object itself
+// (scale-out keys stream ids by that object).
 import { randomBytes } from 'node:crypto';
-import type { RelayEvent } from '../event.js';
+import { Alert, Log, Message } from '../../proto/gen/feeder/kubearmor.js';
+import type { EventBody, RelayEvent } from '../event.js';
 import type { Counters } from '../metrics/counters.js';
+import { encodeBody } from '../serve/encode.js';
 
 export type HubEntry = {
   readonly cursor: number;
   readonly ev: RelayEvent;
+  /** The body's kind, when the entry knows it without `ev` (compact entries). */
+  readonly kind?: EventBody['$case'];
   /** Encodings shared by every client (filled lazily by the servers). */
   feederBytes?: Buffer;
   watchBytes?: Buffer;
   labels?: ReadonlyMap<string, string>;
 };
+
+/** The body's kind without rebuilding a compact entry's event. */
+export const kindOf = (e: HubEntry): EventBody['$case'] => e.kind ?? e.ev.body.$case;
+
+function decodeBody(kind: EventBody['$case'], b: Buffer): EventBody {
+  switch (kind) {
+    case 'alert': return { $case: 'alert', value: Alert.decode(b) };
+    case 'log': return { $case: 'log', value: Log.decode(b) };
+    case 'message': return { $case: 'message', value: Message.decode(b) };
+  }
+}
+
+/** A ring entry holding the feeder encoding instead of the decoded event (see above). */
+class CompactEntry implements HubEntry {
+  readonly kind: EventBody['$case'];
+  readonly nodeId: string;
+  readonly bootId: string;
+  readonly seq: bigint;
+  readonly enriched: boolean;
+  readonly count: number;
+  readonly receivedAt: bigint;
+  feederBytes: Buffer;
+  watchBytes?: Buffer;
+  labels?: ReadonlyMap<string, string>;
+  private rebuilt: RelayEvent | undefined = undefined;
+  constructor(readonly cursor: number, ev: RelayEvent) {
+    this.kind = ev.body.$case;
+    this.nodeId = ev.nodeId;
+    this.bootId = ev.bootId;
+    this.seq = ev.seq;
+    this.enriched = ev.enriched;
+    this.count = ev.count;
+    this.receivedAt = ev.receivedAt;
+    this.feederBytes = encodeBody(ev.body);
+  }
+  get ev(): RelayEvent {
+    if (!this.rebuilt) {
+      this.rebuilt = { nodeId: this.nodeId, bootId: this.bootId, seq: this.seq, body: decodeBody(this.kind, this.feederBytes), enriched: this.enriched, count: this.count, receivedAt: this.receivedAt };
+    }
+    return this.rebuilt;
+  }
+}
 
 export type StartAt = { readonly kind: 'live' } | { readonly kind: 'oldest' } | { readonly kind: 'after'; readonly cursor: string };
 
@@ -52,7 +108,13 @@ export interface Hub {
   close(): void;
 }
 
-export type HubOptions = { readonly ringSize: number; readonly clientQueueSize: number; readonly counters: Counters };
+export type HubOptions = {
+  readonly ringSize: number;
+  readonly clientQueueSize: number;
+  readonly counters: Counters;
+  /** Keep entries encoded (see the header); default false. */
+  readonly compact?: boolean;
+};
 
 export function createHub(opts: HubOptions): Hub {
   const size = Math.max(opts.ringSize, opts.clientQueueSize, 1);
@@ -62,6 +124,7 @@ export function createHub(opts: HubOptions): Hub {
   let closed = false;
   const subs = new Set<Sub>();
   let wakeScheduled = false;
+  const compact = opts.compact === true;
 
   class Sub implements Subscription {
     pos: number; // cursor of the next entry to read
@@ -125,7 +188,7 @@ export function createHub(opts: HubOptions): Hub {
       if (closed) return;
       for (const ev of events) {
         head++;
-        ring[head % size] = { cursor: head, ev };
+        ring[head % size] = compact ? new CompactEntry(head, ev) : { cursor: head, ev };
       }
       if (!wakeScheduled && subs.size > 0) {
         wakeScheduled = true;

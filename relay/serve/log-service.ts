@@ -13,7 +13,7 @@
 import { status as Status, type sendUnaryData, type ServerUnaryCall, type ServerWritableStream, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { Alert, Log, LogServiceService, Message, type NonceMessage, type ReplyMessage, type RequestMessage } from '../../proto/gen/feeder/kubearmor.js';
 import { updatedTime } from '../event.js';
-import type { Hub, HubEntry } from '../hub/hub.js';
+import { kindOf, type Hub, type HubEntry } from '../hub/hub.js';
 import type { Counters } from '../metrics/counters.js';
 import { feederBytes } from './encode.js';
 import { DEFAULT_STALL_TIMEOUT_MS, startPump } from './stream-pump.js';
@@ -70,9 +70,10 @@ export function createLogService(d: LogServiceDeps): UntypedServiceImplementatio
     }
     const ns = d.namespacesOf(call);
     const match = (e: HubEntry): boolean => {
+      if (kindOf(e) !== kind) return false;
+      if (!ns) return true;
       const b = e.ev.body;
-      if (b.$case !== kind) return false;
-      return !ns || (b.$case !== 'message' && ns.has(b.value.NamespaceName));
+      return b.$case !== 'message' && ns.has(b.value.NamespaceName);
     };
     const s = d.hub.subscribe(match, { kind: 'live' });
     if (!s.ok) {
