@@ -18,6 +18,9 @@ int p_raw_tracepoint(void *ctx) { return 0; }
 SEC("tracepoint/syscalls/sys_enter_openat")
 int p_tracepoint(void *ctx) { return 0; }
 
+SEC("tp_btf/sys_exit")
+int BPF_PROG(p_tp_btf, struct pt_regs *regs, long ret) { return 0; }
+
 SEC("kprobe/do_sys_openat2")
 int p_kprobe(void *ctx) { return 0; }
 

@@ -9,7 +9,7 @@ export const summary = 'report what this kernel allows (BTF, BPF program types, 
 
 const HELP = `usage: palisade probe [--json]
 
-Loads one do-nothing BPF program of each type (raw tracepoint, tracepoint, kprobe, fentry,
+Loads one do-nothing BPF program of each type (raw tracepoint, tracepoint, BTF tracepoint, kprobe, fentry,
 LSM, cgroup socket) and reports whether it loads and attaches; checks BTF, the ring buffer,
 tracefs, kprobe support, the active LSMs and fanotify permission events. Needs root.
 `;

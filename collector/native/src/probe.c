@@ -25,6 +25,7 @@ static const struct prog_probe PROBES[] = {
 	{ "p_raw_tracepoint", "raw_tracepoint", 1 },
 	{ "p_tracepoint", "tracepoint", 1 },
 	{ "p_ringbuf", "ringbuf", 0 },
+	{ "p_tp_btf", "tp_btf", 1 },
 	{ "p_kprobe", "kprobe", 1 },
 	{ "p_fentry", "fentry", 1 },
 	{ "p_lsm", "lsm", 1 },

@@ -15,7 +15,7 @@ describe('palisade probe', () => {
     assert.equal(r.status, 0, r.stderr);
     const rep = JSON.parse(r.stdout) as { btf: boolean; programs: Record<string, { load: string; attach: string }>; fanotify: { init: string } };
     assert.equal(rep.btf, true);
-    for (const k of ['raw_tracepoint', 'tracepoint', 'ringbuf', 'kprobe', 'fentry', 'lsm', 'cgroup_sock', 'cgroup_sock_addr']) {
+    for (const k of ['raw_tracepoint', 'tracepoint', 'tp_btf', 'ringbuf', 'kprobe', 'fentry', 'lsm', 'cgroup_sock', 'cgroup_sock_addr']) {
       const p = rep.programs[k];
       assert.ok(p, `program ${k} probed`);
       assert.match(p.load, /^(ok|E[A-Z0-9]+)$/);
@@ -25,6 +25,8 @@ describe('palisade probe', () => {
     assert.equal(rep.programs.raw_tracepoint?.load, 'ok');
     assert.equal(rep.programs.raw_tracepoint?.attach, 'ok');
     assert.equal(rep.programs.ringbuf?.load, 'ok');
+    assert.equal(rep.programs.tp_btf?.load, 'ok');
+    assert.equal(rep.programs.tp_btf?.attach, 'ok');
     assert.match(rep.fanotify.init, /^(ok|E[A-Z]+)$/);
   });
 
