@@ -40,6 +40,8 @@ export type RelayConfig = {
     readonly maxClients: number;
     /** Enriched events kept in memory for cursor resume (palisade.v1 Watch). */
     readonly replayBuffer: number;
+    /** Bytes the shared ring may hold (encoded events + per-entry overhead); the oldest go first. 0: no byte bound. Without Redis only. */
+    readonly replayBufferBytes: number;
     /** A stream that HTTP/2 flow control keeps blocked (the client reads nothing) this long is reset (RESOURCE_EXHAUSTED). */
     readonly stallTimeoutMs: number;
     /** Write batches of messages straight to the HTTP/2 stream (relay/serve/h2-out.ts); false: grpc-js per-message writes. */
@@ -94,7 +96,7 @@ export function defaultConfig(): RelayConfig {
       dedupWindow: 65_536,
       helloTimeoutMs: 10_000,
     },
-    logStream: { listen: '0.0.0.0:32767', clientQueueSize: 10_000, maxClients: 2_000, replayBuffer: 50_000, stallTimeoutMs: 30_000, directWrites: true },
+    logStream: { listen: '0.0.0.0:32767', clientQueueSize: 10_000, maxClients: 2_000, replayBuffer: 50_000, replayBufferBytes: 64 * 1024 * 1024, stallTimeoutMs: 30_000, directWrites: true },
     tls: { certFile: '', keyFile: '', caFile: '', requireClientCert: false },
     redis: { url: '', streamKey: 'palisade:events', streamMaxLen: 1_000_000 },
     kubernetes: { mode: 'none', kubeconfig: '', identityWaitMs: 2_000 },
@@ -132,6 +134,7 @@ export const FIELDS: readonly Field[] = [
   { path: ['logStream', 'clientQueueSize'], kind: int(1, 10_000_000), help: 'events buffered per client' },
   { path: ['logStream', 'maxClients'], kind: int(1, 1_000_000), help: 'concurrent watch streams' },
   { path: ['logStream', 'replayBuffer'], kind: int(0, 100_000_000), help: 'events kept for cursor resume' },
+  { path: ['logStream', 'replayBufferBytes'], kind: int(0, 2 ** 40), help: 'bytes the shared event ring may hold (oldest dropped first; 0: no byte bound; without Redis)' },
   { path: ['logStream', 'stallTimeoutMs'], kind: int(1, 86_400_000), help: 'a stream blocked by flow control this long is cut off' },
   { path: ['logStream', 'directWrites'], kind: { t: 'bool' }, help: 'batched writes to the HTTP/2 stream (false: one grpc-js write per message)' },
   { path: ['tls', 'certFile'], kind: { t: 'string' }, help: 'server certificate (PEM); empty: plaintext' },

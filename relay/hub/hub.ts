@@ -25,6 +25,11 @@
 // clients, tenancy filters) and kept; `kind` answers the per-kind stream filter
 // without rebuilding. Without `compact`, `ev` is the published object itself
 // (scale-out keys stream ids by that object).
+// Byte bound (`maxBytes`, compact entries only): the ring also holds at most
+// maxBytes of entries (encoded size + ENTRY_OVERHEAD each); publishing past it
+// evicts the oldest entries, exactly like ring overwrites (clients behind them
+// skip forward, counted; cursors before them are out of range). The newest entry
+// always stays.
 import { randomBytes } from 'node:crypto';
 import { Alert, Log, Message } from '../../proto/gen/feeder/kubearmor.js';
 import type { EventBody, RelayEvent } from '../event.js';
@@ -114,7 +119,12 @@ export type HubOptions = {
   readonly counters: Counters;
   /** Keep entries encoded (see the header); default false. */
   readonly compact?: boolean;
+  /** Byte bound of the ring with compact entries (see the header); 0 or absent: none. */
+  readonly maxBytes?: number;
 };
+
+/** Heap bytes of a compact entry besides its encoding (entry, Buffer object, seq), measured roughly. */
+export const ENTRY_OVERHEAD = 256;
 
 export function createHub(opts: HubOptions): Hub {
   const size = Math.max(opts.ringSize, opts.clientQueueSize, 1);
@@ -125,6 +135,12 @@ export function createHub(opts: HubOptions): Hub {
   const subs = new Set<Sub>();
   let wakeScheduled = false;
   const compact = opts.compact === true;
+  const maxBytes = compact && opts.maxBytes !== undefined && opts.maxBytes > 0 ? opts.maxBytes : Infinity;
+  let bytes = 0; // of the retained compact entries
+  let evicted = 0; // cursors <= evicted were dropped by the byte bound
+  /** Cursor of the oldest retained entry (may be head + 1 when there is none). */
+  const first = (): number => Math.max(head - size + 1, evicted + 1, 1);
+  const sizeOf = (e: HubEntry | undefined): number => (e instanceof CompactEntry ? e.feederBytes.length + ENTRY_OVERHEAD : 0);
 
   class Sub implements Subscription {
     pos: number; // cursor of the next entry to read
@@ -136,15 +152,16 @@ export function createHub(opts: HubOptions): Hub {
       this.pos = start;
     }
     next(): HubEntry | undefined {
-      const oldestAllowed = Math.max(head - this.cap + 1, head - size + 1, 1);
+      const oldest = first();
+      const oldestAllowed = Math.max(head - this.cap + 1, oldest);
       if (this.pos < oldestAllowed) {
         let skipped = 0;
-        for (let c = Math.max(this.pos, head - size + 1); c < oldestAllowed; c++) {
+        for (let c = Math.max(this.pos, oldest); c < oldestAllowed; c++) {
           const e = ring[c % size];
           if (e && e.cursor === c && this.filter(e)) skipped++;
         }
-        // entries already overwritten before we could look at them: count them all
-        skipped += Math.max(0, head - size + 1 - this.pos);
+        // entries already overwritten or evicted before we could look at them: count them all
+        skipped += Math.max(0, oldest - this.pos);
         this.pos = oldestAllowed;
         if (skipped > 0) {
           this.dropped += skipped;
@@ -188,7 +205,19 @@ export function createHub(opts: HubOptions): Hub {
       if (closed) return;
       for (const ev of events) {
         head++;
-        ring[head % size] = compact ? new CompactEntry(head, ev) : { cursor: head, ev };
+        if (!compact) {
+          ring[head % size] = { cursor: head, ev };
+          continue;
+        }
+        const e = new CompactEntry(head, ev);
+        bytes += sizeOf(e) - sizeOf(ring[head % size]);
+        ring[head % size] = e;
+        // evict the oldest past the byte bound, never the newest
+        for (let c = first(); bytes > maxBytes && c < head; c++) {
+          bytes -= sizeOf(ring[c % size]);
+          ring[c % size] = undefined;
+          evicted = c;
+        }
       }
       if (!wakeScheduled && subs.size > 0) {
         wakeScheduled = true;
@@ -198,11 +227,11 @@ export function createHub(opts: HubOptions): Hub {
     subscribe(filter, start, queueSize = opts.clientQueueSize) {
       if (closed) return { ok: false, reason: 'closed' };
       let pos = head + 1;
-      if (start.kind === 'oldest') pos = Math.max(head - size + 1, 1);
+      if (start.kind === 'oldest') pos = first();
       else if (start.kind === 'after') {
         const m = /^([0-9a-f]+):(\d+)$/.exec(start.cursor);
         const n = m ? Number(m[2]) : NaN;
-        if (!m || m[1] !== epoch || !Number.isSafeInteger(n) || n > head || n + 1 < Math.max(head - size + 1, 1)) {
+        if (!m || m[1] !== epoch || !Number.isSafeInteger(n) || n > head || n + 1 < first()) {
           return { ok: false, reason: 'out_of_range' };
         }
         pos = n + 1;

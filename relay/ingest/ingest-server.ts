@@ -214,6 +214,7 @@ export function createIngestServer(d: IngestDeps): IngestServer {
       const now = process.hrtime.bigint();
       const fresh: RelayEvent[] = [];
       let dups = 0;
+      let nowSec: bigint | undefined;
       for (const e of b.entries) {
         if (d.dedup.isDuplicate(b.nodeId, b.bootId, e.seq)) {
           dups++;
@@ -224,7 +225,7 @@ export function createIngestServer(d: IngestDeps): IngestServer {
         const v = body.value;
         if (v.ClusterName === '') v.ClusterName = h.clusterName || d.clusterName;
         if (v.HostName === '') v.HostName = h.nodeName;
-        if (v.Timestamp === 0n) v.Timestamp = BigInt(Math.floor(Date.now() / 1000));
+        if (v.Timestamp === 0n) v.Timestamp = nowSec ??= BigInt(Math.floor(Date.now() / 1000)); // one bigint per batch
         if (v.UpdatedTime === '') v.UpdatedTime = updatedTime(Number(v.Timestamp) * 1000);
         fresh.push({ nodeId: b.nodeId, bootId: b.bootId, seq: e.seq, body, enriched: true, count: 1, receivedAt: now });
       }

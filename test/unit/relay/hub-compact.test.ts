@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Alert, Log, Message } from '../../../proto/gen/feeder/kubearmor.js';
-import { createHub, kindOf, type HubEntry } from '../../../relay/hub/hub.js';
+import { createHub, ENTRY_OVERHEAD, kindOf, type HubEntry } from '../../../relay/hub/hub.js';
 import { createCounters } from '../../../relay/metrics/counters.js';
 import type { RelayEvent } from '../../../relay/event.js';
 import { alertEvent, logEvent } from './helpers.js';
@@ -46,4 +46,28 @@ test('without compact, entries hold the published object itself', () => {
   const ev = alertEvent(1);
   hub.publish([ev]);
   assert.equal(s.sub.next()?.ev, ev);
+});
+
+test('the byte bound evicts the oldest entries: slow clients skip them (counted), old cursors are out of range', () => {
+  const counters = createCounters();
+  const evs = Array.from({ length: 10 }, (_, i) => alertEvent(i + 1, { Resource: '/etc/same-length' }));
+  const one = Alert.encode((evs[0] as RelayEvent).body.value as Alert).finish().length + ENTRY_OVERHEAD;
+  const hub = createHub({ ringSize: 100, clientQueueSize: 100, counters, compact: true, maxBytes: 3 * one });
+  const slow = hub.subscribe(() => true, { kind: 'live' });
+  assert.ok(slow.ok);
+  hub.publish(evs.slice(0, 1));
+  const first = slow.sub.next() as HubEntry;
+  const firstCursor = hub.cursorOf(first);
+  hub.publish(evs.slice(1));
+  const got = take(() => slow.sub.next());
+  assert.deepEqual(got.map((e) => Number(e.ev.seq)), [8, 9, 10], 'three entries fit the byte bound');
+  assert.equal(slow.sub.takeDropped(), 6, 'events 2..7 were evicted before the client read them');
+  assert.equal(counters.get('palisade_relay_client_dropped_events_total', { reason: 'queue_full' }), 6);
+  assert.deepEqual(hub.subscribe(() => true, { kind: 'after', cursor: firstCursor }), { ok: false, reason: 'out_of_range' });
+  const oldest = hub.subscribe(() => true, { kind: 'oldest' });
+  assert.ok(oldest.ok);
+  assert.deepEqual(take(() => oldest.sub.next()).map((e) => Number(e.ev.seq)), [8, 9, 10]);
+  // one event bigger than the bound stays (the newest always does)
+  hub.publish([alertEvent(11, { Data: 'x'.repeat(10 * one) })]);
+  assert.deepEqual(take(() => oldest.sub.next()).map((e) => Number(e.ev.seq)), [11]);
 });
