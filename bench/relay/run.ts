@@ -146,7 +146,7 @@ class Node {
   }
 }
 
-type SinkReport = { got: number[]; dropped: number; p50: number; p99: number; samples: number };
+type SinkReport = { got: number[]; dropped: number; p50: number; p99: number; samples: number; eldP99ms: number; eldMaxms: number };
 
 /** The log-stream clients, in a child process (bench/relay/sinks.ts). */
 class Sinks {
@@ -293,6 +293,8 @@ async function latency(rate: number, extra: readonly string[] = []): Promise<Rec
     ingestAckP99ms: pct(ackLat.ms, 99),
     samples: rep.samples,
     clientDroppedTotal: rep.dropped,
+    clientsEventLoopDelayP99ms: rep.eldP99ms,
+    clientsEventLoopDelayMaxms: rep.eldMaxms,
     rssPeakMiB: Math.max(peak, hwm),
     ...cpu,
     ...relayStats,

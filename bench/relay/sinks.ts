@@ -7,7 +7,10 @@
 // full Alert object per message.
 // Usage: node bench/relay/sinks.ts <port> <clients> [window bytes] [channel|stub]   (compiled, or with --import tsx)
 // stdin commands, one per line: "lat" (start recording latency), "report" (prints one
-// JSON line: {got: number[], dropped, p50, p99, samples}), "exit".
+// JSON line: {got: number[], dropped, p50, p99, samples, eldP99ms, eldMaxms}), "exit".
+// eldP99ms/eldMaxms: this process's event-loop delay since "lat" (monitorEventLoopDelay,
+// 10 ms resolution, minus the resolution): how far the clients themselves lag.
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { Channel, Client, credentials, Metadata } from '@grpc/grpc-js';
 import { RequestMessage } from '../../proto/gen/feeder/kubearmor.js';
@@ -112,9 +115,14 @@ const pct = (xs: number[], p: number): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] as number;
 };
+const eld = monitorEventLoopDelay({ resolution: 10 });
+eld.enable();
+const late = (ns: number): number => Math.max(0, ns / 1e6 - 10);
 createInterface({ input: process.stdin }).on('line', (cmd) => {
-  if (cmd === 'lat') recording = true;
-  else if (cmd === 'report') process.stdout.write(JSON.stringify({ got, dropped, p50: pct(lat, 50), p99: pct(lat, 99), samples: lat.length }) + '\n');
+  if (cmd === 'lat') {
+    recording = true;
+    eld.reset();
+  } else if (cmd === 'report') process.stdout.write(JSON.stringify({ got, dropped, p50: pct(lat, 50), p99: pct(lat, 99), samples: lat.length, eldP99ms: late(eld.percentile(99)), eldMaxms: late(eld.max) }) + '\n');
   else if (cmd === 'exit') {
     for (const close of closers) close();
     process.exit(0);
