@@ -16,7 +16,7 @@
 // first by this runner), not under tsx; --tsx runs both under tsx instead.
 // Prints a table and writes bench/results/relay.json.
 // Usage: node --import tsx bench/relay/run.ts [--seconds 8] [--runs 3] [--tsx] [--client-window bytes]
-//          [--client-api channel|stub] [--clients 5]
+//          [--client-api channel|stub] [--clients 5] [--client-procs 1 (processes the clients are spread over)]
 //   diagnosis only (results are not written): --only throughput|20k|2k,
 //   --relay-node-arg / --clients-node-arg <node flag> (repeatable, e.g. --cpu-prof)
 import { spawn, spawnSync } from 'node:child_process';
@@ -27,7 +27,9 @@ import { credentials, type ClientDuplexStream } from '@grpc/grpc-js';
 import { Alert } from '../../proto/gen/feeder/kubearmor.js';
 import { IngestClient, type Entry, type IngestRequest, type IngestResponse } from '../../proto/gen/palisade/v1/ingest.js';
 
-const { values } = parseArgs({ options: { seconds: { type: 'string', default: '8' }, runs: { type: 'string', default: '3' }, tsx: { type: 'boolean', default: false }, only: { type: 'string', default: '' }, 'relay-node-arg': { type: 'string', multiple: true, default: [] }, 'clients-node-arg': { type: 'string', multiple: true, default: [] }, 'client-window': { type: 'string', default: String(4 * 1024 * 1024) }, 'client-api': { type: 'string', default: 'channel' }, clients: { type: 'string', default: '5' } } });
+const { values } = parseArgs({ options: { seconds: { type: 'string', default: '8' }, runs: { type: 'string', default: '3' }, tsx: { type: 'boolean', default: false }, only: { type: 'string', default: '' }, 'relay-node-arg': { type: 'string', multiple: true, default: [] }, 'clients-node-arg': { type: 'string', multiple: true, default: [] }, 'client-window': { type: 'string', default: String(4 * 1024 * 1024) }, 'client-api': { type: 'string', default: 'channel' }, clients: { type: 'string', default: '5' }, 'client-procs': { type: 'string', default: '1' } } });
+/** Processes the log-stream clients are spread over (1: all in one, the default). */
+const CLIENT_PROCS = Math.max(1, Number(values['client-procs']));
 const CLIENTS = Number(values.clients);
 /** Log-stream clients' HTTP/2 receive window in bytes (0: grpc-js's default, 64 KiB). */
 const CLIENT_WINDOW = Number(values['client-window']);
@@ -149,12 +151,12 @@ class Node {
 type SinkReport = { got: number[]; dropped: number; p50: number; p99: number; samples: number; eldP99ms: number; eldMaxms: number };
 
 /** The log-stream clients, in a child process (bench/relay/sinks.ts). */
-class Sinks {
+class SinkProc {
   readonly child;
   private buf = '';
   private readonly waiting: Array<(line: string) => void> = [];
-  constructor(port: number) {
-    this.child = spawn(process.execPath, [...(values['clients-node-arg'] ?? []), ...entry('sinks'), String(port), String(CLIENTS), String(CLIENT_WINDOW), values['client-api'] ?? 'channel'], { cwd: root, stdio: ['pipe', 'pipe', 'inherit'] });
+  constructor(port: number, clients: number) {
+    this.child = spawn(process.execPath, [...(values['clients-node-arg'] ?? []), ...entry('sinks'), String(port), String(clients), String(CLIENT_WINDOW), values['client-api'] ?? 'channel'], { cwd: root, stdio: ['pipe', 'pipe', 'inherit'] });
     this.child.stdout.on('data', (b: Buffer) => {
       this.buf += b.toString();
       let i;
@@ -179,6 +181,38 @@ class Sinks {
     this.send('report');
     return JSON.parse(await p) as SinkReport;
   }
+  async raw(): Promise<Omit<SinkReport, 'p50' | 'p99' | 'samples'> & { lat: number[] }> {
+    const p = this.next();
+    this.send('raw');
+    return JSON.parse(await p) as Omit<SinkReport, 'p50' | 'p99' | 'samples'> & { lat: number[] };
+  }
+  exit(): void {
+    this.send('exit');
+  }
+}
+
+/** The log-stream clients over CLIENT_PROCS processes (bench/relay/sinks.ts). */
+class Sinks {
+  readonly procs: SinkProc[];
+  constructor(port: number) {
+    this.procs = Array.from({ length: CLIENT_PROCS }, (_, i) => new SinkProc(port, Math.floor(CLIENTS / CLIENT_PROCS) + (i < CLIENTS % CLIENT_PROCS ? 1 : 0)));
+  }
+  async ready(): Promise<void> {
+    await Promise.all(this.procs.map((p) => p.ready()));
+  }
+  send(cmd: string): void {
+    for (const p of this.procs) p.send(cmd);
+  }
+  /** CPU seconds of every client process. */
+  cpuSec(): number {
+    return this.procs.reduce((s, p) => s + cpuSec(p.child.pid as number), 0);
+  }
+  async report(): Promise<SinkReport> {
+    if (this.procs.length === 1) return (this.procs[0] as SinkProc).report();
+    const rs = await Promise.all(this.procs.map((p) => p.raw()));
+    const lat = rs.flatMap((r) => r.lat);
+    return { got: rs.flatMap((r) => r.got), dropped: rs.reduce((s, r) => s + r.dropped, 0), p50: pct(lat, 50), p99: pct(lat, 99), samples: lat.length, eldP99ms: Math.max(...rs.map((r) => r.eldP99ms)), eldMaxms: Math.max(...rs.map((r) => r.eldMaxms)) };
+  }
   exit(): void {
     this.send('exit');
   }
@@ -191,11 +225,11 @@ const pct = (xs: number[], p: number): number => {
 };
 
 /** Share of one core used by the relay, the clients' process and this process (the nodes) since c0. */
-function cpuShares(c0: Array<number | NodeJS.CpuUsage>, relayPid: number, sinksPid: number, dt: number): Record<string, number> {
+function cpuShares(c0: Array<number | NodeJS.CpuUsage>, relayPid: number, sinks: Sinks, dt: number): Record<string, number> {
   const own = process.cpuUsage(c0[2] as NodeJS.CpuUsage);
   return {
     relayCpuCores: (cpuSec(relayPid) - (c0[0] as number)) / dt,
-    clientsCpuCores: (cpuSec(sinksPid) - (c0[1] as number)) / dt,
+    clientsCpuCores: (sinks.cpuSec() - (c0[1] as number)) / dt,
     nodesCpuCores: (own.user + own.system) / 1e6 / dt,
   };
 }
@@ -218,7 +252,7 @@ async function throughput(): Promise<Record<string, number>> {
   const a0 = nodes.reduce((s, n) => s + Number(n.acked), 0);
   const g0 = (await sinks.report()).got;
   await r.stats();
-  const c0 = [cpuSec(r.pid), cpuSec(sinks.child.pid as number), process.cpuUsage()];
+  const c0 = [cpuSec(r.pid), sinks.cpuSec(), process.cpuUsage()];
   const t0 = performance.now();
   let peak = 0;
   for (let i = 0; i < SECONDS * 4; i++) {
@@ -226,7 +260,7 @@ async function throughput(): Promise<Record<string, number>> {
     peak = Math.max(peak, vm(r.pid, 'VmRSS'));
   }
   const dt = (performance.now() - t0) / 1000;
-  const cpu = cpuShares(c0, r.pid, sinks.child.pid as number, dt);
+  const cpu = cpuShares(c0, r.pid, sinks, dt);
   const st = await r.stats();
   const relayStats = relayFigures(st, dt);
   const a1 = nodes.reduce((s, n) => s + Number(n.acked), 0);
@@ -267,7 +301,7 @@ async function latency(rate: number, extra: readonly string[] = []): Promise<Rec
   ackLat.ms = [];
   const o0 = offered;
   await r.stats();
-  const c0 = [cpuSec(r.pid), cpuSec(sinks.child.pid as number), process.cpuUsage()];
+  const c0 = [cpuSec(r.pid), sinks.cpuSec(), process.cpuUsage()];
   const t0 = performance.now();
   let peak = 0;
   for (let i = 0; i < SECONDS * 4; i++) {
@@ -275,7 +309,7 @@ async function latency(rate: number, extra: readonly string[] = []): Promise<Rec
     peak = Math.max(peak, vm(r.pid, 'VmRSS'));
   }
   const dt = (performance.now() - t0) / 1000;
-  const cpu = cpuShares(c0, r.pid, sinks.child.pid as number, dt);
+  const cpu = cpuShares(c0, r.pid, sinks, dt);
   const st = await r.stats();
   const relayStats = relayFigures(st, dt);
   clearInterval(timer);
@@ -335,7 +369,7 @@ const ratio = (ref: number | undefined, x: number | undefined): number => (ref ?
 const result = {
   date: new Date().toISOString(),
   machine: { cpus: cpus().length, model: cpus()[0]?.model ?? '', kernel: release(), node: process.version, loadavg: loadavg(), loadavgAtStart: loadStart },
-  method: `relay = palisade relay process (${TSX ? 'tsx' : 'compiled JS, no tsx'}), ${NODES} ingest clients in this process, ${CLIENTS} WatchAlerts clients in a child process (bench/relay/sinks.ts: grpc-js ${values['client-api'] === 'stub' ? 'Client.makeServerStreamRequest' : 'Channel.createCall (no per-message Readable/interceptors)'}, one HTTP/2 connection each, receive window ${CLIENT_WINDOW > 0 ? `${CLIENT_WINDOW} B (grpc-go clients such as karmor grow theirs by BDP estimation up to 16 MiB)` : "grpc-js's default 64 KiB"}; each message is decoded only for Operation (drop notices) and Data (the send time)), loopback, throttle/collapse off, relay queue/replay 50,000 events, ${SECONDS} s measured after 2 s warm-up per phase; ${RUNS} rounds (throughput, 20k, 20k reference, 2k, 2k reference), medians per field, each run's p99 listed; relay event-loop delay = perf_hooks.monitorEventLoopDelay (10 ms resolution) minus the resolution, and GC pauses (PerformanceObserver 'gc'), both in the relay process over each measured window (bench/relay/relay-entry.ts, read by SIGUSR2) (2 vCPUs shared with other work: load average in machine.loadavg)`,
+  method: `relay = palisade relay process (${TSX ? 'tsx' : 'compiled JS, no tsx'}), ${NODES} ingest clients in this process, ${CLIENTS} WatchAlerts clients in ${CLIENT_PROCS === 1 ? 'a child process' : `${CLIENT_PROCS} child processes`} (bench/relay/sinks.ts: grpc-js ${values['client-api'] === 'stub' ? 'Client.makeServerStreamRequest' : 'Channel.createCall (no per-message Readable/interceptors)'}, one HTTP/2 connection each, receive window ${CLIENT_WINDOW > 0 ? `${CLIENT_WINDOW} B (grpc-go clients such as karmor grow theirs by BDP estimation up to 16 MiB)` : "grpc-js's default 64 KiB"}; each message is decoded only for Operation (drop notices) and Data (the send time)), loopback, throttle/collapse off, relay queue/replay 50,000 events, ${SECONDS} s measured after 2 s warm-up per phase; ${RUNS} rounds (throughput, 20k, 20k reference, 2k, 2k reference), medians per field, each run's p99 listed; relay event-loop delay = perf_hooks.monitorEventLoopDelay (10 ms resolution) minus the resolution, and GC pauses (PerformanceObserver 'gc'), both in the relay process over each measured window (bench/relay/relay-entry.ts, read by SIGUSR2) (2 vCPUs shared with other work: load average in machine.loadavg)`,
   goal: { eventsPerSec: 100_000, p99msAt20k: 50, rssMiB: 300 },
   throughput: tp,
   latencyAt20k: l20,
