@@ -289,12 +289,16 @@ async function latency(rate: number, extra: readonly string[] = []): Promise<Rec
   await sinks.ready();
   await sleep(1000);
   const nodes = Array.from({ length: NODES }, (_, i) => new Node(r.ingest, `node-${i}`));
-  const perTick = Math.max(1, Math.round(rate / NODES / 20)); // every 50 ms
+  // Every node flushes a batch every 50 ms, as an enforcer does, but nodes are not in step:
+  // their phases are spread over the period (a 5 ms tick serves a tenth of the nodes).
+  const perTick = Math.max(1, Math.round(rate / NODES / 20)); // per node, every 50 ms
+  const PHASES = 10;
   let offered = 0;
+  let phase = 0;
   const timer = setInterval(() => {
-    for (const n of nodes) n.send(perTick);
-    offered += perTick * NODES;
-  }, 50);
+    for (let i = phase; i < nodes.length; i += PHASES) { (nodes[i] as Node).send(perTick); offered += perTick; }
+    phase = (phase + 1) % PHASES;
+  }, 50 / PHASES);
   await sleep(2000);
   sinks.send('lat');
   ackLat.on = true;
@@ -369,7 +373,7 @@ const ratio = (ref: number | undefined, x: number | undefined): number => (ref ?
 const result = {
   date: new Date().toISOString(),
   machine: { cpus: cpus().length, model: cpus()[0]?.model ?? '', kernel: release(), node: process.version, loadavg: loadavg(), loadavgAtStart: loadStart },
-  method: `relay = palisade relay process (${TSX ? 'tsx' : 'compiled JS, no tsx'}), ${NODES} ingest clients in this process, ${CLIENTS} WatchAlerts clients in ${CLIENT_PROCS === 1 ? 'a child process' : `${CLIENT_PROCS} child processes`} (bench/relay/sinks.ts: grpc-js ${values['client-api'] === 'stub' ? 'Client.makeServerStreamRequest' : 'Channel.createCall (no per-message Readable/interceptors)'}, one HTTP/2 connection each, receive window ${CLIENT_WINDOW > 0 ? `${CLIENT_WINDOW} B (grpc-go clients such as karmor grow theirs by BDP estimation up to 16 MiB)` : "grpc-js's default 64 KiB"}; each message is decoded only for Operation (drop notices) and Data (the send time)), loopback, throttle/collapse off, relay queue/replay 50,000 events, ${SECONDS} s measured after 2 s warm-up per phase; ${RUNS} rounds (throughput, 20k, 20k reference, 2k, 2k reference), medians per field, each run's p99 listed; relay event-loop delay = perf_hooks.monitorEventLoopDelay (10 ms resolution) minus the resolution, and GC pauses (PerformanceObserver 'gc'), both in the relay process over each measured window (bench/relay/relay-entry.ts, read by SIGUSR2) (2 vCPUs shared with other work: load average in machine.loadavg)`,
+  method: `relay = palisade relay process (${TSX ? 'tsx' : 'compiled JS, no tsx'}), ${NODES} ingest clients in this process, ${CLIENTS} WatchAlerts clients in ${CLIENT_PROCS === 1 ? 'a child process' : `${CLIENT_PROCS} child processes`} (bench/relay/sinks.ts: grpc-js ${values['client-api'] === 'stub' ? 'Client.makeServerStreamRequest' : 'Channel.createCall (no per-message Readable/interceptors)'}, one HTTP/2 connection each, receive window ${CLIENT_WINDOW > 0 ? `${CLIENT_WINDOW} B (grpc-go clients such as karmor grow theirs by BDP estimation up to 16 MiB)` : "grpc-js's default 64 KiB"}; each message is decoded only for Operation (drop notices) and Data (the send time)), latency phases: each node sends one batch every 50 ms, node phases spread evenly over the period (a 5 ms tick serves a tenth of the nodes), latency = client receive time minus the send time carried in the alert's Data; loopback, throttle/collapse off, relay queue/replay 50,000 events, ${SECONDS} s measured after 2 s warm-up per phase; ${RUNS} rounds (throughput, 20k, 20k reference, 2k, 2k reference), medians per field, each run's p99 listed; relay event-loop delay = perf_hooks.monitorEventLoopDelay (10 ms resolution) minus the resolution, and GC pauses (PerformanceObserver 'gc'), both in the relay process over each measured window (bench/relay/relay-entry.ts, read by SIGUSR2) (2 vCPUs shared with other work: load average in machine.loadavg)`,
   goal: { eventsPerSec: 100_000, p99msAt20k: 50, rssMiB: 300 },
   throughput: tp,
   latencyAt20k: l20,
