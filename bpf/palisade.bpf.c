@@ -322,6 +322,24 @@ static __always_inline void fill_hdr_slow(struct pal_hdr *h, struct task_struct 
 /* The header for the raw tracepoints (process life). parent and nsproxy are t->real_parent
  * and t->nsproxy, read by the caller (nsproxy is unused when !is_current). The syscall path
  * uses fill_hdr_task() instead. */
+/* Fills the per-task part of the header from this CPU's cache when the cache holds the same
+ * task (and thread, parent and namespaces); exec always refills it. Returns 1 on a hit. */
+static __always_inline int hdr_from_cache(struct pal_hdr *h, const struct hdr_cache *hc, const void *t,
+					  const void *parent, const void *nsproxy, __u16 kind)
+{
+	if (!hc || kind == PAL_KIND_EXEC || hc->task != (__u64)t || hc->tid != h->tid ||
+	    hc->parent != (__u64)parent || hc->nsproxy != (__u64)nsproxy)
+		return 0;
+	h->start_ns = hc->start_ns;
+	h->ppid = hc->ppid;
+	h->ns_pid = hc->ns_pid;
+	h->ns_tid = hc->ns_tid;
+	h->ns_ppid = hc->ns_ppid;
+	h->mnt_ns = hc->mnt_ns;
+	h->pid_ns = hc->pid_ns;
+	return 1;
+}
+
 static __always_inline void fill_hdr(struct pal_hdr *h, struct task_struct *t, int is_current,
 				     __u16 kind, __u32 syscall_nr, struct task_struct *parent,
 				     void *nsproxy)
@@ -355,17 +373,8 @@ static __always_inline void fill_hdr(struct pal_hdr *h, struct task_struct *t, i
 	if (is_current) {
 		__u32 zero = 0;
 		hc = bpf_map_lookup_elem(&hdr_cache_map, &zero);
-		if (hc && kind != PAL_KIND_EXEC && hc->task == (__u64)t && hc->tid == h->tid &&
-		    hc->parent == (__u64)parent && hc->nsproxy == (__u64)nsproxy) {
-			h->start_ns = hc->start_ns;
-			h->ppid = hc->ppid;
-			h->ns_pid = hc->ns_pid;
-			h->ns_tid = hc->ns_tid;
-			h->ns_ppid = hc->ns_ppid;
-			h->mnt_ns = hc->mnt_ns;
-			h->pid_ns = hc->pid_ns;
+		if (hdr_from_cache(h, hc, t, parent, nsproxy, kind))
 			return;
-		}
 	}
 	fill_hdr_slow(h, t, parent, nsproxy, hc);
 }
@@ -399,17 +408,8 @@ static __always_inline void fill_hdr_task(struct pal_hdr *h, struct task_struct 
 	h->ret = 0;
 	h->syscall = syscall_nr;
 	hc = bpf_map_lookup_elem(&hdr_cache_map, &zero);
-	if (hc && kind != PAL_KIND_EXEC && hc->task == (__u64)t && hc->tid == h->tid &&
-	    hc->parent == (__u64)parent && hc->nsproxy == (__u64)nsproxy) {
-		h->start_ns = hc->start_ns;
-		h->ppid = hc->ppid;
-		h->ns_pid = hc->ns_pid;
-		h->ns_tid = hc->ns_tid;
-		h->ns_ppid = hc->ns_ppid;
-		h->mnt_ns = hc->mnt_ns;
-		h->pid_ns = hc->pid_ns;
+	if (hdr_from_cache(h, hc, t, parent, nsproxy, kind))
 		return;
-	}
 	fill_hdr_slow(h, (void *)bpf_get_current_task(), parent, nsproxy, hc);
 }
 
