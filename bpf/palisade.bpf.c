@@ -319,9 +319,6 @@ static __always_inline void fill_hdr_slow(struct pal_hdr *h, struct task_struct 
 	}
 }
 
-/* The header for the raw tracepoints (process life). parent and nsproxy are t->real_parent
- * and t->nsproxy, read by the caller (nsproxy is unused when !is_current). The syscall path
- * uses fill_hdr_task() instead. */
 /* Fills the per-task part of the header from this CPU's cache when the cache holds the same
  * task (and thread, parent and namespaces); exec always refills it. Returns 1 on a hit. */
 static __always_inline int hdr_from_cache(struct pal_hdr *h, const struct hdr_cache *hc, const void *t,
@@ -340,6 +337,9 @@ static __always_inline int hdr_from_cache(struct pal_hdr *h, const struct hdr_ca
 	return 1;
 }
 
+/* The header for the raw tracepoints (process life). parent and nsproxy are t->real_parent
+ * and t->nsproxy, read by the caller (nsproxy is unused when !is_current). The syscall path
+ * uses fill_hdr_task() instead. */
 static __always_inline void fill_hdr(struct pal_hdr *h, struct task_struct *t, int is_current,
 				     __u16 kind, __u32 syscall_nr, struct task_struct *parent,
 				     void *nsproxy)
