@@ -5,9 +5,12 @@
 //   throughput: every node keeps up to 4 batches of 200 events in flight for
 //     --seconds; events/s acked by ingest and events/s delivered per client.
 //   latency: 50 nodes x 400 (or 40) events/s = 20k (2k) events/s offered for
-//     --seconds; the send time (process.hrtime, the same monotonic clock in both
-//     processes) travels in Alert.Data; p50/p99 end-to-end latency over delivered
-//     events, ingest ack latency at the nodes, and drops.
+//     --seconds, kept by the clock (a node sends what it owes when it is due, every
+//     50 ms, nodes out of phase); the send time (process.hrtime, the same monotonic
+//     clock in both processes) travels in Alert.Data; p50/p99 end-to-end latency over
+//     delivered events, ingest ack latency at the nodes, and drops. After the window
+//     the runner waits (bounded) until every client has every event sent and reports
+//     what is missing (clientMissingEventsMax) besides the announced drops.
 //   reference (same run): the latency phases again with logStream.directWrites=false,
 //     i.e. grpc-js writing every message itself (the relay before relay/serve/h2-out.ts).
 //   RSS: peak (VmHWM, and VmRSS sampled every 250 ms) of the relay process; CPU: the
@@ -181,6 +184,11 @@ class SinkProc {
     this.send('report');
     return JSON.parse(await p) as SinkReport;
   }
+  async count(): Promise<{ got: number[]; dropped: number }> {
+    const p = this.next();
+    this.send('count');
+    return JSON.parse(await p) as { got: number[]; dropped: number };
+  }
   async raw(): Promise<Omit<SinkReport, 'p50' | 'p99' | 'samples'> & { lat: number[] }> {
     const p = this.next();
     this.send('raw');
@@ -206,6 +214,11 @@ class Sinks {
   /** CPU seconds of every client process. */
   cpuSec(): number {
     return this.procs.reduce((s, p) => s + cpuSec(p.child.pid as number), 0);
+  }
+  /** Events received and drops announced so far, per client (cheap: no percentiles). */
+  async count(): Promise<{ got: number[]; dropped: number }> {
+    const rs = await Promise.all(this.procs.map((p) => p.count()));
+    return { got: rs.flatMap((r) => r.got), dropped: rs.reduce((s, r) => s + r.dropped, 0) };
   }
   async report(): Promise<SinkReport> {
     if (this.procs.length === 1) return (this.procs[0] as SinkProc).report();
@@ -290,41 +303,76 @@ async function latency(rate: number, extra: readonly string[] = []): Promise<Rec
   await sleep(1000);
   const nodes = Array.from({ length: NODES }, (_, i) => new Node(r.ingest, `node-${i}`));
   // Every node flushes a batch every 50 ms, as an enforcer does, but nodes are not in step:
-  // their phases are spread over the period (a 5 ms tick serves a tenth of the nodes).
-  const perTick = Math.max(1, Math.round(rate / NODES / 20)); // per node, every 50 ms
+  // their phases are spread over the period (node i is due at start + (i % PHASES) * 5 ms +
+  // k * 50 ms). The rate is kept by the clock, not by counting timer ticks: when a node is
+  // due it sends everything it owes by then (rate / NODES * elapsed - sent), so a late
+  // timer makes a larger batch instead of a lower offered rate.
+  const PERIOD_MS = 50;
   const PHASES = 10;
+  const perNodePerMs = rate / NODES / 1000;
+  const start = performance.now();
+  const owedSent = new Array<number>(NODES).fill(0);
+  const due = nodes.map((_, i) => start + (i % PHASES) * (PERIOD_MS / PHASES));
   let offered = 0;
-  let phase = 0;
-  const timer = setInterval(() => {
-    for (let i = phase; i < nodes.length; i += PHASES) { (nodes[i] as Node).send(perTick); offered += perTick; }
-    phase = (phase + 1) % PHASES;
-  }, 50 / PHASES);
+  let stopped = false;
+  const tick = (): void => {
+    if (stopped) return;
+    const now = performance.now();
+    let nextWake = now + PERIOD_MS;
+    for (let i = 0; i < NODES; i++) {
+      if (now >= (due[i] as number)) {
+        const n = Math.floor(perNodePerMs * (now - start)) - (owedSent[i] as number);
+        if (n > 0) {
+          (nodes[i] as Node).send(n);
+          owedSent[i] = (owedSent[i] as number) + n;
+          offered += n;
+        }
+        // the next due time on this node's phase grid, never in the past
+        do due[i] = (due[i] as number) + PERIOD_MS; while ((due[i] as number) <= now);
+      }
+      nextWake = Math.min(nextWake, due[i] as number);
+    }
+    timer = setTimeout(tick, Math.max(0, nextWake - performance.now()));
+  };
+  let timer = setTimeout(tick, 0);
   await sleep(2000);
   sinks.send('lat');
   ackLat.on = true;
   ackLat.ms = [];
-  const o0 = offered;
   await r.stats();
   const c0 = [cpuSec(r.pid), sinks.cpuSec(), process.cpuUsage()];
+  const o0 = offered;
   const t0 = performance.now();
   let peak = 0;
   for (let i = 0; i < SECONDS * 4; i++) {
     await sleep(250);
     peak = Math.max(peak, vm(r.pid, 'VmRSS'));
   }
+  const o1 = offered;
   const dt = (performance.now() - t0) / 1000;
   const cpu = cpuShares(c0, r.pid, sinks, dt);
   const st = await r.stats();
   const relayStats = relayFigures(st, dt);
-  clearInterval(timer);
+  stopped = true;
+  clearTimeout(timer);
   ackLat.on = false;
+  // every event sent must reach every client: wait (bounded) until each client has
+  // received or been told it lost everything sent, then count what is missing
+  const total = owedSent.reduce((a, b) => a + b, 0);
+  for (let i = 0; i < 100; i++) {
+    const c = await sinks.count();
+    if (Math.min(...c.got) + c.dropped >= total) break;
+    await sleep(100);
+  }
   const rep = await sinks.report();
   const hwm = vm(r.pid, 'VmHWM');
   for (const n of nodes) n.close();
   await r.stop();
   sinks.exit();
   return {
-    offeredEventsPerSec: (offered - o0) / dt,
+    offeredEventsPerSec: (o1 - o0) / dt,
+    eventsSentTotal: total,
+    clientMissingEventsMax: Math.max(...rep.got.map((g) => total - g)),
     p50ms: rep.p50,
     p99ms: rep.p99,
     ingestAckP50ms: pct(ackLat.ms, 50),
@@ -373,7 +421,7 @@ const ratio = (ref: number | undefined, x: number | undefined): number => (ref ?
 const result = {
   date: new Date().toISOString(),
   machine: { cpus: cpus().length, model: cpus()[0]?.model ?? '', kernel: release(), node: process.version, loadavg: loadavg(), loadavgAtStart: loadStart },
-  method: `relay = palisade relay process (${TSX ? 'tsx' : 'compiled JS, no tsx'}), ${NODES} ingest clients in this process, ${CLIENTS} WatchAlerts clients in ${CLIENT_PROCS === 1 ? 'a child process' : `${CLIENT_PROCS} child processes`} (bench/relay/sinks.ts: grpc-js ${values['client-api'] === 'stub' ? 'Client.makeServerStreamRequest' : 'Channel.createCall (no per-message Readable/interceptors)'}, one HTTP/2 connection each, receive window ${CLIENT_WINDOW > 0 ? `${CLIENT_WINDOW} B (grpc-go clients such as karmor grow theirs by BDP estimation up to 16 MiB)` : "grpc-js's default 64 KiB"}; each message is decoded only for Operation (drop notices) and Data (the send time)), latency phases: each node sends one batch every 50 ms, node phases spread evenly over the period (a 5 ms tick serves a tenth of the nodes), latency = client receive time minus the send time carried in the alert's Data; loopback, throttle/collapse off, relay queue/replay 50,000 events, ${SECONDS} s measured after 2 s warm-up per phase; ${RUNS} rounds (throughput, 20k, 20k reference, 2k, 2k reference), medians per field, each run's p99 listed; relay event-loop delay = perf_hooks.monitorEventLoopDelay (10 ms resolution) minus the resolution, and GC pauses (PerformanceObserver 'gc'), both in the relay process over each measured window (bench/relay/relay-entry.ts, read by SIGUSR2) (2 vCPUs shared with other work: load average in machine.loadavg)`,
+  method: `relay = palisade relay process (${TSX ? 'tsx' : 'compiled JS, no tsx'}), ${NODES} ingest clients in this process, ${CLIENTS} WatchAlerts clients in ${CLIENT_PROCS === 1 ? 'a child process' : `${CLIENT_PROCS} child processes`} (bench/relay/sinks.ts: grpc-js ${values['client-api'] === 'stub' ? 'Client.makeServerStreamRequest' : 'Channel.createCall (no per-message Readable/interceptors)'}, one HTTP/2 connection each, receive window ${CLIENT_WINDOW > 0 ? `${CLIENT_WINDOW} B (grpc-go clients such as karmor grow theirs by BDP estimation up to 16 MiB)` : "grpc-js's default 64 KiB"}; each message is decoded only for Operation (drop notices) and Data (the send time)), latency phases: each node sends one batch every 50 ms holding what it owes by the clock (rate / 50 x elapsed - sent, so offeredEventsPerSec is the target rate), node phases spread evenly over the period (10 phases 5 ms apart); after each window the runner waits up to 10 s for every client to hold every event sent (clientMissingEventsMax: events sent that some client did not get), latency = client receive time minus the send time carried in the alert's Data; loopback, throttle/collapse off, relay queue/replay 50,000 events, ${SECONDS} s measured after 2 s warm-up per phase; ${RUNS} rounds (throughput, 20k, 20k reference, 2k, 2k reference), medians per field, each run's p99 listed; relay event-loop delay = perf_hooks.monitorEventLoopDelay (10 ms resolution) minus the resolution, and GC pauses (PerformanceObserver 'gc'), both in the relay process over each measured window (bench/relay/relay-entry.ts, read by SIGUSR2) (2 vCPUs shared with other work: load average in machine.loadavg)`,
   goal: { eventsPerSec: 100_000, p99msAt20k: 50, rssMiB: 300 },
   throughput: tp,
   latencyAt20k: l20,

@@ -6,7 +6,8 @@
 // the send time) — and skips every other field by wire type, instead of building a
 // full Alert object per message.
 // Usage: node bench/relay/sinks.ts <port> <clients> [window bytes] [channel|stub]   (compiled, or with --import tsx)
-// stdin commands, one per line: "lat" (start recording latency), "raw" (like report, with
+// stdin commands, one per line: "lat" (start recording latency), "count" (one JSON line
+// {got: number[], dropped}: cheap, for polling), "raw" (like report, with
 // every latency sample instead of percentiles), "report" (prints one
 // JSON line: {got: number[], dropped, p50, p99, samples, eldP99ms, eldMaxms}), "exit".
 // eldP99ms/eldMaxms: this process's event-loop delay since "lat" (monitorEventLoopDelay,
@@ -123,8 +124,17 @@ createInterface({ input: process.stdin }).on('line', (cmd) => {
   if (cmd === 'lat') {
     recording = true;
     eld.reset();
-  } else if (cmd === 'raw') process.stdout.write(JSON.stringify({ got, dropped, lat, eldP99ms: late(eld.percentile(99)), eldMaxms: late(eld.max) }) + '\n');
-  else if (cmd === 'report') process.stdout.write(JSON.stringify({ got, dropped, p50: pct(lat, 50), p99: pct(lat, 99), samples: lat.length, eldP99ms: late(eld.percentile(99)), eldMaxms: late(eld.max) }) + '\n');
+  } else if (cmd === 'count') process.stdout.write(JSON.stringify({ got, dropped }) + '\n');
+  else if (cmd === 'raw') {
+    const eldP99ms = late(eld.percentile(99)); // before serialising the samples, which blocks this loop
+    const eldMaxms = late(eld.max);
+    process.stdout.write(JSON.stringify({ got, dropped, lat, eldP99ms, eldMaxms }) + '\n');
+  }
+  else if (cmd === 'report') {
+    const eldP99ms = late(eld.percentile(99)); // before sorting the samples, which blocks this loop
+    const eldMaxms = late(eld.max);
+    process.stdout.write(JSON.stringify({ got, dropped, p50: pct(lat, 50), p99: pct(lat, 99), samples: lat.length, eldP99ms, eldMaxms }) + '\n');
+  }
   else if (cmd === 'exit') {
     for (const close of closers) close();
     process.exit(0);
