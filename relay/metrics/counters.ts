@@ -1,11 +1,14 @@
 // Labelled monotonic counters for the relay (palisade_relay_<name>_total{labels}).
 // Every drop, rejection and cut-off in the relay increments one of these, so that
 // nothing is lost silently. Cheap enough for per-batch use; per-event callers add
-// counts in bulk (inc(name, labels, n)).
+// counts in bulk (inc(name, labels, n)). Gauges (current values such as
+// palisade_relay_spool_bytes) are set() in the same table: names without `_total`.
 export type Labels = Readonly<Record<string, string>>;
 
 export interface Counters {
   inc(name: string, labels?: Labels, n?: number): void;
+  /** Sets a gauge (a current value, not a count). */
+  set(name: string, labels: Labels, value: number): void;
   get(name: string, labels?: Labels): number;
   /** Sum over every label set of `name`. */
   total(name: string): number;
@@ -24,6 +27,12 @@ export function createCounters(): Counters {
       const cur = values.get(k);
       if (cur) cur.value += n;
       else values.set(k, { name, labels: { ...labels }, value: n });
+    },
+    set(name, labels, value) {
+      const k = keyOf(name, labels);
+      const cur = values.get(k);
+      if (cur) cur.value = value;
+      else values.set(k, { name, labels: { ...labels }, value });
     },
     get(name, labels = {}) {
       return values.get(keyOf(name, labels))?.value ?? 0;

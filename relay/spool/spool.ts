@@ -1,0 +1,377 @@
+// The relay spool: an append-only write-ahead log of ingested batches (format.ts).
+//
+// Guarantees:
+//   - append() resolves { ok: true } only after the record's bytes were written and,
+//     with `fsync`, fdatasync() on its segment returned. Ingest acks after that.
+//   - Group commit: appends that arrive while a write is in progress are written
+//     together by the next write (one writev + one fdatasync for all of them), in
+//     LSN order. File I/O uses fs/promises (libuv's thread pool): the event loop
+//     never waits for the disk.
+//   - Bounded: all segments together stay within `maxBytes`. An append that does not
+//     fit after reclaiming what may be deleted is refused ({ ok: false, reason:
+//     'full' }, counted in palisade_relay_spool_refused_batches_total{reason="full"});
+//     the caller answers with a retryable error and the enforcer keeps the batch.
+//   - Retention: a closed segment is deleted when (the spool needs its bytes for an
+//     append, or its last write is older than `maxAgeSec`) AND every record in it has
+//     reached the hub (published()) AND the hub no longer retains any of their events
+//     (the segment's highest hub cursor < hubOldest()). So a restart can always
+//     replay what the hub held and rebuild dedup for it.
+//   - One process per directory: a LOCK file holds the owner's pid; a live owner
+//     makes open fail, a dead one's lock is taken over.
+//   - A write error fails the appends of that group ({ reason: 'io' }, counted), and
+//     the next group starts a new segment; the partial record is a torn tail that
+//     recovery truncates.
+import { open, readdir, readFile, rename, stat, truncate, unlink, writeFile, mkdir, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { Counters } from '../metrics/counters.js';
+import type { SpoolConfig } from './config.js';
+import {
+  encodeBatchHead, encodeMark, parseSegmentName, sealRecord, segmentHeader, segmentName, SEGMENT_HEADER_BYTES,
+  type BatchRecord, type MarkRecord,
+} from './format.js';
+import { scanSegment } from './segment-reader.js';
+
+export type BatchInput = Omit<BatchRecord, 'type' | 'lsn'>;
+export type AppendResult = { ok: true; lsn: bigint } | { ok: false; reason: 'full' | 'closed' | 'io'; message: string };
+
+export interface Spool {
+  append(b: BatchInput): Promise<AppendResult>;
+  /** The record's events are in the hub (or its hand-off failed and it will not be): `hubHead` is the hub's head after it. */
+  published(lsn: bigint, hubHead: number): void;
+  /** Deletes segments past maxAgeSec that retention allows (call now and then). */
+  expire(): Promise<void>;
+  readonly bytes: number;
+  readonly segments: number;
+  close(): Promise<void>;
+}
+
+export type Recovery = {
+  /** Intact batch records, in LSN order. */
+  readonly records: readonly BatchRecord[];
+  readonly marks: readonly MarkRecord[];
+  readonly corrupt: number;
+  readonly torn: number;
+};
+
+export type SpoolDeps = {
+  readonly counters: Counters;
+  readonly log: Logger;
+  /** Oldest hub cursor still retained (segments whose events are all below it may go); default: no hub. */
+  readonly hubOldest?: () => number;
+  /** Hub epoch to write in marks (cursor resume across restarts); absent: no marks. */
+  readonly hubEpoch?: string;
+  /** Replaces FileHandle.datasync() (tests inject a slow or failing one). */
+  readonly sync?: (fh: FileHandle) => Promise<void>;
+  readonly now?: () => number;
+};
+
+type Segment = { readonly name: string; readonly firstLsn: bigint; size: number; pending: number; maxHub: number; lastWriteMs: number; fh?: FileHandle };
+type Pending = { readonly lsn: bigint; readonly bufs: Buffer[]; readonly bytes: number; readonly resolve: (r: AppendResult) => void };
+
+const LOCK = 'LOCK';
+
+async function lockDir(dir: string): Promise<string | undefined> {
+  const file = join(dir, LOCK);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      await writeFile(file, String(process.pid), { flag: 'wx' });
+      return undefined;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') return `cannot create ${file}: ${(err as Error).message}`;
+    }
+    const pid = Number((await readFile(file, 'utf8').catch(() => '')).trim());
+    let alive = false;
+    if (Number.isInteger(pid) && pid > 0) {
+      try {
+        process.kill(pid, 0);
+        alive = true;
+      } catch (err) {
+        alive = (err as NodeJS.ErrnoException).code === 'EPERM';
+      }
+    }
+    if (alive) return `spool.dir ${dir} is in use by process ${pid} (one relay per spool directory; set --spool-dir or --spool-enabled false)`;
+    await unlink(file).catch(() => undefined); // stale lock of a dead relay
+  }
+  return `cannot take the lock ${file}`;
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Opens (creating) the directory, takes its lock and reads every segment. */
+export async function openSpool(cfg: SpoolConfig, deps: SpoolDeps): Promise<{ ok: true; spool: Spool; recovery: Recovery } | { ok: false; error: string }> {
+  const { counters, log } = deps;
+  const now = deps.now ?? Date.now;
+  const dir = cfg.dir;
+  try {
+    await mkdir(dir, { recursive: true });
+  } catch (err) {
+    return { ok: false, error: `spool.dir ${dir}: cannot create: ${(err as Error).message}` };
+  }
+  const lockErr = await lockDir(dir);
+  if (lockErr) return { ok: false, error: lockErr };
+
+  const segs: Segment[] = [];
+  const records: BatchRecord[] = [];
+  const marks: MarkRecord[] = [];
+  let corrupt = 0;
+  let torn = 0;
+  let lastLsn = 0n;
+  try {
+    const names = (await readdir(dir)).filter((n) => parseSegmentName(n) !== undefined).sort();
+    for (const name of names) {
+      const file = join(dir, name);
+      const scan = await scanSegment(file, lastLsn);
+      let size = scan.bytes;
+      for (const p of scan.problems) {
+        log.warn({ file: p.file, offset: p.offset, bytes: p.bytes, kind: p.kind, detail: p.detail }, p.kind === 'torn_tail' ? 'spool: torn tail truncated' : 'spool: corrupt record skipped');
+        counters.inc('palisade_relay_spool_corrupt_records_total', { kind: p.kind });
+        if (p.kind === 'torn_tail') torn++;
+        else corrupt++;
+      }
+      if (scan.problems.some((p) => p.kind === 'bad_header')) {
+        await rename(file, `${file}.corrupt`); // kept for inspection, out of the log
+        continue;
+      }
+      if (scan.truncateAt !== undefined) {
+        await truncate(file, scan.truncateAt);
+        size = scan.truncateAt;
+      }
+      let n = 0;
+      for (const r of scan.records) {
+        if (r.type === 1) {
+          records.push(r);
+          lastLsn = r.lsn;
+          n++;
+        } else marks.push(r);
+      }
+      const st = await stat(file);
+      segs.push({ name, firstLsn: parseSegmentName(name) as bigint, size, pending: n, maxHub: 0, lastWriteMs: st.mtimeMs });
+    }
+    if (cfg.fsync && torn > 0) await syncDir(dir);
+  } catch (err) {
+    await unlink(join(dir, LOCK)).catch(() => undefined);
+    return { ok: false, error: `spool.dir ${dir}: cannot recover: ${(err as Error).message}` };
+  }
+  counters.inc('palisade_relay_spool_recovered_records_total', {}, records.length);
+  const spool = createSpool(cfg, deps, segs, lastLsn, now);
+  log.info({ dir, segments: segs.length, records: records.length, corrupt, torn }, 'spool recovered');
+  return { ok: true, spool, recovery: { records, marks, corrupt, torn } };
+}
+
+function createSpool(cfg: SpoolConfig, deps: SpoolDeps, segs: Segment[], lastLsn: bigint, now: () => number): Spool {
+  const { counters, log } = deps;
+  const dir = cfg.dir;
+  const sync = deps.sync ?? ((fh: FileHandle): Promise<void> => fh.datasync());
+  const hubOldest = deps.hubOldest ?? ((): number => Infinity);
+  let nextLsn = lastLsn + 1n;
+  let bytes = segs.reduce((s, g) => s + g.size, 0);
+  let reserved = 0; // bytes of queued appends not written yet
+  let cur: Segment | undefined; // the segment being appended to (always a new one after open)
+  let queue: Pending[] = [];
+  let writing: Promise<void> | undefined;
+  let closed = false;
+  const inflight = new Set<bigint>(); // appended, not yet published (for marks)
+  let hubHead = 0;
+  let markedLsn = -1n;
+  let reclaiming: Promise<void> | undefined;
+
+  const gauges = (): void => {
+    counters.set('palisade_relay_spool_bytes', {}, bytes);
+    counters.set('palisade_relay_spool_segments', {}, segs.length);
+  };
+  gauges();
+
+  const segmentOf = (lsn: bigint): Segment | undefined => {
+    for (let i = segs.length - 1; i >= 0; i--) {
+      const s = segs[i] as Segment;
+      if (s.firstLsn <= lsn) return s;
+    }
+    return undefined;
+  };
+
+  const deletable = (s: Segment, oldest: number): boolean => s !== cur && s.pending === 0 && s.maxHub < oldest;
+
+  async function remove(s: Segment, reason: string): Promise<void> {
+    await unlink(join(dir, s.name));
+    const i = segs.indexOf(s);
+    if (i >= 0) segs.splice(i, 1);
+    bytes -= s.size;
+    counters.inc('palisade_relay_spool_deleted_segments_total', { reason });
+    gauges();
+  }
+
+  /** Deletes the oldest deletable segments until `need` more bytes fit (or nothing more may go). */
+  async function reclaim(need: number): Promise<void> {
+    const oldest = hubOldest();
+    while (bytes + reserved + need > cfg.maxBytes) {
+      const s = segs[0];
+      if (!s || !deletable(s, oldest)) return; // oldest first: a younger segment never goes before an older one
+      await remove(s, 'bytes');
+    }
+  }
+
+  async function roll(firstLsn: bigint): Promise<Segment> {
+    if (cur?.fh) await cur.fh.close().catch(() => undefined);
+    if (cur) cur.fh = undefined;
+    const name = segmentName(firstLsn);
+    const fh = await open(join(dir, name), 'wx');
+    const header = segmentHeader();
+    await fh.write(header, 0, header.length, 0);
+    if (cfg.fsync) {
+      await sync(fh);
+      await syncDir(dir);
+    }
+    const s: Segment = { name, firstLsn, size: header.length, pending: 0, maxHub: 0, lastWriteMs: now(), fh };
+    segs.push(s);
+    bytes += header.length;
+    gauges();
+    return s;
+  }
+
+  async function writeAll(fh: FileHandle, bufs: Buffer[], position: number): Promise<void> {
+    let pos = position;
+    let rest = bufs;
+    for (let i = 0; i < 1000 && rest.length > 0; i++) {
+      const { bytesWritten } = await fh.writev(rest, pos);
+      pos += bytesWritten;
+      let n = bytesWritten;
+      const left: Buffer[] = [];
+      for (const b of rest) {
+        if (n >= b.length) { n -= b.length; continue; }
+        left.push(n > 0 ? b.subarray(n) : b);
+        n = 0;
+      }
+      rest = left;
+    }
+    if (rest.length > 0) throw new Error('short writes did not finish');
+  }
+
+  function markBuf(): Buffer | undefined {
+    if (deps.hubEpoch === undefined) return undefined;
+    let low = nextLsn;
+    for (const l of inflight) if (l < low) low = l;
+    const upTo = low - 1n; // every record <= upTo has reached the hub
+    if (upTo <= markedLsn) return undefined;
+    markedLsn = upTo;
+    return encodeMark({ lsn: upTo, hubHead, epoch: deps.hubEpoch });
+  }
+
+  async function writeGroup(group: Pending[]): Promise<void> {
+    const mark = markBuf();
+    const bufs = mark ? [mark] : [];
+    let total = mark?.length ?? 0;
+    for (const p of group) {
+      bufs.push(...p.bufs);
+      total += p.bytes;
+    }
+    const groupBytes = total - (mark?.length ?? 0);
+    try {
+      if (!cur || !cur.fh || (cur.size > SEGMENT_HEADER_BYTES && cur.size + total > cfg.segmentBytes)) cur = await roll((group[0] as Pending).lsn);
+      const seg = cur;
+      const fh = seg.fh as FileHandle;
+      await writeAll(fh, bufs, seg.size);
+      seg.size += total;
+      seg.pending += group.length;
+      seg.lastWriteMs = now();
+      bytes += total;
+      reserved -= groupBytes;
+      if (cfg.fsync) {
+        const t0 = process.hrtime.bigint();
+        await sync(fh);
+        const s = Number(process.hrtime.bigint() - t0) / 1e9;
+        counters.inc('palisade_relay_spool_fsync_seconds_total', {}, s);
+        counters.inc('palisade_relay_spool_fsyncs_total');
+        if (s > counters.get('palisade_relay_spool_fsync_max_seconds')) counters.set('palisade_relay_spool_fsync_max_seconds', {}, s);
+      }
+      counters.inc('palisade_relay_spool_records_total', {}, group.length);
+      counters.inc('palisade_relay_spool_written_bytes_total', {}, total);
+      gauges();
+      for (const p of group) p.resolve({ ok: true, lsn: p.lsn });
+    } catch (err) {
+      reserved -= groupBytes;
+      counters.inc('palisade_relay_spool_write_errors_total');
+      log.error({ err, segment: cur?.name }, 'spool write failed; batches not acked');
+      if (cur?.fh) await cur.fh.close().catch(() => undefined);
+      if (cur) cur.fh = undefined; // the next group starts a new segment
+      markedLsn = -1n;
+      for (const p of group) {
+        inflight.delete(p.lsn);
+        p.resolve({ ok: false, reason: 'io', message: `spool write failed: ${(err as Error).message}` });
+      }
+    }
+  }
+
+  async function drain(): Promise<void> {
+    while (queue.length > 0) {
+      const group = queue;
+      queue = [];
+      await writeGroup(group);
+    }
+    writing = undefined;
+  }
+
+  return {
+    async append(b) {
+      if (closed) return { ok: false, reason: 'closed', message: 'spool closed' };
+      const head = encodeBatchHead({ ...b, lsn: 0n }, b.raw.length);
+      const need = head.length + b.raw.length;
+      if (bytes + reserved + need > cfg.maxBytes) {
+        while (reclaiming) await reclaiming;
+        reclaiming = reclaim(need).catch((err: unknown) => log.error({ err }, 'spool: cannot delete a segment'));
+        await reclaiming;
+        reclaiming = undefined;
+        if (bytes + reserved + need > cfg.maxBytes) {
+          counters.inc('palisade_relay_spool_refused_batches_total', { reason: 'full' });
+          return { ok: false, reason: 'full', message: `relay spool full (spool.maxBytes ${cfg.maxBytes}; the oldest segments still hold events the hub retains or that are not published yet)` };
+        }
+      }
+      if (closed) return { ok: false, reason: 'closed', message: 'spool closed' };
+      const lsn = nextLsn++;
+      head.writeBigUInt64LE(lsn, 9); // after length, CRC and type
+      sealRecord(head, b.raw);
+      reserved += need;
+      inflight.add(lsn);
+      return new Promise<AppendResult>((resolve) => {
+        queue.push({ lsn, bufs: [head, b.raw], bytes: need, resolve });
+        writing ??= drain();
+      });
+    },
+    published(lsn, head) {
+      if (head > hubHead) hubHead = head;
+      inflight.delete(lsn);
+      const s = segmentOf(lsn);
+      if (!s) return;
+      s.pending = Math.max(0, s.pending - 1);
+      if (head > s.maxHub) s.maxHub = head;
+    },
+    async expire() {
+      if (cfg.maxAgeSec <= 0) return;
+      const oldest = hubOldest();
+      const cutoff = now() - cfg.maxAgeSec * 1000;
+      for (let s = segs[0]; s && s.lastWriteMs < cutoff && deletable(s, oldest); s = segs[0]) {
+        await remove(s, 'age');
+      }
+    },
+    get bytes() {
+      return bytes;
+    },
+    get segments() {
+      return segs.length;
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      while (writing) await writing;
+      if (cur?.fh) await cur.fh.close().catch(() => undefined);
+      await unlink(join(dir, LOCK)).catch(() => undefined);
+    },
+  };
+}

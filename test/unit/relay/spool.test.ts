@@ -1,0 +1,219 @@
+// relay/spool on real files in a temporary directory: recovery after reopen, group
+// commit and ack ordering (an injected slow fdatasync), torn tails, corrupt records
+// in the middle, the byte bound and retention.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FileHandle } from 'node:fs/promises';
+import { pino } from 'pino';
+import { createCounters, type Counters } from '../../../relay/metrics/counters.js';
+import { defaultSpoolConfig, type SpoolConfig } from '../../../relay/spool/config.js';
+import { openSpool, type AppendResult, type BatchInput, type Spool, type SpoolDeps } from '../../../relay/spool/spool.js';
+import { SEGMENT_HEADER_BYTES } from '../../../relay/spool/format.js';
+
+const log = pino({ level: 'silent' });
+const tmp = (): string => mkdtempSync(join(process.env['PALISADE_TEST_TMP'] ?? tmpdir(), 'spool-unit-'));
+
+const batch = (seq: number, payloadBytes = 100, node = 'node-a'): BatchInput => ({
+  nodeId: node, bootId: 'boot-1', firstSeq: BigInt(seq), lastSeq: BigInt(seq), receivedAtMs: 1_700_000_000_000 + seq,
+  hostName: 'host-a', clusterName: 'c', raw: Buffer.alloc(payloadBytes, seq % 251),
+});
+
+async function open(dir: string, over: Partial<SpoolConfig> = {}, deps: Partial<SpoolDeps> = {}): Promise<{ spool: Spool; counters: Counters; recovery: Awaited<ReturnType<typeof openSpool>> & { ok: true } }> {
+  const counters = createCounters();
+  const r = await openSpool({ ...defaultSpoolConfig(), dir, ...over }, { counters, log, ...deps });
+  if (!r.ok) throw new Error(r.error);
+  return { spool: r.spool, counters, recovery: r };
+}
+
+const segFiles = (dir: string): string[] => readdirSync(dir).filter((n) => n.endsWith('.seg')).sort();
+
+test('appended batches are recovered in order with their fields and bytes; one process per directory', async () => {
+  const dir = tmp();
+  try {
+    const a = await open(dir);
+    const results = await Promise.all([1, 2, 3].map((i) => a.spool.append(batch(i, 10 + i))));
+    assert.deepEqual(results.map((r) => r.ok && r.lsn), [1n, 2n, 3n]);
+    const second = await openSpool({ ...defaultSpoolConfig(), dir }, { counters: createCounters(), log });
+    assert.equal(second.ok, false);
+    assert.match(second.ok ? '' : second.error, /in use by process \d+/);
+    await a.spool.close();
+
+    const b = await open(dir);
+    const recs = b.recovery.recovery.records;
+    assert.equal(recs.length, 3);
+    assert.deepEqual(recs.map((r) => [r.lsn, r.firstSeq, r.raw.length, r.raw[0]]), [[1n, 1n, 11, 1], [2n, 2n, 12, 2], [3n, 3n, 13, 3]]);
+    assert.equal(recs[0]?.hostName, 'host-a');
+    assert.equal(recs[0]?.receivedAtMs, 1_700_000_000_001);
+    assert.equal(b.counters.get('palisade_relay_spool_recovered_records_total'), 3);
+    const r4 = await b.spool.append(batch(4));
+    assert.equal(r4.ok && r4.lsn, 4n, 'LSNs continue after the recovered ones');
+    await b.spool.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('no append resolves before its fdatasync returned; appends during a sync share the next one', async () => {
+  const dir = tmp();
+  const gates: Array<() => void> = [];
+  let syncs = 0;
+  const sync = (fh: FileHandle): Promise<void> => {
+    syncs++;
+    return new Promise<void>((resolve) => gates.push(() => fh.datasync().then(resolve, resolve)));
+  };
+  const { spool } = await open(dir, {}, { sync });
+  try {
+    const order: string[] = [];
+    const release = async (): Promise<void> => {
+      for (let i = 0; i < 200 && gates.length === 0; i++) await new Promise((r) => setTimeout(r, 5));
+      const g = gates.shift();
+      assert.ok(g, 'a sync is waiting');
+      order.push('sync-returned');
+      g();
+    };
+    const track = (name: string, p: Promise<AppendResult>): Promise<AppendResult> => p.then((r) => { order.push(name); return r; });
+    const first = track('a1', spool.append(batch(1)));
+    await release(); // the new segment's header sync
+    // a1 is written, its sync blocks; a2..a4 queue behind it
+    for (let i = 0; i < 200 && syncs < 2; i++) await new Promise((r) => setTimeout(r, 5));
+    const rest = [2, 3, 4].map((i) => track(`a${i}`, spool.append(batch(i))));
+    await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(order, ['sync-returned'], 'nothing acked while the record sync is pending');
+    await release();
+    await first;
+    assert.deepEqual(order, ['sync-returned', 'sync-returned', 'a1']);
+    await release();
+    const rs = await Promise.all(rest);
+    assert.ok(rs.every((r) => r.ok));
+    assert.deepEqual(order, ['sync-returned', 'sync-returned', 'a1', 'sync-returned', 'a2', 'a3', 'a4']);
+    assert.equal(syncs, 3, 'a2..a4: one group write, one fdatasync');
+  } finally {
+    while (gates.length > 0) gates.shift()?.();
+    await spool.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a torn tail is truncated and counted; a flipped byte in the middle skips only that record', async () => {
+  const dir = tmp();
+  try {
+    const a = await open(dir);
+    for (let i = 1; i <= 10; i++) assert.ok((await a.spool.append(batch(i, 200))).ok);
+    await a.spool.close();
+    const [name] = segFiles(dir);
+    const file = join(dir, name as string);
+    const size = statSync(file).size;
+    const rec = (size - SEGMENT_HEADER_BYTES) / 10;
+    assert.ok(Number.isInteger(rec), 'equal-sized records');
+    // flip one byte inside record 4's payload, cut record 10 in half
+    const bytes = readFileSync(file);
+    const at = SEGMENT_HEADER_BYTES + 3 * rec + 60;
+    bytes[at] = (bytes[at] as number) ^ 0xff;
+    writeFileSync(file, bytes);
+    truncateSync(file, size - Math.floor(rec / 2));
+
+    const b = await open(dir);
+    const r = b.recovery.recovery;
+    assert.deepEqual(r.records.map((x) => Number(x.firstSeq)), [1, 2, 3, 5, 6, 7, 8, 9]);
+    assert.equal(r.corrupt, 1);
+    assert.equal(r.torn, 1);
+    assert.equal(b.counters.get('palisade_relay_spool_corrupt_records_total', { kind: 'corrupt' }), 1);
+    assert.equal(b.counters.get('palisade_relay_spool_corrupt_records_total', { kind: 'torn_tail' }), 1);
+    assert.equal(statSync(file).size, SEGMENT_HEADER_BYTES + 9 * rec, 'truncated at the torn record');
+    assert.ok((await b.spool.append(batch(11, 200))).ok);
+    await b.spool.close();
+    const c = await open(dir);
+    assert.deepEqual(c.recovery.recovery.records.map((x) => Number(x.firstSeq)), [1, 2, 3, 5, 6, 7, 8, 9, 11]);
+    assert.equal(c.recovery.recovery.torn + c.recovery.recovery.corrupt, 1, 'only the flipped record is still bad');
+    await c.spool.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a corrupted length field is resynchronised past, not taken for a torn tail', async () => {
+  const dir = tmp();
+  try {
+    const a = await open(dir);
+    for (let i = 1; i <= 5; i++) assert.ok((await a.spool.append(batch(i, 50))).ok);
+    await a.spool.close();
+    const file = join(dir, segFiles(dir)[0] as string);
+    const bytes = readFileSync(file);
+    const rec = (bytes.length - SEGMENT_HEADER_BYTES) / 5;
+    bytes.writeUInt32LE(0x7fff_0000, SEGMENT_HEADER_BYTES + rec); // record 2 claims a huge length
+    writeFileSync(file, bytes);
+    const b = await open(dir);
+    assert.deepEqual(b.recovery.recovery.records.map((x) => Number(x.firstSeq)), [1, 3, 4, 5]);
+    assert.equal(b.recovery.recovery.corrupt, 1);
+    assert.equal(b.recovery.recovery.torn, 0);
+    await b.spool.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('full: a batch that does not fit is refused and counted, and accepted once retention frees a segment', async () => {
+  const dir = tmp();
+  let hubOldest = 0;
+  const { spool, counters } = await open(dir, { maxBytes: 4096, segmentBytes: 1024 }, { hubOldest: () => hubOldest });
+  try {
+    const lsns: bigint[] = [];
+    let refused: AppendResult | undefined;
+    for (let i = 1; i <= 40 && !refused; i++) {
+      const r = await spool.append(batch(i, 200));
+      if (r.ok) lsns.push(r.lsn);
+      else refused = r;
+    }
+    assert.ok(refused && !refused.ok && refused.reason === 'full', 'refused when full');
+    assert.equal(counters.get('palisade_relay_spool_refused_batches_total', { reason: 'full' }), 1);
+    assert.ok(spool.bytes <= 4096);
+    const segsBefore = segFiles(dir).length;
+    assert.ok(segsBefore >= 3, `rolled into segments (${segsBefore})`);
+    // published, but the hub still holds them: still full
+    lsns.forEach((l, i) => spool.published(l, i + 1));
+    assert.equal((await spool.append(batch(100, 200))).ok, false);
+    // the hub moved past them: the oldest segments may go
+    hubOldest = lsns.length + 1;
+    const r = await spool.append(batch(101, 200));
+    assert.ok(r.ok, 'accepted once space is free');
+    assert.ok(segFiles(dir).length < segsBefore + 1);
+    assert.ok(counters.get('palisade_relay_spool_deleted_segments_total', { reason: 'bytes' }) >= 1);
+    assert.equal(counters.get('palisade_relay_spool_refused_batches_total', { reason: 'full' }), 2);
+    assert.equal(counters.get('palisade_relay_spool_bytes'), spool.bytes);
+  } finally {
+    await spool.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('age retention deletes only old segments whose events left the hub; never unpublished ones', async () => {
+  const dir = tmp();
+  let t = 1_000_000;
+  let hubOldest = 0;
+  const { spool, counters } = await open(dir, { segmentBytes: 600, maxAgeSec: 10 }, { now: () => t, hubOldest: () => hubOldest });
+  try {
+    const lsns: bigint[] = [];
+    for (let i = 1; i <= 8; i++) {
+      const r = await spool.append(batch(i, 200));
+      assert.ok(r.ok);
+      lsns.push(r.lsn);
+    }
+    const before = segFiles(dir).length;
+    assert.ok(before >= 3);
+    t += 11_000;
+    await spool.expire();
+    assert.equal(segFiles(dir).length, before, 'unpublished: kept');
+    lsns.slice(0, 4).forEach((l, i) => spool.published(l, i + 1));
+    hubOldest = 100;
+    await spool.expire();
+    const after = segFiles(dir).length;
+    assert.ok(after < before && after >= 2, `old published segments deleted (${before} -> ${after})`);
+    assert.equal(counters.get('palisade_relay_spool_deleted_segments_total', { reason: 'age' }), before - after);
+  } finally {
+    await spool.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
