@@ -8,19 +8,31 @@
  *    the same hook as raw_tracepoint/sys_exit, but pt_regs and the current task are read
  *    with direct loads instead of helper calls, which cost 30-70 ns each on these VMs). It
  *    reads the syscall number from regs->orig_ax, drops what is not wanted (event class,
- *    the agent's own process, cgroup filter through a per-CPU membership cache) with one
- *    helper call (the current task), fills the record header and runs the handler (open
- *    inline, the others through tail calls). Arguments are read from the saved user
- *    registers at exit: the kernel does not modify di/si/dx/r10/r8/r9 while serving
- *    the syscalls handled here (a successful execve replaces them, so exec is reported from
- *    sched_process_exec and only failed execs from here). Reading user strings at exit
- *    also means the pages were just touched by the syscall itself and are resident.
+ *    the agent's own process, cgroup filter through a per-CPU membership cache, namespace
+ *    filter through a per-CPU per-task cache) with one helper call (the current task),
+ *    fills the record header and runs the handler (open inline, the others through tail
+ *    calls). Arguments are read from the saved user registers at exit: the kernel does not
+ *    modify them while serving the syscalls handled here (a successful execve replaces
+ *    them, so exec is reported from sched_process_exec and only failed execs from here).
+ *    Reading user strings at exit also means the pages were just touched by the syscall
+ *    itself and are resident.
+ *  - raw_tracepoint/sys_exit (palisade-raw.bpf.o, built from this file with
+ *    -DPAL_RAW_SYSCALLS): the same dispatcher and handlers for a plain raw tracepoint
+ *    (registers and task fields through CO-RE probe reads), for kernels that refuse tp_btf.
+ *    The loader loads one object or the other.
+ *  - 32-bit (ia32) syscalls: a compat task (TS_COMPAT in thread_info.status: an ia32
+ *    process, or int 0x80 from 64-bit code) reaches sys_exit with ia32 numbers and its
+ *    arguments in bx, cx, dx, si, di, bp. The dispatcher reads the status only for numbers
+ *    that mean something in the ia32 table, maps the numbers of every call reported here to
+ *    their x86-64 numbers (hdr.syscall) and flags the record PAL_F_COMPAT; socketcall(2)'s
+ *    socket/bind/connect/listen/accept/accept4 are decoded from its argument array in user
+ *    memory (PAL_F_SOCKETCALL). Other compat syscalls are not reported (the `syscall` class
+ *    lists x86-64 numbers).
  *
  * Invariants: every record goes into the one ring buffer `events` through emit(), which
  * counts it as emitted or dropped (per CPU, atomically) — nothing is lost uncounted once a
- * hook decided to report. Only native x86_64 syscall numbers are handled (32-bit compat
- * syscalls are not reported). Records are assembled in a per-CPU scratch buffer. The
- * cgroup membership cache is invalidated by every bpf(2) syscall exit (see cg_cache).
+ * hook decided to report. Records are assembled in a per-CPU scratch buffer. The cgroup and
+ * namespace membership caches are invalidated by every bpf(2) syscall exit (see cg_cache).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -88,6 +100,14 @@ struct {
 	__type(value, __u8);
 } pal_cgroups SEC(".maps");
 
+/* namespace filter set: PAL_NS_KEY(PAL_NS_MNT or PAL_NS_PID, inode) */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, __u8);
+} pal_ns SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, PAL_CNT_MAX);
@@ -151,6 +171,89 @@ static __always_inline int cgroup_listed(__u64 cgid)
 	sl->gen = gen;
 	sl->hit = hit;
 	return hit;
+}
+
+/* Per-CPU cache of namespace-set membership per task: the verdict depends only on the
+ * task's mount namespace (nsproxy) and its own pid namespace (fixed for a task's life), so
+ * an entry is valid while the task pointer, its tid, its nsproxy pointer and cg_gen (see
+ * above: bumped after every bpf(2) call, so a filter change is seen at once) are unchanged.
+ * A miss costs about 8 probe reads and up to 2 hash lookups. */
+#define NS_SLOTS 32
+struct ns_slot {
+	__u64 task;
+	__u64 nsproxy;
+	__u32 tid;
+	__u32 gen;
+	__u32 hit;
+	__u32 _pad;
+};
+struct ns_cache {
+	struct ns_slot slot[NS_SLOTS];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ns_cache);
+} ns_cache_map SEC(".maps");
+
+static __always_inline int ns_inums_listed(__u32 mnt, __u32 pidns)
+{
+	__u64 k = PAL_NS_KEY(PAL_NS_MNT, mnt);
+
+	if (bpf_map_lookup_elem(&pal_ns, &k))
+		return 1;
+	k = PAL_NS_KEY(PAL_NS_PID, pidns);
+	return bpf_map_lookup_elem(&pal_ns, &k) != 0;
+}
+
+/* the task's own pid namespace: that of its pid at the pid's level */
+static __always_inline __u32 task_pidns_inum(struct task_struct *t)
+{
+	struct pid *p = BPF_CORE_READ(t, thread_pid);
+	unsigned int level = BPF_CORE_READ(p, level);
+	struct upid up = {};
+
+	bpf_core_read(&up, sizeof(up), &p->numbers[level & 31]);
+	return BPF_CORE_READ(up.ns, ns.inum);
+}
+
+/* Is the current task (`task`, read with CO-RE probe reads on a miss) in the namespace set? */
+static __always_inline int ns_task_listed(__u64 task, __u32 tid, __u64 nsproxy)
+{
+	__u32 zero = 0, gen = cg_gen;
+	struct ns_cache *nc = bpf_map_lookup_elem(&ns_cache_map, &zero);
+	struct task_struct *t = (void *)task;
+	struct ns_slot *sl;
+	__u32 mnt;
+	int hit;
+
+	if (!nc)
+		return ns_inums_listed(BPF_CORE_READ((struct nsproxy *)nsproxy, mnt_ns, ns.inum),
+				       task_pidns_inum(t));
+	sl = &nc->slot[tid & (NS_SLOTS - 1)];
+	if (sl->task == task && sl->tid == tid && sl->nsproxy == nsproxy && sl->gen == gen)
+		return sl->hit;
+	mnt = BPF_CORE_READ((struct nsproxy *)nsproxy, mnt_ns, ns.inum);
+	hit = ns_inums_listed(mnt, task_pidns_inum(t));
+	sl->task = task;
+	sl->tid = tid;
+	sl->nsproxy = nsproxy;
+	sl->gen = gen;
+	sl->hit = hit;
+	return hit;
+}
+
+/* the namespace filter on a filled header (process-life events: not a hot path) */
+static __always_inline int ns_pass_hdr(const struct pal_config *c, const struct pal_hdr *h)
+{
+	int hit;
+
+	if (c->ns_mode == PAL_NS_ALL)
+		return 1;
+	hit = ns_inums_listed(h->mnt_ns, h->pid_ns);
+	return c->ns_mode == PAL_NS_ONLY ? hit : !hit;
 }
 
 static __always_inline void count(__u32 idx)
@@ -665,8 +768,10 @@ int on_exec(struct bpf_raw_tracepoint_args *ctx)
 	__u32 pos;
 	long n;
 	unsigned long as, ae, alen;
+	struct pal_config *c;
 
-	if (!wanted(PAL_CLASS_PROCESS, bpf_get_current_cgroup_id(), bpf_get_current_pid_tgid() >> 32))
+	c = wanted(PAL_CLASS_PROCESS, bpf_get_current_cgroup_id(), bpf_get_current_pid_tgid() >> 32);
+	if (!c)
 		return 0;
 	s = get_scratch();
 	if (!s)
@@ -674,6 +779,10 @@ int on_exec(struct bpf_raw_tracepoint_args *ctx)
 	h = (void *)s->ev;
 	e = (void *)(s->ev + sizeof(*h));
 	fill_hdr(h, t, 1, PAL_KIND_EXEC, 0xffffffff, BPF_CORE_READ(t, real_parent), BPF_CORE_READ(t, nsproxy));
+	if (!ns_pass_hdr(c, h)) {
+		count(PAL_CNT_FILTERED);
+		return 0;
+	}
 	pos = sizeof(*h) + sizeof(*e);
 
 	n = bpf_probe_read_kernel_str(&s->ev[EVOFF(pos)], PAL_PATH_MAX, BPF_CORE_READ(bprm, filename));
@@ -711,15 +820,21 @@ int on_fork(struct bpf_raw_tracepoint_args *ctx)
 	struct task_struct *child = (void *)ctx->args[1];
 	struct scratch *s;
 	struct pal_fork *fk;
+	struct pal_config *c;
 
 	if (BPF_CORE_READ(child, pid) != BPF_CORE_READ(child, tgid))
 		return 0; /* a new thread, not a process */
-	if (!wanted(PAL_CLASS_PROCESS, bpf_get_current_cgroup_id(), bpf_get_current_pid_tgid() >> 32))
+	c = wanted(PAL_CLASS_PROCESS, bpf_get_current_cgroup_id(), bpf_get_current_pid_tgid() >> 32);
+	if (!c)
 		return 0;
 	s = get_scratch();
 	if (!s)
 		return 0;
 	fill_hdr((void *)s->ev, child, 0, PAL_KIND_FORK, 0xffffffff, BPF_CORE_READ(child, real_parent), 0);
+	if (!ns_pass_hdr(c, (void *)s->ev)) { /* the child's namespaces, as reported */
+		count(PAL_CNT_FILTERED);
+		return 0;
+	}
 	fk = (void *)(s->ev + sizeof(struct pal_hdr));
 	fk->parent_pid = BPF_CORE_READ(parent, tgid);
 	fk->parent_tid = BPF_CORE_READ(parent, pid);
@@ -735,16 +850,22 @@ int on_exit(struct bpf_raw_tracepoint_args *ctx)
 	struct scratch *s;
 	struct pal_exit *x;
 	struct pal_hdr *h;
+	struct pal_config *c;
 
 	if (BPF_CORE_READ(t, signal, live.counter) != 0)
 		return 0; /* other threads of the process still run */
-	if (!wanted(PAL_CLASS_PROCESS, bpf_get_current_cgroup_id(), bpf_get_current_pid_tgid() >> 32))
+	c = wanted(PAL_CLASS_PROCESS, bpf_get_current_cgroup_id(), bpf_get_current_pid_tgid() >> 32);
+	if (!c)
 		return 0;
 	s = get_scratch();
 	if (!s)
 		return 0;
 	h = (void *)s->ev;
 	fill_hdr(h, t, 1, PAL_KIND_EXIT, 0xffffffff, BPF_CORE_READ(t, real_parent), BPF_CORE_READ(t, nsproxy));
+	if (!ns_pass_hdr(c, h)) {
+		count(PAL_CNT_FILTERED);
+		return 0;
+	}
 	x = (void *)(s->ev + sizeof(*h));
 	x->exit_code = BPF_CORE_READ(t, exit_code);
 	x->_pad = 0;
@@ -754,247 +875,272 @@ int on_exit(struct bpf_raw_tracepoint_args *ctx)
 }
 
 /* ---------------------------------------------------------------- syscall handlers */
-/* The handlers carry SEC("tp_btf/sys_exit") only so that they have the dispatcher's program
- * type and attach target (a tail call requires both); they are reached only through the
+/* The handlers h_* carry the dispatcher's section only so that they have its program type
+ * and attach target (a tail call requires both); they are reached only through the
  * `handlers` program array and must never be attached themselves: loaders attach by name
  * (on_exec, on_fork, on_exit, on_sys_exit), never with a skeleton's attach-all. */
+
+#define TS_COMPAT_ 0x0002 /* arch/x86/include/asm/thread_info.h: 32-bit syscall active */
 
 struct sys_ctx {
 	struct scratch *s;
 	struct pal_hdr *h;
-	struct pt_regs *regs;
+	__u64 a[6];      /* the syscall's arguments in order (ia32: zero-extended) */
 	long ret;
-	__u32 nr;
+	__u32 nr;        /* x86-64 syscall number (an ia32 number is mapped to it) */
+	__u32 compat;    /* an ia32 syscall: user pointers and argv entries are 32-bit */
 };
 
-/* The syscall programs are tp_btf (BTF-enabled raw tracepoint) programs: ctx->args[0] is a
- * typed struct pt_regs pointer and the current task comes from bpf_get_current_task_btf(),
- * so registers and task fields are read with plain (direct, fault-safe) loads instead of
- * bpf_probe_read_kernel calls, which cost about 70 ns each on this VM. The dispatcher has
- * already written the record header into the scratch buffer (fill_hdr_task) before the
- * tail call; a handler only adds its body. */
-static __always_inline int sys_begin(struct bpf_raw_tracepoint_args *ctx, struct sys_ctx *c)
+/* The dispatcher has already written the record header into the scratch buffer (with
+ * hdr.syscall = the x86-64 number and the PAL_F_COMPAT/SOCKETCALL/UID16 flags) before the
+ * tail call; a handler reads its arguments here and adds its body. `raw`: registers come
+ * through one probe read (raw_tracepoint) instead of direct loads (tp_btf, where
+ * ctx->args[0] is a typed struct pt_regs pointer). */
+static __always_inline int sys_begin(struct bpf_raw_tracepoint_args *ctx, struct sys_ctx *c,
+				     const int raw)
 {
 	struct pt_regs *regs = (void *)ctx->args[0];
+	__u16 flags;
 
-	c->regs = regs;
 	c->ret = (long)ctx->args[1];
-	c->nr = regs->orig_ax;
 	c->s = get_scratch();
 	if (!c->s)
 		return -1;
 	c->h = (void *)c->s->ev;
+	c->nr = c->h->syscall;
+	flags = c->h->flags;
+	c->compat = flags & PAL_F_COMPAT;
+	if (raw) {
+		struct pt_regs r = {};
+		bpf_probe_read_kernel(&r, sizeof(r), regs);
+		if (c->compat) {
+			c->a[0] = (__u32)r.bx; c->a[1] = (__u32)r.cx; c->a[2] = (__u32)r.dx;
+			c->a[3] = (__u32)r.si; c->a[4] = (__u32)r.di; c->a[5] = (__u32)r.bp;
+		} else {
+			c->a[0] = r.di; c->a[1] = r.si; c->a[2] = r.dx;
+			c->a[3] = r.r10; c->a[4] = r.r8; c->a[5] = r.r9;
+		}
+	} else if (c->compat) {
+		c->a[0] = (__u32)regs->bx; c->a[1] = (__u32)regs->cx; c->a[2] = (__u32)regs->dx;
+		c->a[3] = (__u32)regs->si; c->a[4] = (__u32)regs->di; c->a[5] = (__u32)regs->bp;
+	} else {
+		c->a[0] = regs->di; c->a[1] = regs->si; c->a[2] = regs->dx;
+		c->a[3] = regs->r10; c->a[4] = regs->r8; c->a[5] = regs->r9;
+	}
+	if (flags & PAL_F_SOCKETCALL) {
+		/* socketcall(call, args): the call's arguments are an array of 32-bit values in
+		 * user memory, read at exit like every user pointer here (as many as the kernel
+		 * copied for this call) */
+		__u32 v[4] = {};
+		const void *up = (const void *)c->a[1];
+		if (c->nr == 288)
+			bpf_probe_read_user(v, 16, up);
+		else if (c->nr == 50)
+			bpf_probe_read_user(v, 8, up);
+		else
+			bpf_probe_read_user(v, 12, up);
+		c->a[0] = v[0]; c->a[1] = v[1]; c->a[2] = v[2]; c->a[3] = v[3];
+		c->a[4] = 0; c->a[5] = 0;
+	}
 	return 0;
 }
 
-#define ARG(c, r) ((unsigned long)((c)->regs->r))
-
-static __always_inline int do_open(struct bpf_raw_tracepoint_args *ctx)
+static __always_inline int do_open(struct sys_ctx *c)
 {
-	struct sys_ctx c;
 	struct pal_file *fl;
 	const char *up;
 	__u32 pos;
 	int dfd = AT_FDCWD_;
 
-	if (sys_begin(ctx, &c))
-		return 0;
-	fl = (void *)(c.s->ev + sizeof(struct pal_hdr));
+	fl = (void *)(c->s->ev + sizeof(struct pal_hdr));
 	__builtin_memset(fl, 0, sizeof(*fl));
 	fl->op = PAL_FILE_OPEN;
-	switch (c.nr) {
+	switch (c->nr) {
 	case 2: /* open(path, flags, mode) */
-		up = (void *)ARG(&c, di);
-		fl->flags = ARG(&c, si);
-		fl->mode = ARG(&c, dx);
+		up = (void *)c->a[0];
+		fl->flags = c->a[1];
+		fl->mode = c->a[2];
 		break;
 	case 85: /* creat(path, mode) */
-		up = (void *)ARG(&c, di);
+		up = (void *)c->a[0];
 		fl->flags = 01 | 0100 | 01000; /* O_WRONLY|O_CREAT|O_TRUNC */
-		fl->mode = ARG(&c, si);
+		fl->mode = c->a[1];
 		break;
 	case 437: { /* openat2(dfd, path, how, size) */
 		struct open_how how = {};
-		dfd = ARG(&c, di);
-		up = (void *)ARG(&c, si);
-		bpf_probe_read_user(&how, sizeof(how), (void *)ARG(&c, dx));
+		dfd = c->a[0];
+		up = (void *)c->a[1];
+		bpf_probe_read_user(&how, sizeof(how), (void *)c->a[2]);
 		fl->flags = how.flags;
 		fl->mode = how.mode;
 		break;
 	}
 	default: /* openat(dfd, path, flags, mode) */
-		dfd = ARG(&c, di);
-		up = (void *)ARG(&c, si);
-		fl->flags = ARG(&c, dx);
-		fl->mode = ARG(&c, r10);
+		dfd = c->a[0];
+		up = (void *)c->a[1];
+		fl->flags = c->a[2];
+		fl->mode = c->a[3];
 	}
 	fl->fd = dfd;
 	pos = sizeof(struct pal_hdr) + sizeof(*fl);
-	pos = put_user_path(c.s, pos, dfd, up, &fl->path_len, &c.h->flags);
-	emit(c.s, pos);
+	pos = put_user_path(c->s, pos, dfd, up, &fl->path_len, &c->h->flags);
+	emit(c->s, pos);
 	return 0;
 }
 
-SEC("tp_btf/sys_exit")
-int h_open(struct bpf_raw_tracepoint_args *ctx)
+static __always_inline int do_unlink(struct sys_ctx *c)
 {
-	return do_open(ctx);
-}
-
-SEC("tp_btf/sys_exit")
-int h_unlink(struct bpf_raw_tracepoint_args *ctx)
-{
-	struct sys_ctx c;
 	struct pal_file *fl;
 	const char *up;
 	int dfd = AT_FDCWD_;
 
-	if (sys_begin(ctx, &c))
-		return 0;
-	fl = (void *)(c.s->ev + sizeof(struct pal_hdr));
+	fl = (void *)(c->s->ev + sizeof(struct pal_hdr));
 	__builtin_memset(fl, 0, sizeof(*fl));
-	if (c.nr == 263) { /* unlinkat(dfd, path, flags) */
-		dfd = ARG(&c, di);
-		up = (void *)ARG(&c, si);
-		fl->flags = ARG(&c, dx);
+	if (c->nr == 263) { /* unlinkat(dfd, path, flags) */
+		dfd = c->a[0];
+		up = (void *)c->a[1];
+		fl->flags = c->a[2];
 		fl->op = (fl->flags & AT_REMOVEDIR_) ? PAL_FILE_RMDIR : PAL_FILE_UNLINK;
 	} else {
-		up = (void *)ARG(&c, di);
-		fl->op = c.nr == 84 ? PAL_FILE_RMDIR : PAL_FILE_UNLINK;
+		up = (void *)c->a[0];
+		fl->op = c->nr == 84 ? PAL_FILE_RMDIR : PAL_FILE_UNLINK;
 	}
 	fl->fd = dfd;
-	emit(c.s, put_user_path(c.s, sizeof(struct pal_hdr) + sizeof(*fl), dfd, up,
-				&fl->path_len, &c.h->flags));
+	emit(c->s, put_user_path(c->s, sizeof(struct pal_hdr) + sizeof(*fl), dfd, up,
+				 &fl->path_len, &c->h->flags));
 	return 0;
 }
 
-SEC("tp_btf/sys_exit")
-int h_rename(struct bpf_raw_tracepoint_args *ctx)
+static __always_inline int do_rename(struct sys_ctx *c)
 {
-	struct sys_ctx c;
 	struct pal_file *fl;
 	const char *old, *new;
 	int odfd = AT_FDCWD_, ndfd = AT_FDCWD_;
 	__u32 pos;
 
-	if (sys_begin(ctx, &c))
-		return 0;
-	fl = (void *)(c.s->ev + sizeof(struct pal_hdr));
+	fl = (void *)(c->s->ev + sizeof(struct pal_hdr));
 	__builtin_memset(fl, 0, sizeof(*fl));
 	fl->op = PAL_FILE_RENAME;
-	if (c.nr == 82) { /* rename(old, new) */
-		old = (void *)ARG(&c, di);
-		new = (void *)ARG(&c, si);
+	if (c->nr == 82) { /* rename(old, new) */
+		old = (void *)c->a[0];
+		new = (void *)c->a[1];
 	} else { /* renameat(odfd, old, ndfd, new), renameat2(..., flags) */
-		odfd = ARG(&c, di);
-		old = (void *)ARG(&c, si);
-		ndfd = ARG(&c, dx);
-		new = (void *)ARG(&c, r10);
-		if (c.nr == 316)
-			fl->flags = ARG(&c, r8);
+		odfd = c->a[0];
+		old = (void *)c->a[1];
+		ndfd = c->a[2];
+		new = (void *)c->a[3];
+		if (c->nr == 316)
+			fl->flags = c->a[4];
 	}
 	fl->fd = odfd;
 	pos = sizeof(struct pal_hdr) + sizeof(*fl);
-	pos = put_user_path(c.s, pos, odfd, old, &fl->path_len, &c.h->flags);
+	pos = put_user_path(c->s, pos, odfd, old, &fl->path_len, &c->h->flags);
 	if (pos > PAL_RECORD_MAX - PAL_PATH_MAX)
 		return 0;
-	pos = put_user_path(c.s, pos, ndfd, new, &fl->path2_len, &c.h->flags);
-	emit(c.s, pos);
+	pos = put_user_path(c->s, pos, ndfd, new, &fl->path2_len, &c->h->flags);
+	emit(c->s, pos);
 	return 0;
 }
 
-SEC("tp_btf/sys_exit")
-int h_chmod(struct bpf_raw_tracepoint_args *ctx)
+static __always_inline int do_chmod(struct sys_ctx *c)
 {
-	struct sys_ctx c;
 	struct pal_file *fl;
 	__u32 pos;
 
-	if (sys_begin(ctx, &c))
-		return 0;
-	fl = (void *)(c.s->ev + sizeof(struct pal_hdr));
+	fl = (void *)(c->s->ev + sizeof(struct pal_hdr));
 	__builtin_memset(fl, 0, sizeof(*fl));
 	pos = sizeof(struct pal_hdr) + sizeof(*fl);
 	fl->op = PAL_FILE_CHMOD;
-	if (c.nr == 91) { /* fchmod(fd, mode) */
-		fl->fd = ARG(&c, di);
-		fl->mode = ARG(&c, si);
-		pos = put_file_path(c.s, pos, fd_file((void *)bpf_get_current_task(), fl->fd),
-				    &fl->path_len, &c.h->flags);
-	} else if (c.nr == 90) { /* chmod(path, mode) */
+	if (c->nr == 91) { /* fchmod(fd, mode) */
+		fl->fd = c->a[0];
+		fl->mode = c->a[1];
+		pos = put_file_path(c->s, pos, fd_file((void *)bpf_get_current_task(), fl->fd),
+				    &fl->path_len, &c->h->flags);
+	} else if (c->nr == 90) { /* chmod(path, mode) */
 		fl->fd = AT_FDCWD_;
-		fl->mode = ARG(&c, si);
-		pos = put_user_path(c.s, pos, AT_FDCWD_, (void *)ARG(&c, di), &fl->path_len, &c.h->flags);
+		fl->mode = c->a[1];
+		pos = put_user_path(c->s, pos, AT_FDCWD_, (void *)c->a[0], &fl->path_len, &c->h->flags);
 	} else { /* fchmodat(dfd, path, mode), fchmodat2(dfd, path, mode, flags) */
-		fl->fd = ARG(&c, di);
-		fl->mode = ARG(&c, dx);
-		if (c.nr == 452)
-			fl->flags = ARG(&c, r10);
-		pos = put_user_path(c.s, pos, fl->fd, (void *)ARG(&c, si), &fl->path_len, &c.h->flags);
+		fl->fd = c->a[0];
+		fl->mode = c->a[2];
+		if (c->nr == 452)
+			fl->flags = c->a[3];
+		pos = put_user_path(c->s, pos, fl->fd, (void *)c->a[1], &fl->path_len, &c->h->flags);
 	}
-	emit(c.s, pos);
+	emit(c->s, pos);
 	return 0;
 }
 
-SEC("tp_btf/sys_exit")
-int h_chown(struct bpf_raw_tracepoint_args *ctx)
+/* a uid/gid argument: the ia32 16-bit calls take 16-bit ids, where 0xffff means -1 */
+static __always_inline __u32 chown_id(struct sys_ctx *c, __u64 v)
 {
-	struct sys_ctx c;
+	if (c->h->flags & PAL_F_UID16)
+		return (__u16)v == 0xffff ? 0xffffffffu : (__u16)v;
+	return (__u32)v;
+}
+
+static __always_inline int do_chown(struct sys_ctx *c)
+{
 	struct pal_file *fl;
 	__u32 pos;
 
-	if (sys_begin(ctx, &c))
-		return 0;
-	fl = (void *)(c.s->ev + sizeof(struct pal_hdr));
+	fl = (void *)(c->s->ev + sizeof(struct pal_hdr));
 	__builtin_memset(fl, 0, sizeof(*fl));
 	pos = sizeof(struct pal_hdr) + sizeof(*fl);
 	fl->op = PAL_FILE_CHOWN;
-	if (c.nr == 93) { /* fchown(fd, uid, gid) */
-		fl->fd = ARG(&c, di);
-		fl->uid = ARG(&c, si);
-		fl->gid = ARG(&c, dx);
-		pos = put_file_path(c.s, pos, fd_file((void *)bpf_get_current_task(), fl->fd),
-				    &fl->path_len, &c.h->flags);
-	} else if (c.nr == 260) { /* fchownat(dfd, path, uid, gid, flags) */
-		fl->fd = ARG(&c, di);
-		fl->uid = ARG(&c, dx);
-		fl->gid = ARG(&c, r10);
-		fl->flags = ARG(&c, r8);
-		pos = put_user_path(c.s, pos, fl->fd, (void *)ARG(&c, si), &fl->path_len, &c.h->flags);
+	if (c->nr == 93) { /* fchown(fd, uid, gid) */
+		fl->fd = c->a[0];
+		fl->uid = chown_id(c, c->a[1]);
+		fl->gid = chown_id(c, c->a[2]);
+		pos = put_file_path(c->s, pos, fd_file((void *)bpf_get_current_task(), fl->fd),
+				    &fl->path_len, &c->h->flags);
+	} else if (c->nr == 260) { /* fchownat(dfd, path, uid, gid, flags) */
+		fl->fd = c->a[0];
+		fl->uid = c->a[2];
+		fl->gid = c->a[3];
+		fl->flags = c->a[4];
+		pos = put_user_path(c->s, pos, fl->fd, (void *)c->a[1], &fl->path_len, &c->h->flags);
 	} else { /* chown, lchown(path, uid, gid) */
 		fl->fd = AT_FDCWD_;
-		fl->uid = ARG(&c, si);
-		fl->gid = ARG(&c, dx);
-		pos = put_user_path(c.s, pos, AT_FDCWD_, (void *)ARG(&c, di), &fl->path_len, &c.h->flags);
+		fl->uid = chown_id(c, c->a[1]);
+		fl->gid = chown_id(c, c->a[2]);
+		pos = put_user_path(c->s, pos, AT_FDCWD_, (void *)c->a[0], &fl->path_len, &c->h->flags);
 	}
-	emit(c.s, pos);
+	emit(c->s, pos);
 	return 0;
 }
 
 struct argv_ctx {
-	const char *const *argv;
+	const void *argv;
 	__u32 pos;
 	__u32 start;
 	__u16 argc;
 	__u16 flags;
+	__u32 compat;    /* argv holds 32-bit pointers */
 };
 
 static long argv_step(__u32 i, void *arg)
 {
 	struct argv_ctx *ac = arg;
 	struct scratch *s = get_scratch();
-	const char *p = 0;
+	__u64 p = 0;
 	__u32 pos = ac->pos;
-	long n;
+	long n, err;
 
-	if (!s || bpf_probe_read_user(&p, sizeof(p), &ac->argv[i & 63]) || !p)
+	if (!s)
+		return 1;
+	if (ac->compat)
+		err = bpf_probe_read_user(&p, 4, ac->argv + (i & 63) * 4);
+	else
+		err = bpf_probe_read_user(&p, 8, ac->argv + (i & 63) * 8);
+	if (err || !p)
 		return 1;
 	if (pos < ac->start || pos - ac->start > PAL_ARGS_MAX - ARG_MAX_LEN ||
 	    pos > PAL_RECORD_MAX - ARG_MAX_LEN) {
 		ac->flags |= PAL_F_TRUNCATED;
 		return 1;
 	}
-	n = bpf_probe_read_user_str(&s->ev[EVOFF(pos)], ARG_MAX_LEN, p);
+	n = bpf_probe_read_user_str(&s->ev[EVOFF(pos)], ARG_MAX_LEN, (const void *)p);
 	if (n <= 0)
 		return 1;
 	ac->pos = pos + n; /* keeps the NUL: args are NUL-separated like /proc/<pid>/cmdline */
@@ -1002,65 +1148,56 @@ static long argv_step(__u32 i, void *arg)
 	return 0;
 }
 
-SEC("tp_btf/sys_exit")
-int h_execfail(struct bpf_raw_tracepoint_args *ctx)
+static __always_inline int do_execfail(struct sys_ctx *c)
 {
-	struct sys_ctx c;
 	struct pal_exec *e;
 	const char *up;
-	const char *const *argv;
+	const void *argv;
 	int dfd = AT_FDCWD_;
 	__u32 pos, args_start;
 	long n;
 
-	if (sys_begin(ctx, &c))
-		return 0;
-	e = (void *)(c.s->ev + sizeof(struct pal_hdr));
+	e = (void *)(c->s->ev + sizeof(struct pal_hdr));
 	__builtin_memset(e, 0, sizeof(*e));
-	if (c.nr == 322) { /* execveat(dfd, path, argv, envp, flags) */
-		dfd = ARG(&c, di);
-		up = (void *)ARG(&c, si);
-		argv = (void *)ARG(&c, dx);
+	if (c->nr == 322) { /* execveat(dfd, path, argv, envp, flags) */
+		dfd = c->a[0];
+		up = (void *)c->a[1];
+		argv = (void *)c->a[2];
 	} else {
-		up = (void *)ARG(&c, di);
-		argv = (void *)ARG(&c, si);
+		up = (void *)c->a[0];
+		argv = (void *)c->a[1];
 	}
 	pos = sizeof(struct pal_hdr) + sizeof(*e);
-	n = bpf_probe_read_user_str(&c.s->ev[EVOFF(pos)], PAL_PATH_MAX, up);
+	n = bpf_probe_read_user_str(&c->s->ev[EVOFF(pos)], PAL_PATH_MAX, up);
 	e->filename_len = n > 0 ? n - 1 : 0;
 	pos += e->filename_len;
 	if (pos > PAL_PATH_MAX + 512)
 		return 0;
-	pos = put_user_path_slow(c.s, pos, dfd, up, &e->exe_len, &c.h->flags);
+	pos = put_user_path_slow(c->s, pos, dfd, up, &e->exe_len, &c->h->flags);
 	args_start = pos;
 	{
-		struct argv_ctx ac = { .argv = argv, .pos = pos, .start = pos };
+		struct argv_ctx ac = { .argv = argv, .pos = pos, .start = pos, .compat = c->compat };
 		bpf_loop(ARGV_MAX_N, argv_step, &ac, 0);
 		pos = ac.pos;
 		e->argc = ac.argc;
-		c.h->flags |= ac.flags;
+		c->h->flags |= ac.flags;
 	}
 	e->args_len = pos - args_start;
-	emit(c.s, pos);
+	emit(c->s, pos);
 	return 0;
 }
 
-SEC("tp_btf/sys_exit")
-int h_socket(struct bpf_raw_tracepoint_args *ctx)
+static __always_inline int do_socket(struct sys_ctx *c)
 {
-	struct sys_ctx c;
-	struct pal_net *nt;
+	struct pal_net *nt = (void *)(c->s->ev + sizeof(struct pal_hdr));
 
-	if (sys_begin(ctx, &c))
-		return 0;
-	nt = (void *)(c.s->ev + sizeof(struct pal_hdr));
 	__builtin_memset(nt, 0, sizeof(*nt));
 	nt->op = PAL_NET_SOCKET;
-	nt->family = ARG(&c, di);
-	nt->type = ARG(&c, si) & 0xf; /* without SOCK_NONBLOCK/SOCK_CLOEXEC */
-	nt->protocol = ARG(&c, dx);
-	nt->fd = c.ret;
-	emit(c.s, sizeof(struct pal_hdr) + sizeof(*nt));
+	nt->family = c->a[0];
+	nt->type = c->a[1] & 0xf; /* without SOCK_NONBLOCK/SOCK_CLOEXEC */
+	nt->protocol = c->a[2];
+	nt->fd = c->ret;
+	emit(c->s, sizeof(struct pal_hdr) + sizeof(*nt));
 	return 0;
 }
 
@@ -1141,95 +1278,109 @@ static __always_inline __u32 user_sockaddr(struct scratch *s, __u32 pos, struct 
 
 /* connect(fd, addr, len) and bind(fd, addr, len): the caller's sockaddr is the remote
  * address for connect and the local one for bind. */
-static __always_inline int sockaddr_call(struct bpf_raw_tracepoint_args *ctx, __u16 op, int local)
+static __always_inline int do_sockaddr_call(struct sys_ctx *c, __u16 op, int local)
 {
-	struct sys_ctx c;
-	struct pal_net *nt;
+	struct pal_net *nt = (void *)(c->s->ev + sizeof(struct pal_hdr));
 	__u32 pos;
 
-	if (sys_begin(ctx, &c))
-		return 0;
-	nt = (void *)(c.s->ev + sizeof(struct pal_hdr));
 	__builtin_memset(nt, 0, sizeof(*nt));
 	nt->op = op;
-	nt->fd = ARG(&c, di);
+	nt->fd = c->a[0];
 	sock_addrs(nt, nt->fd, 0);
-	pos = user_sockaddr(c.s, sizeof(struct pal_hdr) + sizeof(*nt), nt, (void *)ARG(&c, si),
-			    ARG(&c, dx), local);
-	emit(c.s, pos);
+	pos = user_sockaddr(c->s, sizeof(struct pal_hdr) + sizeof(*nt), nt, (void *)c->a[1],
+			    c->a[2], local);
+	emit(c->s, pos);
 	return 0;
 }
 
-SEC("tp_btf/sys_exit")
-int h_connect(struct bpf_raw_tracepoint_args *ctx)
+static __always_inline int do_connect(struct sys_ctx *c)
 {
-	return sockaddr_call(ctx, PAL_NET_CONNECT, 0);
+	return do_sockaddr_call(c, PAL_NET_CONNECT, 0);
 }
 
-SEC("tp_btf/sys_exit")
-int h_bind(struct bpf_raw_tracepoint_args *ctx)
+static __always_inline int do_bind(struct sys_ctx *c)
 {
-	return sockaddr_call(ctx, PAL_NET_BIND, 1);
+	return do_sockaddr_call(c, PAL_NET_BIND, 1);
 }
 
-SEC("tp_btf/sys_exit")
-int h_listen(struct bpf_raw_tracepoint_args *ctx)
+static __always_inline int do_listen(struct sys_ctx *c)
 {
-	struct sys_ctx c;
-	struct pal_net *nt;
+	struct pal_net *nt = (void *)(c->s->ev + sizeof(struct pal_hdr));
 
-	if (sys_begin(ctx, &c))
-		return 0;
-	nt = (void *)(c.s->ev + sizeof(struct pal_hdr));
 	__builtin_memset(nt, 0, sizeof(*nt));
 	nt->op = PAL_NET_LISTEN;
-	nt->fd = ARG(&c, di);
-	nt->arg = ARG(&c, si);
+	nt->fd = c->a[0];
+	nt->arg = c->a[1];
 	sock_addrs(nt, nt->fd, 0);
-	emit(c.s, sizeof(struct pal_hdr) + sizeof(*nt));
+	emit(c->s, sizeof(struct pal_hdr) + sizeof(*nt));
 	return 0;
 }
 
-SEC("tp_btf/sys_exit")
-int h_accept(struct bpf_raw_tracepoint_args *ctx)
+static __always_inline int do_accept(struct sys_ctx *c)
 {
-	struct sys_ctx c;
-	struct pal_net *nt;
+	struct pal_net *nt = (void *)(c->s->ev + sizeof(struct pal_hdr));
 
-	if (sys_begin(ctx, &c))
-		return 0;
-	nt = (void *)(c.s->ev + sizeof(struct pal_hdr));
 	__builtin_memset(nt, 0, sizeof(*nt));
 	nt->op = PAL_NET_ACCEPT;
-	nt->fd = ARG(&c, di);
-	if (c.nr == 288)
-		nt->arg = ARG(&c, r10);
-	if (c.ret >= 0)
-		sock_addrs(nt, c.ret, 1); /* the new connection: local and peer */
+	nt->fd = c->a[0];
+	if (c->nr == 288)
+		nt->arg = c->a[3];
+	if (c->ret >= 0)
+		sock_addrs(nt, c->ret, 1); /* the new connection: local and peer */
 	else
 		sock_addrs(nt, nt->fd, 0); /* the listener */
-	emit(c.s, sizeof(struct pal_hdr) + sizeof(*nt));
+	emit(c->s, sizeof(struct pal_hdr) + sizeof(*nt));
 	return 0;
 }
 
-SEC("tp_btf/sys_exit")
-int h_syscall(struct bpf_raw_tracepoint_args *ctx)
+static __always_inline int do_syscall(struct sys_ctx *c)
 {
-	struct sys_ctx c;
-	struct pal_syscall *sc;
+	struct pal_syscall *sc = (void *)(c->s->ev + sizeof(struct pal_hdr));
 
-	if (sys_begin(ctx, &c))
-		return 0;
-	sc = (void *)(c.s->ev + sizeof(struct pal_hdr));
-	sc->args[0] = ARG(&c, di);
-	sc->args[1] = ARG(&c, si);
-	sc->args[2] = ARG(&c, dx);
-	sc->args[3] = ARG(&c, r10);
-	sc->args[4] = ARG(&c, r8);
-	sc->args[5] = ARG(&c, r9);
-	emit(c.s, sizeof(struct pal_hdr) + sizeof(*sc));
+	sc->args[0] = c->a[0];
+	sc->args[1] = c->a[1];
+	sc->args[2] = c->a[2];
+	sc->args[3] = c->a[3];
+	sc->args[4] = c->a[4];
+	sc->args[5] = c->a[5];
+	emit(c->s, sizeof(struct pal_hdr) + sizeof(*sc));
 	return 0;
 }
+
+/* This file builds two objects (bpf/Makefile): palisade.bpf.o with tp_btf syscall programs
+ * and palisade-raw.bpf.o (-DPAL_RAW_SYSCALLS) with raw_tracepoint ones, for kernels that
+ * refuse tp_btf. Same program and map names in both; the loader picks the object. */
+#ifdef PAL_RAW_SYSCALLS
+#define SYS_SEC "raw_tracepoint/sys_exit"
+#define SYS_RAW 1
+#else
+#define SYS_SEC "tp_btf/sys_exit"
+#define SYS_RAW 0
+#endif
+
+/* h_<name> around do_<name>() */
+#define SYS_HANDLER(name)                                                          \
+	SEC(SYS_SEC)                                                               \
+	int h_##name(struct bpf_raw_tracepoint_args *ctx)                          \
+	{                                                                          \
+		struct sys_ctx c;                                                  \
+		if (sys_begin(ctx, &c, SYS_RAW))                                   \
+			return 0;                                                  \
+		return do_##name(&c);                                              \
+	}
+
+SYS_HANDLER(open)
+SYS_HANDLER(unlink)
+SYS_HANDLER(rename)
+SYS_HANDLER(chmod)
+SYS_HANDLER(chown)
+SYS_HANDLER(execfail)
+SYS_HANDLER(socket)
+SYS_HANDLER(connect)
+SYS_HANDLER(accept)
+SYS_HANDLER(bind)
+SYS_HANDLER(listen)
+SYS_HANDLER(syscall)
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
@@ -1253,58 +1404,158 @@ struct {
 	},
 };
 
-/* The dispatcher. Cheapest rejects first: the syscall number (a direct load and a compare
- * tree), the config (an array lookup the verifier inlines), the agent's pid (a direct load),
- * and cgroup membership (the per-CPU cache, the hash map only on a miss) only when a cgroup
- * filter is on. No helper call happens before a reject. Each tail call has a constant
- * index, so the JIT emits a direct jump instead of a retpolined indirect one. */
-SEC("tp_btf/sys_exit")
-int on_sys_exit(struct bpf_raw_tracepoint_args *ctx)
+/* What a syscall number means: handler, class, record kind, the x86-64 number reported and
+ * extra header flags. route64() for x86-64 numbers, route32() for ia32 ones. */
+struct route {
+	__u32 h;
+	__u32 class;
+	__u32 nr;
+	__u16 kind;
+	__u16 xflags;
+};
+
+#define R_FILE(H) do { r->h = (H); r->class = PAL_CLASS_FILE; r->kind = PAL_KIND_FILE; } while (0)
+#define R_NET(H) do { r->h = (H); r->class = PAL_CLASS_NET; r->kind = PAL_KIND_NET; } while (0)
+
+/* returns 0 when the number is not one of ours (the caller then considers the raw
+ * `syscall` class); *ret_nonneg_exec tells a successful exec, which sched_process_exec reports */
+static __always_inline int route64(__u32 nr, struct route *r)
+{
+	r->nr = nr;
+	r->xflags = 0;
+	switch (nr) {
+	case 2: case 85: case 257: case 437: R_FILE(H_OPEN); return 1;
+	case 84: case 87: case 263: R_FILE(H_UNLINK); return 1;
+	case 82: case 264: case 316: R_FILE(H_RENAME); return 1;
+	case 90: case 91: case 268: case 452: R_FILE(H_CHMOD); return 1;
+	case 92: case 93: case 94: case 260: R_FILE(H_CHOWN); return 1;
+	case 59: case 322:
+		r->h = H_EXECFAIL; r->class = PAL_CLASS_PROCESS; r->kind = PAL_KIND_EXEC; return 1;
+	case 41: R_NET(H_SOCKET); return 1;
+	case 42: R_NET(H_CONNECT); return 1;
+	case 43: case 288: R_NET(H_ACCEPT); return 1;
+	case 49: R_NET(H_BIND); return 1;
+	case 50: R_NET(H_LISTEN); return 1;
+	}
+	return 0;
+}
+
+/* ia32 numbers (arch/x86/entry/syscalls/syscall_32.tbl) of the calls above, and socketcall
+ * (102) by its call number `call` (SYS_SOCKET 1, BIND 2, CONNECT 3, LISTEN 4, ACCEPT 5,
+ * ACCEPT4 18). Returns 0 for anything else: not reported. */
+static __always_inline int route32(__u32 nr, __u32 call, struct route *r)
+{
+	__u32 n64;
+
+	r->xflags = PAL_F_COMPAT;
+	switch (nr) {
+	case 5: n64 = 2; break;        /* open */
+	case 8: n64 = 85; break;       /* creat */
+	case 295: n64 = 257; break;    /* openat */
+	case 437: n64 = 437; break;    /* openat2 */
+	case 10: n64 = 87; break;      /* unlink */
+	case 40: n64 = 84; break;      /* rmdir */
+	case 301: n64 = 263; break;    /* unlinkat */
+	case 38: n64 = 82; break;      /* rename */
+	case 302: n64 = 264; break;    /* renameat */
+	case 353: n64 = 316; break;    /* renameat2 */
+	case 15: n64 = 90; break;      /* chmod */
+	case 94: n64 = 91; break;      /* fchmod */
+	case 306: n64 = 268; break;    /* fchmodat */
+	case 452: n64 = 452; break;    /* fchmodat2 */
+	case 182: n64 = 92; r->xflags |= PAL_F_UID16; break; /* chown (16-bit ids) */
+	case 212: n64 = 92; break;     /* chown32 */
+	case 95: n64 = 93; r->xflags |= PAL_F_UID16; break;  /* fchown (16-bit ids) */
+	case 207: n64 = 93; break;     /* fchown32 */
+	case 16: n64 = 94; r->xflags |= PAL_F_UID16; break;  /* lchown (16-bit ids) */
+	case 198: n64 = 94; break;     /* lchown32 */
+	case 298: n64 = 260; break;    /* fchownat */
+	case 11: n64 = 59; break;      /* execve */
+	case 358: n64 = 322; break;    /* execveat */
+	case 359: n64 = 41; break;     /* socket */
+	case 362: n64 = 42; break;     /* connect */
+	case 364: n64 = 288; break;    /* accept4 */
+	case 361: n64 = 49; break;     /* bind */
+	case 363: n64 = 50; break;     /* listen */
+	case 102:                      /* socketcall */
+		r->xflags |= PAL_F_SOCKETCALL;
+		switch (call) {
+		case 1: n64 = 41; break;
+		case 2: n64 = 49; break;
+		case 3: n64 = 42; break;
+		case 4: n64 = 50; break;
+		case 5: n64 = 43; break;
+		case 18: n64 = 288; break;
+		default: return 0;
+		}
+		break;
+	default:
+		return 0;
+	}
+	return route64(n64, r);
+}
+
+/* Numbers that are one of ours in the ia32 table (and 357, ia32 bpf): only for these does
+ * the dispatcher read the task's TS_COMPAT status. */
+static __always_inline int maybe_ia32(__u32 nr)
+{
+	switch (nr) {
+	case 5: case 8: case 10: case 11: case 15: case 16: case 38: case 40: case 94: case 95:
+	case 102: case 182: case 198: case 207: case 212: case 295: case 298: case 301:
+	case 302: case 306: case 353: case 357: case 358: case 359: case 361: case 362:
+	case 363: case 364: case 437: case 452:
+		return 1;
+	}
+	return 0;
+}
+
+/* The dispatcher. Cheapest rejects first: the syscall number (a load and a compare tree;
+ * for the ~30 numbers that are ours in the ia32 table, also the task's TS_COMPAT status),
+ * the config (an array lookup the verifier inlines), the agent's pid, cgroup membership
+ * (the per-CPU cache, the hash map only on a miss) only when a cgroup filter is on, and
+ * namespace membership (per-CPU per-task cache) only when a namespace filter is on. In the
+ * tp_btf build no helper call happens before a reject of a number that is not ours (other
+ * than the current task for those ia32 numbers). Each tail call has a constant index, so the
+ * JIT emits a direct jump instead of a retpolined indirect one. */
+static __always_inline int dispatch(struct bpf_raw_tracepoint_args *ctx, const int raw)
 {
 	struct pt_regs *regs = (void *)ctx->args[0];
-	__u32 nr = regs->orig_ax;
-	__u32 h, class = PAL_CLASS_FILE, zero = 0;
-	__u16 kind = PAL_KIND_FILE;
-	struct task_struct *t;
+	long ret = (long)ctx->args[1];
+	struct route r = {};
+	__u32 nr, zero = 0, compat = 0, tgid, tid;
 	struct pal_config *c;
 	struct scratch *s;
-	__u64 cgid;
+	struct pal_hdr *hd;
+	__u64 cgid, task, nsproxy, parent;
 
-	switch (nr) {
-	case 2: case 85: case 257: case 437:
-		h = H_OPEN; break;
-	case 84: case 87: case 263:
-		h = H_UNLINK; break;
-	case 82: case 264: case 316:
-		h = H_RENAME; break;
-	case 90: case 91: case 268: case 452:
-		h = H_CHMOD; break;
-	case 92: case 93: case 94: case 260:
-		h = H_CHOWN; break;
-	case 59: case 322:
-		if ((long)ctx->args[1] >= 0)
-			return 0; /* reported by sched_process_exec */
-		h = H_EXECFAIL; class = PAL_CLASS_PROCESS; kind = PAL_KIND_EXEC; break;
-	case 41:
-		h = H_SOCKET; class = PAL_CLASS_NET; kind = PAL_KIND_NET; break;
-	case 42:
-		h = H_CONNECT; class = PAL_CLASS_NET; kind = PAL_KIND_NET; break;
-	case 43: case 288:
-		h = H_ACCEPT; class = PAL_CLASS_NET; kind = PAL_KIND_NET; break;
-	case 49:
-		h = H_BIND; class = PAL_CLASS_NET; kind = PAL_KIND_NET; break;
-	case 50:
-		h = H_LISTEN; class = PAL_CLASS_NET; kind = PAL_KIND_NET; break;
-	case NR_BPF:
-		__sync_fetch_and_add(&cg_gen, 1); /* maps may have changed: see cg_cache */
-		h = H_SYSCALL; class = PAL_CLASS_SYSCALL; kind = PAL_KIND_SYSCALL; break;
-	default:
-		h = H_SYSCALL; class = PAL_CLASS_SYSCALL; kind = PAL_KIND_SYSCALL;
+	nr = raw ? BPF_CORE_READ(regs, orig_ax) : regs->orig_ax;
+	if (maybe_ia32(nr)) {
+		if (raw) {
+			struct task_struct *tr = (void *)bpf_get_current_task();
+			compat = BPF_CORE_READ(tr, thread_info.status) & TS_COMPAT_;
+		} else {
+			compat = bpf_get_current_task_btf()->thread_info.status & TS_COMPAT_;
+		}
 	}
+	if (compat) {
+		__u32 call = 0;
+		if (nr == 357)
+			__sync_fetch_and_add(&cg_gen, 1); /* ia32 bpf(2): maps may have changed */
+		if (nr == 102)
+			call = raw ? (__u32)BPF_CORE_READ(regs, bx) : (__u32)regs->bx;
+		if (!route32(nr, call, &r))
+			return 0;
+	} else if (!route64(nr, &r)) {
+		if (nr == NR_BPF)
+			__sync_fetch_and_add(&cg_gen, 1); /* maps may have changed: see cg_cache */
+		r.h = H_SYSCALL; r.class = PAL_CLASS_SYSCALL; r.kind = PAL_KIND_SYSCALL; r.nr = nr;
+	}
+	if (r.h == H_EXECFAIL && ret >= 0)
+		return 0; /* reported by sched_process_exec */
 	c = bpf_map_lookup_elem(&pal_config_map, &zero);
-	if (!c || !(c->classes & class))
+	if (!c || !(c->classes & r.class))
 		return 0;
-	if (h == H_SYSCALL) {
+	if (r.h == H_SYSCALL) {
 		__u8 *on;
 		if (nr >= 512)
 			return 0;
@@ -1312,22 +1563,55 @@ int on_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 		if (!on || !*on)
 			return 0;
 	}
-	t = bpf_get_current_task_btf();
-	if ((__u32)t->tgid == c->agent_tgid)
-		goto filtered;
-	cgid = t->cgroups->dfl_cgrp->kn->id;
+	if (raw) {
+		struct task_struct *tr = (void *)bpf_get_current_task();
+		__u64 pt = bpf_get_current_pid_tgid();
+		tgid = pt >> 32;
+		tid = (__u32)pt;
+		task = (__u64)tr;
+		if (tgid == c->agent_tgid)
+			goto filtered;
+		cgid = bpf_get_current_cgroup_id();
+		parent = (__u64)BPF_CORE_READ(tr, real_parent);
+		nsproxy = (__u64)BPF_CORE_READ(tr, nsproxy);
+	} else {
+		struct task_struct *t = bpf_get_current_task_btf();
+		tgid = t->tgid;
+		tid = t->pid;
+		task = (__u64)t;
+		if (tgid == c->agent_tgid)
+			goto filtered;
+		cgid = t->cgroups->dfl_cgrp->kn->id;
+		nsproxy = (__u64)t->nsproxy;
+		parent = 0;
+	}
 	if (c->cgroup_mode != PAL_CGROUP_ALL) {
 		int hit = cgroup_listed(cgid);
 		if (c->cgroup_mode == PAL_CGROUP_ONLY ? !hit : hit)
 			goto filtered;
 	}
+	if (c->ns_mode != PAL_NS_ALL) {
+		int hit = ns_task_listed(task, tid, nsproxy);
+		if (c->ns_mode == PAL_NS_ONLY ? !hit : hit)
+			goto filtered;
+	}
 	s = get_scratch();
 	if (!s)
 		return 0;
-	fill_hdr_task((void *)s->ev, t, kind, nr, cgid);
-	((struct pal_hdr *)s->ev)->ret = (long)ctx->args[1];
-	switch (h) {
-	case H_OPEN: return do_open(ctx); /* the hottest handler: inline, no tail call */
+	hd = (void *)s->ev;
+	if (raw)
+		fill_hdr(hd, (void *)task, 1, r.kind, r.nr, (void *)parent, (void *)nsproxy);
+	else
+		fill_hdr_task(hd, bpf_get_current_task_btf(), r.kind, r.nr, cgid);
+	hd->ret = ret;
+	hd->flags |= r.xflags;
+	switch (r.h) {
+	case H_OPEN: { /* the hottest handler: inline, no tail call */
+		struct sys_ctx sc;
+		if (sys_begin(ctx, &sc, raw))
+			return 0;
+		return do_open(&sc);
+	}
 	case H_UNLINK: bpf_tail_call(ctx, &handlers, H_UNLINK); break;
 	case H_RENAME: bpf_tail_call(ctx, &handlers, H_RENAME); break;
 	case H_CHMOD: bpf_tail_call(ctx, &handlers, H_CHMOD); break;
@@ -1344,4 +1628,10 @@ int on_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 filtered:
 	count(PAL_CNT_FILTERED);
 	return 0;
+}
+
+SEC(SYS_SEC)
+int on_sys_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+	return dispatch(ctx, SYS_RAW);
 }

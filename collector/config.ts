@@ -7,6 +7,25 @@ export type CgroupFilter = {
   readonly ids: readonly bigint[];
 };
 
+/** Namespace filter (kernel side): a task passes when its mount namespace or its own pid
+ * namespace is in the set ('only'), or neither is ('except'). Inode numbers as in
+ * /proc/<pid>/ns/mnt -> mnt:[4026531841]. Exact inodes: a namespace created inside a listed one
+ * is a different namespace (use cgroups to follow a container whatever it unshares). */
+export type NamespaceFilter = {
+  readonly mode: 'all' | 'only' | 'except';
+  readonly mnt?: readonly number[];
+  readonly pid?: readonly number[];
+};
+
+/** how the syscall programs attach: tp_btf (direct loads, cheaper), raw_tracepoint (probe reads;
+ * for kernels that refuse tp_btf), or auto (tp_btf, falling back to raw_tracepoint) */
+export type AttachMode = 'auto' | 'tp_btf' | 'raw_tracepoint';
+export const ATTACH_MODES: readonly AttachMode[] = ['auto', 'tp_btf', 'raw_tracepoint'];
+/** environment variable that sets the default attachMode (an explicit option wins) */
+export const ATTACH_ENV = 'PALISADE_COLLECTOR_ATTACH';
+/** at most this many namespaces in the kernel set (the pal_ns map's size) */
+export const MAX_NAMESPACES = 4096;
+
 export type CollectorConfig = {
   /** ring buffer size in bytes: a power of two, at least 4096 (default 8 MiB) */
   readonly ringBytes: number;
@@ -21,6 +40,10 @@ export type CollectorConfig = {
   readonly wakeupBytes: number;
   readonly classes: readonly EventClass[];
   readonly cgroups: CgroupFilter;
+  /** combined with the cgroup filter: an event must pass both (default all) */
+  readonly namespaces: NamespaceFilter;
+  /** default: $PALISADE_COLLECTOR_ATTACH, else 'auto' */
+  readonly attachMode: AttachMode;
   /** never report this process (default true) */
   readonly excludeSelf: boolean;
   /** syscall numbers reported as raw 'syscall' events when the 'syscall' class is on */
@@ -31,6 +54,8 @@ export type CollectorConfig = {
   readonly seedProcesses: boolean;
   /** path of palisade.bpf.o (default: bpf/build/palisade.bpf.o) */
   readonly objectPath?: string;
+  /** path of the raw_tracepoint build (default: objectPath with -raw.bpf.o) */
+  readonly rawObjectPath?: string;
 };
 
 export function defaultConfig(): CollectorConfig {
@@ -42,6 +67,8 @@ export function defaultConfig(): CollectorConfig {
     wakeupBytes: 1 << 20,
     classes: ['process', 'file', 'network'],
     cgroups: { mode: 'all', ids: [] },
+    namespaces: { mode: 'all' },
+    attachMode: (process.env[ATTACH_ENV] ?? 'auto') as AttachMode,
     excludeSelf: true,
     syscalls: [],
     iteratorQueue: 65536,
@@ -66,9 +93,34 @@ export function validate(partial: Partial<CollectorConfig>): ConfigResult {
   if (!Number.isInteger(c.wakeupBytes) || c.wakeupBytes < 0) return { ok: false, error: `wakeupBytes: ${c.wakeupBytes} must be a non-negative integer` };
   for (const k of c.classes) if (!EVENT_CLASSES.includes(k)) return { ok: false, error: `classes: unknown event class '${k}' (one of ${EVENT_CLASSES.join(', ')})` };
   if (!(c.cgroups.mode in CGROUP_MODE)) return { ok: false, error: `cgroups.mode: '${c.cgroups.mode}' must be all, only or except` };
+  const ns = validateNamespaces(c.namespaces);
+  if (ns) return { ok: false, error: ns };
+  if (!ATTACH_MODES.includes(c.attachMode)) {
+    return { ok: false, error: `attachMode: '${String(c.attachMode)}' must be ${ATTACH_MODES.join(', ')}${partial.attachMode === undefined ? ` (from $${ATTACH_ENV})` : ''}` };
+  }
   for (const n of c.syscalls) if (!Number.isInteger(n) || n < 0 || n >= 512) return { ok: false, error: `syscalls: ${n} must be a syscall number 0..511` };
   if (!Number.isInteger(c.iteratorQueue) || c.iteratorQueue < 1) return { ok: false, error: `iteratorQueue: ${c.iteratorQueue} must be a positive integer` };
   return { ok: true, value: c };
+}
+
+/** A namespace inode number: a positive 32-bit integer. */
+export function isNamespaceInode(n: unknown): n is number {
+  return typeof n === 'number' && Number.isInteger(n) && n > 0 && n <= 0xffffffff;
+}
+
+function validateNamespaces(f: NamespaceFilter): string | undefined {
+  if (!['all', 'only', 'except'].includes(f.mode)) return `namespaces.mode: '${String(f.mode)}' must be all, only or except`;
+  let total = 0;
+  for (const kind of ['mnt', 'pid'] as const) {
+    const list = f[kind] ?? [];
+    if (!Array.isArray(list)) return `namespaces.${kind}: must be an array of namespace inode numbers`;
+    for (let i = 0; i < list.length; i++) {
+      if (!isNamespaceInode(list[i])) return `namespaces.${kind}[${i}]: '${String(list[i])}' is not a namespace inode number (an integer 1..4294967295, as in /proc/<pid>/ns/${kind} -> ${kind}:[N])`;
+    }
+    total += list.length;
+  }
+  if (total > MAX_NAMESPACES) return `namespaces: ${total} entries, at most ${MAX_NAMESPACES}`;
+  return undefined;
 }
 
 export function classMask(classes: readonly EventClass[]): number {

@@ -1,13 +1,15 @@
 // openCollector(): kernel events, decoded, enriched with the executable (process table)
 // and the container (cgroup resolution), delivered to listeners and async iterators.
-// Start-up order: validate -> seed process table -> load+attach (all classes off) ->
-// cgroup and syscall maps -> classes on. close() runs the reverse: stop the drain thread
+// Start-up order: validate -> seed process table -> load+attach (all classes off; tp_btf,
+// or the raw_tracepoint build when tp_btf fails or is not wanted: logged, in stats().attach)
+// -> cgroup, namespace and syscall maps -> classes on. close() runs the reverse: stop the drain thread
 // (a last drain), deliver what is queued, free the BPF object, end iterators. Idempotent.
 // Drops: kernel ring full (per CPU), drain->JS queue full (native), iterator queue full
 // (drop newest): all counted in stats(); `lost` is their sum.
 import { EventEmitter } from 'node:events';
 import { CGROUP_MODE, type EventClass } from './layout.js';
-import { classMask, validate, type CgroupFilter, type CollectorConfig } from './config.js';
+import { pino, type Logger } from 'pino';
+import { classMask, validate, type CgroupFilter, type CollectorConfig, type NamespaceFilter } from './config.js';
 import { decodeBatch, newDecodeCounters, type DecodeCounters } from './decode.js';
 import type { CollectorEvent } from './events.js';
 import { bpfObjectPath, loadNative, type NativeHandle, type NativeStats } from './native/index.js';
@@ -15,7 +17,7 @@ import { createProcessTable, type ProcessTable } from './proc-table.js';
 import { createContainerResolver, type ContainerResolver } from './containers.js';
 
 export type { CollectorEvent } from './events.js';
-export type { CollectorConfig } from './config.js';
+export type { CollectorConfig, NamespaceFilter, AttachMode } from './config.js';
 
 export type CollectorStats = {
   readonly kernel: {
@@ -24,10 +26,12 @@ export type CollectorStats = {
     readonly filtered: number;
     readonly perCpu: { readonly emitted: readonly number[]; readonly dropped: readonly number[]; readonly filtered: readonly number[] };
   };
-  readonly native: Omit<NativeStats, 'kernel'>;
+  readonly native: Omit<NativeStats, 'kernel' | 'attachMode' | 'attachFallback'>;
   readonly decoder: { readonly records: number; readonly bad: DecodeCounters['bad']; readonly badTotal: number };
   readonly events: { readonly delivered: number; readonly iteratorDropped: number; readonly listenerErrors: number };
   readonly processes: { readonly size: number; readonly evicted: number; readonly procLookups: number };
+  /** how the syscall programs are attached; `fallback` says why tp_btf was not used ('' when it was, or when raw_tracepoint was asked for) */
+  readonly attach: { readonly mode: 'tp_btf' | 'raw_tracepoint'; readonly fallback: string };
   /** kernel.dropped + native.droppedRecords + native.badRecords + events.iteratorDropped */
   readonly lost: number;
 };
@@ -35,6 +39,15 @@ export type CollectorStats = {
 export type FilterUpdate = {
   readonly classes?: readonly EventClass[];
   readonly cgroups?: CgroupFilter;
+  readonly namespaces?: NamespaceFilter;
+};
+
+const NS_MODE = { all: 0, only: 1, except: 2 } as const;
+const NS_KIND = { mnt: 1, pid: 2 } as const;
+
+export type OpenOptions = Partial<CollectorConfig> & {
+  /** logger for start-up notes (the attach fallback); default pino at info */
+  readonly log?: Logger;
 };
 
 export interface Collector {
@@ -56,7 +69,8 @@ const sum = (a: readonly number[]): number => a.reduce((x, y) => x + y, 0);
 
 type IterState = { queue: CollectorEvent[]; head: number; wake: (() => void) | undefined; done: boolean };
 
-export async function openCollector(options: Partial<CollectorConfig> = {}): Promise<Collector> {
+export async function openCollector(openOptions: OpenOptions = {}): Promise<Collector> {
+  const { log: givenLog, ...options } = openOptions;
   const v = validate(options);
   if (!v.ok) throw new Error(`palisade collector: ${v.error}`);
   let config = v.value;
@@ -110,6 +124,8 @@ export async function openCollector(options: Partial<CollectorConfig> = {}): Pro
 
   const handle: NativeHandle = native.open({
     objectPath,
+    ...(config.rawObjectPath !== undefined ? { rawObjectPath: config.rawObjectPath } : {}),
+    attachMode: { auto: 0, tp_btf: 1, raw_tracepoint: 2 }[config.attachMode],
     ringBytes: config.ringBytes,
     batchBytes: config.batchBytes,
     pollMs: config.pollMs,
@@ -121,13 +137,26 @@ export async function openCollector(options: Partial<CollectorConfig> = {}): Pro
   }, onBatch, () => closedEmitter.emit('closed'));
 
   let cgroupIds = new Set<bigint>();
+  // namespace set entries as `${kind}:${inode}`
+  let nsKeys = new Set<string>();
   const applyFilter = (): void => {
     const want = new Set(config.cgroups.ids);
     for (const id of cgroupIds) if (!want.has(id)) native.setCgroup(handle, id, false);
     for (const id of want) if (!cgroupIds.has(id)) native.setCgroup(handle, id, true);
     cgroupIds = want;
+    const wantNs = new Set<string>();
+    for (const kind of ['mnt', 'pid'] as const) for (const ino of config.namespaces[kind] ?? []) wantNs.add(`${kind}:${ino}`);
+    const setNs = (key: string, present: boolean): void => {
+      const [kind, ino] = key.split(':') as ['mnt' | 'pid', string];
+      native.setNamespace(handle, NS_KIND[kind], Number(ino), present);
+    };
+    for (const k of nsKeys) if (!wantNs.has(k)) setNs(k, false);
+    for (const k of wantNs) if (!nsKeys.has(k)) setNs(k, true);
+    nsKeys = wantNs;
+    // the config map last: a newly set mode never applies to a half-written set
     native.setConfig(handle, {
       classes: classMask(config.classes), agentTgid, cgroupMode: CGROUP_MODE[config.cgroups.mode], wakeupBytes: config.wakeupBytes,
+      nsMode: NS_MODE[config.namespaces.mode],
     });
   };
   try {
@@ -138,9 +167,17 @@ export async function openCollector(options: Partial<CollectorConfig> = {}): Pro
     throw err;
   }
 
+  {
+    const first = native.stats(handle);
+    if (first.attachFallback) {
+      const log = givenLog ?? pino({ level: 'info' }).child({ component: 'collector' });
+      log.warn({ attachMode: first.attachMode, reason: first.attachFallback }, 'syscall programs attached as raw_tracepoint: tp_btf failed');
+    }
+  }
+
   const stats = (): CollectorStats => {
     const n = finalNative ?? native.stats(handle);
-    const { kernel, ...rest } = n;
+    const { kernel, attachMode, attachFallback, ...rest } = n;
     const badTotal = sum(Object.values(counters.bad));
     return {
       kernel: { emitted: sum(kernel.emitted), dropped: sum(kernel.dropped), filtered: sum(kernel.filtered), perCpu: kernel },
@@ -148,6 +185,7 @@ export async function openCollector(options: Partial<CollectorConfig> = {}): Pro
       decoder: { records: counters.records, bad: { ...counters.bad }, badTotal },
       events: { delivered, iteratorDropped, listenerErrors },
       processes: { size: processes.size, evicted: processes.evicted, procLookups: processes.procLookups },
+      attach: { mode: attachMode, fallback: attachFallback },
       lost: sum(kernel.dropped) + rest.droppedRecords + rest.badRecords + iteratorDropped,
     };
   };

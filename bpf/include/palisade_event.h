@@ -44,6 +44,10 @@ enum pal_kind {
 #define PAL_F_THREAD (1u << 1)    /* FORK: unused; reserved */
 #define PAL_F_RELATIVE (1u << 2)  /* FILE/EXEC: the user gave a relative path; it was joined */
 #define PAL_F_DIRFD_UNRESOLVED (1u << 3) /* relative to a dirfd the kernel could not resolve */
+#define PAL_F_COMPAT (1u << 4)    /* an ia32 (32-bit compat) syscall; hdr.syscall is the x86-64
+				   * number of the same call, the arguments were read in ia32 order */
+#define PAL_F_SOCKETCALL (1u << 5) /* ia32 socketcall(2): the call's arguments came from user memory */
+#define PAL_F_UID16 (1u << 6)     /* ia32 16-bit chown/fchown/lchown (uid/gid 0xffff reported as -1) */
 
 #define PAL_COMM_LEN 16
 #define PAL_PATH_MAX 4096   /* one path string, bytes */
@@ -153,12 +157,24 @@ struct pal_syscall {
 #define PAL_CGROUP_ONLY 1    /* only cgroups in the cgroups map */
 #define PAL_CGROUP_EXCEPT 2  /* every cgroup except those in the map */
 
-/* the single entry of the config array map */
+/* pal_config.ns_mode: same values as the cgroup modes; the set is the pal_ns map, keyed by
+ * PAL_NS_KEY(kind, inode). An event passes when its task's mount namespace or its pid namespace
+ * (the task's own, as in hdr.mnt_ns / hdr.pid_ns) is listed ('only'), or neither is ('except'). */
+#define PAL_NS_ALL 0
+#define PAL_NS_ONLY 1
+#define PAL_NS_EXCEPT 2
+#define PAL_NS_MNT 1
+#define PAL_NS_PID 2
+#define PAL_NS_KEY(kind, inum) (((__u64)(kind) << 32) | (__u32)(inum))
+
+/* the single entry of the config array map; an event must pass every filter */
 struct pal_config {
 	__u32 classes;       /* PAL_CLASS_* bits */
 	__u32 agent_tgid;    /* never report this process (0: none) */
 	__u32 cgroup_mode;   /* PAL_CGROUP_* */
 	__u32 wakeup_bytes;  /* force a consumer wake-up when this much data is pending (0: always) */
+	__u32 ns_mode;       /* PAL_NS_ALL / _ONLY / _EXCEPT */
+	__u32 _pad;
 };
 
 /* index of the per-CPU counters array map */

@@ -11,10 +11,17 @@ export type NativeConfig = {
   readonly agentTgid: number;
   readonly cgroupMode: number;
   readonly wakeupBytes: number;
+  /** PAL_NS_ALL 0 / ONLY 1 / EXCEPT 2 (the set: setNamespace) */
+  readonly nsMode?: number;
 };
 
 export type NativeOpenOptions = NativeConfig & {
+  /** the object with tp_btf syscall programs (bpf/build/palisade.bpf.o) */
   readonly objectPath: string;
+  /** the raw_tracepoint build of the same programs (default: objectPath with -raw.bpf.o) */
+  readonly rawObjectPath?: string;
+  /** 0 auto (tp_btf, raw_tracepoint when tp_btf fails), 1 tp_btf only, 2 raw_tracepoint only */
+  readonly attachMode?: number;
   readonly ringBytes: number;
   readonly batchBytes: number;
   readonly pollMs: number;
@@ -40,6 +47,10 @@ export type NativeStats = {
   readonly poolForgotten: number;
   readonly batchHistogram: readonly number[];
   readonly kernel: { readonly emitted: readonly number[]; readonly dropped: readonly number[]; readonly filtered: readonly number[] };
+  /** how the syscall programs are attached */
+  readonly attachMode: 'tp_btf' | 'raw_tracepoint';
+  /** why tp_btf was not used after an automatic fallback ('' otherwise) */
+  readonly attachFallback: string;
 };
 
 export type ProbeResult = {
@@ -58,6 +69,8 @@ export interface NativeAddon {
   setConfig(handle: NativeHandle, config: NativeConfig): void;
   setCgroup(handle: NativeHandle, id: bigint, present: boolean): void;
   setSyscall(handle: NativeHandle, nr: number, on: boolean): void;
+  /** kind 1: mount namespace, 2: pid namespace (inode numbers) */
+  setNamespace(handle: NativeHandle, kind: 1 | 2, inode: number, present: boolean): void;
   batchCheck(batch: Buffer): { readonly good: number; readonly bad: number };
   layout(): Readonly<Record<string, number>>;
   probe(objectPath?: string): ProbeResult;

@@ -92,7 +92,8 @@ static int get_config(napi_env env, napi_value obj, struct pal_config *cfg)
 	if (get_u32(env, obj, "classes", &cfg->classes) < 0 ||
 	    get_u32(env, obj, "agentTgid", &cfg->agent_tgid) < 0 ||
 	    get_u32(env, obj, "cgroupMode", &cfg->cgroup_mode) < 0 ||
-	    get_u32(env, obj, "wakeupBytes", &cfg->wakeup_bytes) < 0)
+	    get_u32(env, obj, "wakeupBytes", &cfg->wakeup_bytes) < 0 ||
+	    get_u32(env, obj, "nsMode", &cfg->ns_mode) < 0)
 		return -1;
 	return 0;
 }
@@ -200,7 +201,7 @@ static napi_value js_open(napi_env env, napi_callback_info info)
 	size_t argc = 3;
 	napi_value argv[3], name, ext;
 	struct pal_options o = { 0 };
-	char path[4096];
+	char path[4096], raw_path[4096];
 	size_t plen = 0;
 	uint32_t max_queue = 64;	/* batches in the pool (in flight at most) */
 	struct handle *h;
@@ -221,6 +222,27 @@ static napi_value js_open(napi_env env, napi_callback_info info)
 		}
 	}
 	o.object_path = path;
+	{
+		/* optional: the raw_tracepoint build (default: <objectPath without .bpf.o>-raw.bpf.o) */
+		napi_value v;
+		napi_valuetype t = napi_undefined;
+		bool has = false;
+		size_t rlen = 0;
+		if (napi_has_named_property(env, argv[0], "rawObjectPath", &has) == napi_ok && has &&
+		    napi_get_named_property(env, argv[0], "rawObjectPath", &v) == napi_ok)
+			napi_typeof(env, v, &t);
+		if (t == napi_string) {
+			if (napi_get_value_string_utf8(env, v, raw_path, sizeof(raw_path), &rlen) != napi_ok || rlen == 0) {
+				napi_throw_type_error(env, "EINVAL", "options.rawObjectPath must be a non-empty string");
+				return NULL;
+			}
+		} else if (plen > 6 && !strcmp(path + plen - 6, ".bpf.o") && plen + 4 < sizeof(raw_path)) {
+			snprintf(raw_path, sizeof(raw_path), "%.*s-raw.bpf.o", (int)(plen - 6), path);
+		} else {
+			snprintf(raw_path, sizeof(raw_path), "%s", path);
+		}
+	}
+	o.raw_object_path = raw_path;
 	o.ring_bytes = 8u << 20;
 	o.batch_bytes = 256u << 10;
 	o.poll_ms = 20;
@@ -229,8 +251,13 @@ static napi_value js_open(napi_env env, napi_callback_info info)
 	    get_u32(env, argv[0], "batchBytes", &o.batch_bytes) < 0 ||
 	    get_u32(env, argv[0], "pollMs", &o.poll_ms) < 0 ||
 	    get_u32(env, argv[0], "maxQueuedBatches", &max_queue) < 0 ||
+	    get_u32(env, argv[0], "attachMode", &o.attach_mode) < 0 ||
 	    get_config(env, argv[0], &o.config) < 0) {
 		napi_throw_type_error(env, "EINVAL", "open: numeric options must be unsigned 32-bit integers");
+		return NULL;
+	}
+	if (o.attach_mode > PAL_ATTACH_RAW) {
+		napi_throw_range_error(env, "EINVAL", "open: attachMode must be 0 (auto), 1 (tp_btf) or 2 (raw_tracepoint)");
 		return NULL;
 	}
 	if (max_queue < 2)
@@ -333,6 +360,16 @@ static napi_value js_stats(napi_env env, napi_callback_info info)
 	napi_set_named_property(env, k, "dropped", num_array(env, kc + PAL_CNT_DROPPED, ncpu, PAL_CNT_MAX));
 	napi_set_named_property(env, k, "filtered", num_array(env, kc + PAL_CNT_FILTERED, ncpu, PAL_CNT_MAX));
 	napi_set_named_property(env, out, "kernel", k);
+	{
+		const char *why = "";
+		int mode = pal_attach_mode(h->c, &why);
+		napi_value v;
+		napi_create_string_utf8(env, mode == PAL_ATTACH_RAW ? "raw_tracepoint" : "tp_btf",
+					NAPI_AUTO_LENGTH, &v);
+		napi_set_named_property(env, out, "attachMode", v);
+		napi_create_string_utf8(env, why, NAPI_AUTO_LENGTH, &v);
+		napi_set_named_property(env, out, "attachFallback", v);
+	}
 	return out;
 }
 
@@ -350,7 +387,7 @@ static napi_value js_set_config(napi_env env, napi_callback_info info)
 	if (!h->c || h->closed)
 		return throw_errno(env, "setConfig after close", EBADF);
 	if (argc < 2 || get_config(env, argv[1], &cfg) < 0) {
-		napi_throw_type_error(env, "EINVAL", "setConfig(handle, {classes, agentTgid, cgroupMode, wakeupBytes})");
+		napi_throw_type_error(env, "EINVAL", "setConfig(handle, {classes, agentTgid, cgroupMode, wakeupBytes, nsMode})");
 		return NULL;
 	}
 	if ((rc = pal_set_config(h->c, &cfg)))
@@ -404,6 +441,33 @@ static napi_value js_set_syscall(napi_env env, napi_callback_info info)
 	}
 	if ((rc = pal_syscall_set(h->c, nr, on)))
 		return throw_errno(env, "update syscalls map", rc);
+	return NULL;
+}
+
+/* setNamespace(handle, kind: 1 mnt | 2 pid, inode: number, present: boolean) */
+static napi_value js_set_namespace(napi_env env, napi_callback_info info)
+{
+	size_t argc = 4;
+	napi_value argv[4];
+	struct handle *h;
+	uint32_t kind = 0, inum = 0;
+	bool present = false;
+	int rc;
+
+	CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+	if (!(h = get_handle(env, argv[0])))
+		return NULL;
+	if (!h->c || h->closed)
+		return throw_errno(env, "setNamespace after close", EBADF);
+	if (argc < 4 || napi_get_value_uint32(env, argv[1], &kind) != napi_ok ||
+	    napi_get_value_uint32(env, argv[2], &inum) != napi_ok ||
+	    napi_get_value_bool(env, argv[3], &present) != napi_ok ||
+	    (kind != PAL_NS_MNT && kind != PAL_NS_PID)) {
+		napi_throw_type_error(env, "EINVAL", "setNamespace(handle, kind: 1 (mnt) | 2 (pid), inode, present)");
+		return NULL;
+	}
+	if ((rc = pal_ns_set(h->c, kind, inum, present)))
+		return throw_errno(env, "update namespaces map", rc);
 	return NULL;
 }
 
@@ -497,6 +561,7 @@ NAPI_MODULE_INIT()
 		{ "setConfig", js_set_config },
 		{ "setCgroup", js_set_cgroup },
 		{ "setSyscall", js_set_syscall },
+		{ "setNamespace", js_set_namespace },
 		{ "batchCheck", js_batch_check },
 		{ "layout", js_layout },
 		{ "probe", js_probe },

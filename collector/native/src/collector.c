@@ -32,8 +32,10 @@
 #include "collector.h"
 #include "record.h"
 
+/* attached by name (the same names in the tp_btf and the raw_tracepoint object) */
 static const char *const ATTACH[] = { "on_exec", "on_fork", "on_exit", "on_sys_exit" };
 #define N_ATTACH (sizeof(ATTACH) / sizeof(ATTACH[0]))
+#define ATTACH_SYS_EXIT 3
 
 struct pal_collector {
 	struct bpf_object *obj;
@@ -45,7 +47,9 @@ struct pal_collector {
 	void *cons_map, *prod_map;
 	unsigned long *consumer_pos, *producer_pos;
 	const uint8_t *data;
-	int config_fd, cgroups_fd, counters_fd, syscalls_fd;
+	int config_fd, cgroups_fd, counters_fd, syscalls_fd, ns_fd;
+	int attach_mode;            /* PAL_ATTACH_TP_BTF or PAL_ATTACH_RAW */
+	char fallback[512];         /* why tp_btf was not used (automatic fallback), or "" */
 	int stop_fd, epoll_fd;
 	uint32_t batch_bytes, poll_ms, pool_max;
 	pthread_t thread;
@@ -310,7 +314,8 @@ static int fail(const char **op, int *no, const char *what, int err)
 	return -1;
 }
 
-struct pal_collector *pal_open(const struct pal_options *o, const char **err_op, int *err_no)
+static struct pal_collector *open_mode(const struct pal_options *o, int mode, const char **err_op,
+				       int *err_no)
 {
 	struct pal_collector *c;
 	struct bpf_map *m;
@@ -336,7 +341,8 @@ struct pal_collector *pal_open(const struct pal_options *o, const char **err_op,
 	c->batch_bytes = o->batch_bytes < 65536 ? 65536 : o->batch_bytes;
 	c->poll_ms = o->poll_ms ? o->poll_ms : 20;
 
-	c->obj = bpf_object__open_file(o->object_path, NULL);
+	/* the tp_btf build or the raw_tracepoint build of the same programs */
+	c->obj = bpf_object__open_file(mode == PAL_ATTACH_RAW ? o->raw_object_path : o->object_path, NULL);
 	if (!c->obj) {
 		fail(err_op, err_no, "bpf_object__open_file", -errno);
 		goto err;
@@ -350,6 +356,7 @@ struct pal_collector *pal_open(const struct pal_options *o, const char **err_op,
 		fail(err_op, err_no, "set ring size", err);
 		goto err;
 	}
+	c->attach_mode = mode;
 	if ((err = bpf_object__load(c->obj))) {
 		fail(err_op, err_no, "bpf_object__load", err);
 		goto err;
@@ -360,7 +367,9 @@ struct pal_collector *pal_open(const struct pal_options *o, const char **err_op,
 	c->cgroups_fd = bpf_object__find_map_fd_by_name(c->obj, "pal_cgroups");
 	c->counters_fd = bpf_object__find_map_fd_by_name(c->obj, "pal_counters");
 	c->syscalls_fd = bpf_object__find_map_fd_by_name(c->obj, "pal_syscalls");
-	if (c->config_fd < 0 || c->cgroups_fd < 0 || c->counters_fd < 0 || c->syscalls_fd < 0) {
+	c->ns_fd = bpf_object__find_map_fd_by_name(c->obj, "pal_ns");
+	if (c->config_fd < 0 || c->cgroups_fd < 0 || c->counters_fd < 0 || c->syscalls_fd < 0 ||
+	    c->ns_fd < 0) {
 		fail(err_op, err_no, "find maps", ENOENT);
 		goto err;
 	}
@@ -411,7 +420,7 @@ struct pal_collector *pal_open(const struct pal_options *o, const char **err_op,
 		}
 		c->links[i] = bpf_program__attach(p);
 		if (!c->links[i]) {
-			fail(err_op, err_no, "bpf_program__attach", -errno);
+			fail(err_op, err_no, i == ATTACH_SYS_EXIT ? "attach sys_exit dispatcher" : "bpf_program__attach", -errno);
 			goto err;
 		}
 	}
@@ -438,6 +447,47 @@ struct pal_collector *pal_open(const struct pal_options *o, const char **err_op,
 err:
 	pal_close(c);
 	return NULL;
+}
+
+/* PAL_ATTACH_AUTO: the tp_btf object first; when that fails anywhere (load: the kernel
+ * refuses the program type or a BTF access; attach), everything is undone and the
+ * raw_tracepoint object is loaded instead. The reason is kept for stats (the caller logs it). */
+struct pal_collector *pal_open(const struct pal_options *o, const char **err_op, int *err_no)
+{
+	struct pal_collector *c;
+	char reason[512];
+
+	if (o->attach_mode == PAL_ATTACH_TP_BTF || o->attach_mode == PAL_ATTACH_RAW)
+		return open_mode(o, (int)o->attach_mode, err_op, err_no);
+	c = open_mode(o, PAL_ATTACH_TP_BTF, err_op, err_no);
+	if (c)
+		return c;
+	snprintf(reason, sizeof(reason), "tp_btf: %s failed: %s", *err_op, strerror(*err_no));
+	c = open_mode(o, PAL_ATTACH_RAW, err_op, err_no);
+	if (c)
+		snprintf(c->fallback, sizeof(c->fallback), "%s", reason);
+	return c;
+}
+
+int pal_attach_mode(struct pal_collector *c, const char **fallback_reason)
+{
+	if (fallback_reason)
+		*fallback_reason = c->fallback;
+	return c->attach_mode;
+}
+
+int pal_ns_set(struct pal_collector *c, uint32_t kind, uint32_t inum, int present)
+{
+	uint64_t key = PAL_NS_KEY(kind, inum);
+	uint8_t one = 1;
+
+	if (kind != PAL_NS_MNT && kind != PAL_NS_PID)
+		return -EINVAL;
+	if (present)
+		return bpf_map_update_elem(c->ns_fd, &key, &one, BPF_ANY) ? -errno : 0;
+	if (bpf_map_delete_elem(c->ns_fd, &key) && errno != ENOENT)
+		return -errno;
+	return 0;
 }
 
 int pal_start(struct pal_collector *c, pal_deliver_fn deliver, void *ctx)

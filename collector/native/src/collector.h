@@ -36,8 +36,15 @@ struct pal_batch {
  * caller counts the drop and takes the batch back. */
 typedef int (*pal_deliver_fn)(void *ctx, struct pal_batch *b);
 
+/* how the syscall programs attach (pal_options.attach_mode) */
+#define PAL_ATTACH_AUTO 0     /* tp_btf; raw_tracepoint when tp_btf fails to load or attach */
+#define PAL_ATTACH_TP_BTF 1   /* tp_btf only */
+#define PAL_ATTACH_RAW 2      /* raw_tracepoint only */
+
 struct pal_options {
-	const char *object_path;   /* bpf/build/palisade.bpf.o */
+	const char *object_path;   /* bpf/build/palisade.bpf.o (tp_btf syscall programs) */
+	const char *raw_object_path; /* bpf/build/palisade-raw.bpf.o (raw_tracepoint ones) */
+	uint32_t attach_mode;      /* PAL_ATTACH_* */
 	uint32_t ring_bytes;       /* power of two, >= page size */
 	uint32_t batch_bytes;      /* bytes per batch handed to JS */
 	uint32_t poll_ms;          /* max time a record waits before delivery */
@@ -76,6 +83,11 @@ void pal_close(struct pal_collector *c);
 int pal_set_config(struct pal_collector *c, const struct pal_config *cfg);
 int pal_cgroup_set(struct pal_collector *c, uint64_t id, int present);
 int pal_syscall_set(struct pal_collector *c, uint32_t nr, int on);
+/* namespace filter set: kind PAL_NS_MNT or PAL_NS_PID, inode number */
+int pal_ns_set(struct pal_collector *c, uint32_t kind, uint32_t inum, int present);
+/* the mode in use (PAL_ATTACH_TP_BTF or PAL_ATTACH_RAW) and, after an automatic fallback,
+ * why tp_btf was not used ("" otherwise; static storage owned by the collector) */
+int pal_attach_mode(struct pal_collector *c, const char **fallback_reason);
 /* per-CPU kernel counters: out[cpu * PAL_CNT_MAX + counter]; returns the CPU count or -errno */
 int pal_kernel_counters(struct pal_collector *c, uint64_t *out, int max_cpus);
 void pal_user_stats(struct pal_collector *c, struct pal_user_stats *out);

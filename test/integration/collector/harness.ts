@@ -46,6 +46,13 @@ export type Recorder = {
 
 export async function record(options: Partial<CollectorConfig> = {}): Promise<Recorder> {
   const collector = await openCollector({ pollMs: 5, ...options });
+  // the suites run again with PALISADE_COLLECTOR_ATTACH=raw_tracepoint (raw-attach.test.ts):
+  // make sure the mode asked for is the mode in use
+  const asked = options.attachMode ?? process.env.PALISADE_COLLECTOR_ATTACH;
+  if ((asked === 'tp_btf' || asked === 'raw_tracepoint') && collector.stats().attach.mode !== asked) {
+    await collector.close();
+    throw new Error(`collector attached as ${collector.stats().attach.mode}, not ${asked}`);
+  }
   const events: CollectorEvent[] = [];
   const waiters = new Set<{ pred: (ev: CollectorEvent) => boolean; resolve: (ev: CollectorEvent) => void }>();
   collector.onEvent((ev) => {

@@ -3,6 +3,8 @@
  *   open <dir> <name>       open dir/name by absolute path, then chdir(dir) and open name
  *   tcp                     listen on 127.0.0.1:0, connect to it, accept; prints ports
  *   burst <n> <path>        waits for a line on stdin, then n x openat(path) (missing path)
+ *   bursts <n> <dir>        for each line "<tag>" on stdin: n x openat(dir/tag), then prints
+ *                           done=<tag>; ends at EOF (one process, several phases)
  * Output: "key=value" lines; exit code 0 on success. */
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -77,6 +79,24 @@ static int do_burst(long n, const char *path)
 	return 0;
 }
 
+static int do_bursts(long n, const char *dir)
+{
+	char line[64], path[4096];
+	long i;
+
+	printf("pid=%d\nready=1\n", getpid());
+	fflush(stdout);
+	while (fgets(line, sizeof(line), stdin)) {
+		line[strcspn(line, "\n")] = 0;
+		snprintf(path, sizeof(path), "%s/%s", dir, line);
+		for (i = 0; i < n; i++)
+			openat(AT_FDCWD, path, O_RDONLY);
+		printf("done=%s\n", line);
+		fflush(stdout);
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -86,6 +106,8 @@ int main(int argc, char **argv)
 		return do_tcp();
 	if (argc == 4 && !strcmp(argv[1], "burst"))
 		return do_burst(atol(argv[2]), argv[3]);
-	fprintf(stderr, "usage: tester open <dir> <name> | tcp | burst <n> <path>\n");
+	if (argc == 4 && !strcmp(argv[1], "bursts"))
+		return do_bursts(atol(argv[2]), argv[3]);
+	fprintf(stderr, "usage: tester open <dir> <name> | tcp | burst <n> <path> | bursts <n> <dir>\n");
 	return 2;
 }
