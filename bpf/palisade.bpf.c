@@ -23,7 +23,7 @@
  *  - 32-bit (ia32) syscalls: a compat task (TS_COMPAT in thread_info.status: an ia32
  *    process, or int 0x80 from 64-bit code) reaches sys_exit with ia32 numbers and its
  *    arguments in bx, cx, dx, si, di, bp. The dispatcher reads the status only for numbers
- *    that mean something in the ia32 table, maps the numbers of every call reported here to
+ *    that are ours in the ia32 or the x86-64 table, maps the numbers of every call reported here to
  *    their x86-64 numbers (hdr.syscall) and flags the record PAL_F_COMPAT; socketcall(2)'s
  *    socket/bind/connect/listen/accept/accept4 are decoded from its argument array in user
  *    memory (PAL_F_SOCKETCALL). Other compat syscalls are not reported (the `syscall` class
@@ -1421,8 +1421,7 @@ struct route {
  * `syscall` class); *ret_nonneg_exec tells a successful exec, which sched_process_exec reports */
 static __always_inline int route64(__u32 nr, struct route *r)
 {
-	r->nr = nr;
-	r->xflags = 0;
+	r->nr = nr; /* r->xflags: left as the caller set them (route32: PAL_F_COMPAT ...) */
 	switch (nr) {
 	case 2: case 85: case 257: case 437: R_FILE(H_OPEN); return 1;
 	case 84: case 87: case 263: R_FILE(H_UNLINK); return 1;
@@ -1495,27 +1494,42 @@ static __always_inline int route32(__u32 nr, __u32 call, struct route *r)
 	return route64(n64, r);
 }
 
-/* Numbers that are one of ours in the ia32 table (and 357, ia32 bpf): only for these does
- * the dispatcher read the task's TS_COMPAT status. */
-static __always_inline int maybe_ia32(__u32 nr)
+/* Numbers that are one of ours in the ia32 table or in the x86-64 table (and 357, ia32
+ * bpf): only for these does the dispatcher read the task's TS_COMPAT status first. Both
+ * tables matter: a compat task's ia32 readlink is 85, which is creat in the x86-64 table. */
+static __always_inline int maybe_ours(__u32 nr)
 {
 	switch (nr) {
+	/* ia32 */
 	case 5: case 8: case 10: case 11: case 15: case 16: case 38: case 40: case 94: case 95:
 	case 102: case 182: case 198: case 207: case 212: case 295: case 298: case 301:
 	case 302: case 306: case 353: case 357: case 358: case 359: case 361: case 362:
 	case 363: case 364: case 437: case 452:
+	/* x86-64 (94, 437, 452 above) */
+	case 2: case 85: case 257: case 84: case 87: case 263: case 82: case 264: case 316:
+	case 90: case 91: case 268: case 92: case 93: case 260: case 59: case 322: case 41:
+	case 42: case 43: case 288: case 49: case 50:
 		return 1;
 	}
 	return 0;
 }
 
+static __always_inline __u32 task_compat(const int raw)
+{
+	if (raw) {
+		struct task_struct *tr = (void *)bpf_get_current_task();
+		return BPF_CORE_READ(tr, thread_info.status) & TS_COMPAT_;
+	}
+	return bpf_get_current_task_btf()->thread_info.status & TS_COMPAT_;
+}
+
 /* The dispatcher. Cheapest rejects first: the syscall number (a load and a compare tree;
- * for the ~30 numbers that are ours in the ia32 table, also the task's TS_COMPAT status),
+ * for the ~55 numbers that are ours in the ia32 or x86-64 table, also the task's TS_COMPAT
+ * status),
  * the config (an array lookup the verifier inlines), the agent's pid, cgroup membership
  * (the per-CPU cache, the hash map only on a miss) only when a cgroup filter is on, and
  * namespace membership (per-CPU per-task cache) only when a namespace filter is on. In the
- * tp_btf build no helper call happens before a reject of a number that is not ours (other
- * than the current task for those ia32 numbers). Each tail call has a constant index, so the
+ * tp_btf build no helper call happens before the reject of a number that is not ours. Each tail call has a constant index, so the
  * JIT emits a direct jump instead of a retpolined indirect one. */
 static __always_inline int dispatch(struct bpf_raw_tracepoint_args *ctx, const int raw)
 {
@@ -1529,14 +1543,8 @@ static __always_inline int dispatch(struct bpf_raw_tracepoint_args *ctx, const i
 	__u64 cgid, task, nsproxy, parent;
 
 	nr = raw ? BPF_CORE_READ(regs, orig_ax) : regs->orig_ax;
-	if (maybe_ia32(nr)) {
-		if (raw) {
-			struct task_struct *tr = (void *)bpf_get_current_task();
-			compat = BPF_CORE_READ(tr, thread_info.status) & TS_COMPAT_;
-		} else {
-			compat = bpf_get_current_task_btf()->thread_info.status & TS_COMPAT_;
-		}
-	}
+	if (maybe_ours(nr))
+		compat = task_compat(raw);
 	if (compat) {
 		__u32 call = 0;
 		if (nr == 357)
@@ -1562,6 +1570,8 @@ static __always_inline int dispatch(struct bpf_raw_tracepoint_args *ctx, const i
 		on = bpf_map_lookup_elem(&pal_syscalls, &nr);
 		if (!on || !*on)
 			return 0;
+		if (task_compat(raw))
+			return 0; /* an ia32 number: the syscalls map lists x86-64 ones */
 	}
 	if (raw) {
 		struct task_struct *tr = (void *)bpf_get_current_task();

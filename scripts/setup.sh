@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 
 log() { printf '[setup] %s\n' "$*"; }
 
-APT_PACKAGES=(clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config make gcc
+APT_PACKAGES=(clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config make gcc gcc-multilib
   redis-server podman busybox-static debootstrap kcat protobuf-compiler libclang-rt-14-dev
   iproute2 uidmap)
 
