@@ -11,6 +11,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { defaultUpstreamSection, parseAddressList, type UpstreamSection } from './upstream/config.js';
+import { defaultSpoolConfig, type SpoolConfig } from './spool/config.js';
 
 export type KubernetesMode = 'none' | 'kubeconfig' | 'in-cluster';
 
@@ -81,6 +82,8 @@ export type RelayConfig = {
     /** Tenancy file (relay/access/README.md); empty: off, every caller sees every namespace. */
     readonly file: string;
   };
+  /** The ingest write-ahead log (relay/spool/README.md); not used with Redis scale-out. */
+  readonly spool: SpoolConfig;
   readonly shutdownDeadlineMs: number;
 };
 
@@ -103,6 +106,7 @@ export function defaultConfig(): RelayConfig {
     throttle: { enabled: true, maxAlertsPerSec: 10, throttleSec: 30, collapseWindowMs: 1_000 },
     upstream: defaultUpstreamSection(),
     access: { file: '' },
+    spool: defaultSpoolConfig(),
     shutdownDeadlineMs: 10_000,
   };
 }
@@ -163,6 +167,12 @@ export const FIELDS: readonly Field[] = [
   { path: ['upstream', 'tlsKeyFile'], kind: { t: 'string' }, help: 'client key for the agents' },
   { path: ['upstream', 'tlsServerName'], kind: { t: 'string' }, help: 'expected name in the agents\' certificates' },
   { path: ['access', 'file'], kind: { t: 'string' }, help: 'tenancy file (client identity -> namespaces); empty: off' },
+  { path: ['spool', 'enabled'], kind: { t: 'bool' }, help: 'ack ingest batches only once written to the spool (false: after the in-memory hand-off)' },
+  { path: ['spool', 'dir'], kind: { t: 'string' }, help: 'spool directory; empty: /var/lib/palisade/relay-spool as root, else $XDG_STATE_HOME/palisade/relay-spool' },
+  { path: ['spool', 'maxBytes'], kind: int(64 * 1024, 2 ** 50), help: 'bound of the spool; a batch that does not fit is refused (retryable)' },
+  { path: ['spool', 'segmentBytes'], kind: int(4096, 2 ** 40), help: 'size at which a new segment file is started' },
+  { path: ['spool', 'fsync'], kind: { t: 'bool' }, help: 'fdatasync before acking (false: survives a relay crash, not a machine crash)' },
+  { path: ['spool', 'maxAgeSec'], kind: int(0, 10 * 365 * 86_400), help: 'delete segments older than this once the hub no longer holds their events (0: byte bound only)' },
   { path: ['shutdownDeadlineMs'], kind: int(1, 600_000), help: 'deadline for a clean shutdown' },
 ];
 
@@ -340,6 +350,12 @@ function crossFieldProblems(c: RelayConfig): ConfigProblem[] {
   }
   if (c.logStream.replayBuffer < c.logStream.clientQueueSize) {
     out.push({ field: 'logStream.replayBuffer', source: merged, message: `must be at least logStream.clientQueueSize (${c.logStream.clientQueueSize}): client queues are windows of the shared ring` });
+  }
+  if (c.spool.enabled && c.spool.maxBytes < 2 * c.spool.segmentBytes) {
+    out.push({ field: 'spool.maxBytes', source: merged, message: `must be at least twice spool.segmentBytes (${c.spool.segmentBytes}): the segment being written is never deleted` });
+  }
+  if (c.spool.enabled && c.spool.maxBytes < 2 * c.ingest.maxMessageBytes) {
+    out.push({ field: 'spool.maxBytes', source: merged, message: `must be at least twice ingest.maxMessageBytes (${c.ingest.maxMessageBytes}), or the largest batch could never be spooled` });
   }
   if (c.ingest.listen === c.logStream.listen && parseHostPort(c.ingest.listen)?.port !== 0) {
     out.push({ field: 'ingest.listen', source: merged, message: `must differ from logStream.listen (${c.logStream.listen})` });

@@ -7,14 +7,22 @@
 // scale-out over Redis (relay/scaleout, redis.url) and pulling from KubeArmor agents
 // (relay/upstream, upstream.addresses / upstream.discovery).
 //
+// The spool (relay/spool, spool.enabled with a spool.dir, no Redis): ingest acks a
+// batch only once its record is on disk; at start-up the spool is recovered, dedup
+// rebuilt from it and its newest events replayed into the hub (watch cursors of the
+// previous process map onto them: relay/spool/cursor-map.ts). With Redis the Redis
+// Stream is the durable hand-off instead and the spool is not used.
+//
 // Start-up is ordered and fails fast (a bad TLS or access file, an unreachable
-// Redis, missing Kubernetes credentials or a busy port rejects start()): TLS and
-// access files, Kubernetes informers, Redis, log-stream server (so clients may
-// connect before the first event), ingest server, the tick timer. stop() runs the steps in reverse,
+// Redis, missing Kubernetes credentials, a spool directory in use or a busy port
+// rejects start()): TLS and access files, Kubernetes informers, spool recovery and
+// replay, Redis, log-stream server (so clients may connect before the first event),
+// ingest server, the tick timer. stop() runs the steps in reverse,
 // is idempotent and honours its deadline:
 //   1. health NOT_SERVING; ingest refuses new batches, finishes the ones in progress,
 //      ends every ingest stream with UNAVAILABLE (enforcers keep unacked events and
-//      resend them elsewhere), ingest server shut down; upstream pulls stop;
+//      resend them elsewhere), ingest server shut down; the spool finishes its
+//      writes and closes; upstream pulls stop;
 //   2. the pipeline releases what collapse and throttle hold (aggregates, summaries);
 //   3. with Redis: the scale-out pipeline flushes, the reader and connection stop;
 //   4. the hub closes: each log-stream client gets what is still queued for it, then
@@ -50,6 +58,11 @@ import type { ScaleOutPipeline } from './scaleout/pipeline.js';
 import type { Pipeline } from './pipeline.js';
 import type { Upstreams } from './upstream/index.js';
 import { upstreamConfigOf } from './upstream/config.js';
+import { spoolOn } from './spool/config.js';
+import type { Spool } from './spool/spool.js';
+import type { IngestSpool } from './ingest/ingest-server.js';
+import type { HubEntry } from './hub/hub.js';
+import type { CursorMap } from './spool/cursor-map.js';
 
 export type RelayOptions = {
   readonly identity?: IdentityLookup;
@@ -110,7 +123,15 @@ export function createRelay(config: RelayConfig, opts: RelayOptions = {}): Relay
   let pipeline: Pipeline = memPipeline;
   let soPipeline: ScaleOutPipeline | undefined;
   const pipelineProxy: Pipeline = { submit: (evs) => pipeline.submit(evs), tick: (force) => pipeline.tick(force) };
-  const ingest = createIngestServer({ config: config.ingest, clusterName: config.clusterName, dedup, pipeline: pipelineProxy, counters, log: log.child({ component: 'relay.ingest' }) });
+  const useSpool = spoolOn(config.spool) && config.redis.url === '';
+  let spool: Spool | undefined; // opened in prepare(), before ingest serves
+  const ingestSpool: IngestSpool = {
+    append: (b) => (spool ? spool.append(b) : Promise.resolve({ ok: false, reason: 'closed', message: 'spool not open' })),
+    published: (lsn) => spool?.published(lsn, hub.head),
+  };
+  const ingest = createIngestServer({ config: config.ingest, clusterName: config.clusterName, dedup, pipeline: pipelineProxy, counters, log: log.child({ component: 'relay.ingest' }), ...(useSpool ? { spool: ingestSpool } : {}) });
+  let cursorMap: CursorMap | undefined;
+  let expireTimer: NodeJS.Timeout | undefined;
   let watchStreams = 0;
   const limit = (): { code: Status; details: string } | undefined => {
     if (watchStreams >= config.logStream.maxClients) {
@@ -153,6 +174,7 @@ export function createRelay(config: RelayConfig, opts: RelayOptions = {}): Relay
       if (!synced.synced) log.warn('kubernetes informers not synced yet; early events may be sent unenriched');
       current = enricherFor(identityLookupOf(cache));
     }
+    if (useSpool) await openAndReplay();
     let streamHub: Hub = hub;
     if (config.redis.url !== '') {
       const { connectScaleOut } = await import('./scaleout/index.js');
@@ -177,14 +199,62 @@ export function createRelay(config: RelayConfig, opts: RelayOptions = {}): Relay
     logServer.addService(rawLogService, createLogService(common));
     const watch = createWatchService(common);
     const withStreamCursors = scaleOut ? (await import('./scaleout/watch-resume.js')).withStreamCursors : undefined;
+    const withSpoolCursors = cursorMap ? (await import('./spool/watch-resume.js')).withSpoolCursors : undefined;
     logServer.addService(rawWatchService, scaleOut && withStreamCursors ? withStreamCursors(watch, scaleOut.hub, counters, (call) => {
       const a = hooks.authorization(call as AnyCall);
       return a.ok ? undefined : a.error;
-    }) : watch);
+    }) : cursorMap && withSpoolCursors ? withSpoolCursors(watch, cursorMap) : watch);
     health.addToServer(logServer);
     ingestServer.addService(ingest.service, ingest.implementation);
     scaleOut?.start();
     return { creds: tls.value.credentials, mode: tls.value.mode };
+  }
+
+  /** Opens the spool, rebuilds dedup from it and replays its newest events into the hub (in LSN order). */
+  async function openAndReplay(): Promise<void> {
+    const { openSpool } = await import('./spool/spool.js');
+    const { planReplay } = await import('./spool/replay.js');
+    const { createCursorMap } = await import('./spool/cursor-map.js');
+    const epoch = /^([0-9a-f]+):/.exec(hub.cursorOf({ cursor: 0 } as HubEntry))?.[1] ?? '';
+    const opened = await openSpool(config.spool, {
+      counters, log: log.child({ component: 'relay.spool' }), hubEpoch: epoch,
+      // count bound only: a byte-bound eviction makes the hub hold less, so this keeps segments longer, never shorter
+      hubOldest: () => Math.max(1, hub.head - config.logStream.replayBuffer + 1),
+    });
+    if (!opened.ok) throw new Error(opened.error);
+    spool = opened.spool;
+    const rec = opened.recovery;
+    const plan = planReplay(rec.records, dedup, config.logStream.replayBuffer);
+    counters.inc('palisade_relay_spool_corrupt_records_total', { kind: 'undecodable' }, plan.undecodable);
+    let dedupOnlyMax = 0n;
+    for (const lsn of plan.dedupOnly) {
+      spool.published(lsn, 0);
+      if (lsn > dedupOnlyMax) dedupOnlyMax = lsn;
+    }
+    const points: Array<{ lsn: bigint; headBefore: number }> = [];
+    let replayed = 0;
+    const CHUNK = 5_000; // one enrichment wait (kubernetes.identityWaitMs) per chunk at most
+    for (let i = 0; i < plan.replay.length;) {
+      const chunk = [];
+      for (let n = 0; i < plan.replay.length && n < CHUNK; i++) {
+        const r = plan.replay[i] as (typeof plan.replay)[number];
+        chunk.push(r);
+        n += r.events.length;
+      }
+      await enricher.enrich(chunk.flatMap((r) => r.events));
+      for (const r of chunk) {
+        points.push({ lsn: r.lsn, headBefore: hub.head });
+        hub.publish(r.events); // as acked, enriched; not collapsed or throttled again
+        spool.published(r.lsn, hub.head);
+        replayed += r.events.length;
+      }
+    }
+    counters.inc('palisade_relay_spool_replayed_events_total', {}, replayed);
+    cursorMap = createCursorMap(rec.marks, points, hub.head, dedupOnlyMax, epoch);
+    const sp = spool;
+    expireTimer = setInterval(() => void sp.expire().catch((err: unknown) => log.warn({ err }, 'spool retention failed')), 60_000);
+    expireTimer.unref();
+    log.info({ dir: config.spool.dir, records: rec.records.length, replayed, corrupt: rec.corrupt, torn: rec.torn, undecodable: plan.undecodable }, 'spool replayed');
   }
 
   return {
@@ -203,6 +273,8 @@ export function createRelay(config: RelayConfig, opts: RelayOptions = {}): Relay
       } catch (err) {
         await scaleOut?.stop().catch(() => undefined);
         await cache?.close();
+        if (expireTimer) clearInterval(expireTimer);
+        await spool?.close().catch(() => undefined);
         throw err;
       }
       const creds = prepared.creds;
@@ -232,6 +304,8 @@ export function createRelay(config: RelayConfig, opts: RelayOptions = {}): Relay
           setHealth('NOT_SERVING');
           await ingest.drain(ac.signal);
           await shutdown(ingestServer, deadline);
+          if (expireTimer) clearInterval(expireTimer);
+          await spool?.close().catch((err: unknown) => log.warn({ err }, 'spool close failed'));
           await upstreams?.stop(Math.max(0, deadline - Date.now()));
           if (timer) clearInterval(timer);
           pipeline.tick(true);

@@ -5,6 +5,11 @@
 //   - an ack for (node, boot) covers only seqs whose batch went through
 //     pipeline.submit() (handed to the hub) or that the sender declared lost (a gap
 //     inside a batch range); acks never go backwards (DedupWindow);
+//   - with a spool (relay/spool), the batch's record (the request bytes as received,
+//     plus the values filled into empty fields) is on disk — spool.append() resolved,
+//     after fdatasync — before pipeline.submit() and so before the ack: an acked
+//     event survives a relay crash. A full spool refuses the batch with a retryable
+//     UNAVAILABLE (rejected{reason="spool_full"}); the enforcer keeps and resends it;
 //   - duplicates (retransmits after a reconnect) are dropped and counted, never
 //     published twice while their sequence space is remembered;
 //   - batches of one stream are processed one at a time, in order; reading from the
@@ -35,10 +40,12 @@ import {
   type Hello,
 } from '../../proto/gen/palisade/v1/ingest.js';
 import type { RelayConfig } from '../config.js';
-import { updatedTime, type RelayEvent } from '../event.js';
+import type { RelayEvent } from '../event.js';
 import type { Counters } from '../metrics/counters.js';
 import type { Pipeline } from '../pipeline.js';
+import { decodeIngestRequest } from '../serve/passthrough.js';
 import type { DedupWindow } from './dedup-window.js';
+import { makeFiller } from './fill.js';
 import { createTokenBucket, type TokenBucket } from './token-bucket.js';
 
 type Call = ServerDuplexStream<IngestRequest, IngestResponse>;
@@ -50,7 +57,31 @@ export type IngestDeps = {
   readonly pipeline: Pipeline;
   readonly counters: Counters;
   readonly log: Logger;
+  /** The relay's write-ahead log; absent: acks follow the in-memory hand-off. */
+  readonly spool?: IngestSpool;
 };
+
+/** What ingest needs of relay/spool (relay.ts adds the hub's head to published()). */
+export interface IngestSpool {
+  append(b: SpoolBatch): Promise<{ ok: true; lsn: bigint } | { ok: false; reason: 'full' | 'closed' | 'io'; message: string }>;
+  /** The record's events were handed to the pipeline (or the hand-off failed). */
+  published(lsn: bigint): void;
+}
+
+export type SpoolBatch = {
+  readonly nodeId: string;
+  readonly bootId: string;
+  readonly firstSeq: bigint;
+  readonly lastSeq: bigint;
+  readonly receivedAtMs: number;
+  readonly hostName: string;
+  readonly clusterName: string;
+  /** IngestRequest{batch} bytes as received. */
+  readonly raw: Buffer;
+};
+
+/** Pause asked of a sender whose batch the full spool refused. */
+const SPOOL_FULL_PAUSE_MS = 1000;
 
 export interface IngestServer {
   readonly service: ServiceDefinition;
@@ -71,6 +102,8 @@ export function createIngestServer(d: IngestDeps): IngestServer {
   let draining = false;
   const reject = (reason: string, n = 1): void => d.counters.inc('palisade_relay_ingest_rejected_total', { reason }, n);
   const cutoff = (reason: string): void => d.counters.inc('palisade_relay_ingest_cutoff_total', { reason });
+  // request bytes as received, for the spool record (kept only until the batch is handled)
+  const raws = new WeakMap<Batch, Buffer>();
 
   // Same wire contract as IngestService; deserialize failures are counted before grpc-js answers INTERNAL.
   const service: ServiceDefinition = {
@@ -78,7 +111,9 @@ export function createIngestServer(d: IngestDeps): IngestServer {
       ...IngestService.stream,
       requestDeserialize: (b: Buffer): IngestRequest => {
         try {
-          return IngestRequest.decode(b);
+          const r = decodeIngestRequest(b);
+          if (d.spool && r.kind?.$case === 'batch') raws.set(r.kind.value, b);
+          return r;
         } catch (err) {
           reject('malformed');
           throw err;
@@ -212,26 +247,23 @@ export function createIngestServer(d: IngestDeps): IngestServer {
       if (!admit.ok) return err(IngestErrorCode.INGEST_ERROR_CODE_UNAVAILABLE, `batch ${b.firstSeq}..${b.lastSeq} is ${admit.reason.replace('_', ' ')} of acked seq; resend in order`, true, admit.reason);
 
       const now = process.hrtime.bigint();
+      const nowMs = Date.now();
+      const clusterName = h.clusterName || d.clusterName;
+      const fill = makeFiller(h.nodeName, clusterName, nowMs); // KubeArmor clients expect these set
       const fresh: RelayEvent[] = [];
       let dups = 0;
-      let nowSec: bigint | undefined;
       for (const e of b.entries) {
         if (d.dedup.isDuplicate(b.nodeId, b.bootId, e.seq)) {
           dups++;
           continue;
         }
         const body = e.event as NonNullable<typeof e.event>;
-        // KubeArmor clients expect these set: fill what the sender left empty
-        const v = body.value;
-        if (v.ClusterName === '') v.ClusterName = h.clusterName || d.clusterName;
-        if (v.HostName === '') v.HostName = h.nodeName;
-        if (v.Timestamp === 0n) v.Timestamp = nowSec ??= BigInt(Math.floor(Date.now() / 1000)); // one bigint per batch
-        if (v.UpdatedTime === '') v.UpdatedTime = updatedTime(Number(v.Timestamp) * 1000);
+        fill(body);
         fresh.push({ nodeId: b.nodeId, bootId: b.bootId, seq: e.seq, body, enriched: true, count: 1, receivedAt: now });
       }
       const span = Number(b.lastSeq - b.firstSeq) + 1;
+      let lost = 0;
       if (span > b.entries.length) {
-        let lost = 0;
         let i = 0;
         for (let s = b.firstSeq; s <= b.lastSeq; s++) {
           if (i < b.entries.length && (b.entries[i] as { seq: bigint }).seq === s) { i++; continue; }
@@ -240,11 +272,24 @@ export function createIngestServer(d: IngestDeps): IngestServer {
         d.counters.inc('palisade_relay_ingest_sender_lost_events_total', {}, lost);
       }
       d.counters.inc('palisade_relay_ingest_duplicate_events_total', {}, dups);
+      let lsn: bigint | undefined;
+      if (d.spool && (fresh.length > 0 || lost > 0)) {
+        const raw = raws.get(b) ?? Buffer.from(IngestRequest.encode({ kind: { $case: 'batch', value: b } }).finish());
+        raws.delete(b);
+        const w = await d.spool.append({ nodeId: b.nodeId, bootId: b.bootId, firstSeq: b.firstSeq, lastSeq: b.lastSeq, receivedAtMs: nowMs, hostName: h.nodeName, clusterName, raw });
+        if (!w.ok) {
+          if (w.reason === 'full') return err(IngestErrorCode.INGEST_ERROR_CODE_UNAVAILABLE, `${w.message}; resend later`, true, 'spool_full', SPOOL_FULL_PAUSE_MS);
+          return err(IngestErrorCode.INGEST_ERROR_CODE_UNAVAILABLE, `relay cannot make the batch durable now (${w.message})`, true, 'spool_error');
+        }
+        lsn = w.lsn;
+      }
       try {
         await d.pipeline.submit(fresh);
       } catch (e) {
         d.log.warn({ err: e, node: b.nodeId }, 'ingest hand-off failed; batch not acked');
         return err(IngestErrorCode.INGEST_ERROR_CODE_UNAVAILABLE, 'relay cannot make the batch durable now', true, 'handoff_failed');
+      } finally {
+        if (lsn !== undefined) d.spool?.published(lsn);
       }
       d.counters.inc('palisade_relay_ingest_events_total', {}, fresh.length);
       const acked = d.dedup.commit(b.nodeId, b.bootId, b.firstSeq, b.lastSeq);

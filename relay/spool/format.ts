@@ -79,7 +79,7 @@ function putStr(b: Buffer, off: number, s: string): number {
 }
 
 /** The record's framing and fixed fields; `raw` is written after it as a second buffer (no copy). */
-export function encodeBatchHead(r: Omit<BatchRecord, 'type' | 'raw'>, rawLength: number): Buffer {
+export function encodeBatchHead(r: Omit<BatchRecord, 'type' | 'raw'>): Buffer {
   for (const s of [r.nodeId, r.bootId, r.hostName, r.clusterName]) {
     if (Buffer.byteLength(s, 'utf8') > 0xffff) throw new RangeError('spool: id or name longer than 65535 bytes');
   }

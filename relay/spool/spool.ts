@@ -321,7 +321,7 @@ function createSpool(cfg: SpoolConfig, deps: SpoolDeps, segs: Segment[], lastLsn
   return {
     async append(b) {
       if (closed) return { ok: false, reason: 'closed', message: 'spool closed' };
-      const head = encodeBatchHead({ ...b, lsn: 0n }, b.raw.length);
+      const head = encodeBatchHead({ ...b, lsn: 0n });
       const need = head.length + b.raw.length;
       if (bytes + reserved + need > cfg.maxBytes) {
         while (reclaiming) await reclaiming;

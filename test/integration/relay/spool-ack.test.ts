@@ -1,0 +1,138 @@
+// Ingest with the spool, over real gRPC on loopback, the relay's own ingest server,
+// pipeline and hub, and real spool files:
+//   - ordering: with an injected fdatasync that waits to be released, no ack reaches
+//     the enforcer and nothing reaches the hub before the record's sync returned;
+//   - a full spool: the batch gets a retryable UNAVAILABLE IngestError (counted), and
+//     the same batch is accepted once retention frees space.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FileHandle } from 'node:fs/promises';
+import { Server, ServerCredentials } from '@grpc/grpc-js';
+import { pino } from 'pino';
+import { IngestErrorCode } from '../../../proto/gen/palisade/v1/ingest.js';
+import { defaultConfig } from '../../../relay/config.js';
+import { createRelayEventFactory } from '../../../relay/event.js';
+import { createEnricher } from '../../../relay/enrich/enricher.js';
+import { createHub } from '../../../relay/hub/hub.js';
+import { createDedupWindow } from '../../../relay/ingest/dedup-window.js';
+import { createIngestServer } from '../../../relay/ingest/ingest-server.js';
+import { createCounters, type Counters } from '../../../relay/metrics/counters.js';
+import { createPipeline } from '../../../relay/pipeline.js';
+import { defaultSpoolConfig, type SpoolConfig } from '../../../relay/spool/config.js';
+import { openSpool, type Spool, type SpoolDeps } from '../../../relay/spool/spool.js';
+import { createCollapser } from '../../../relay/throttle/collapse.js';
+import { createThrottle } from '../../../relay/throttle/throttle.js';
+import { Enforcer, until } from './support.js';
+
+const log = pino({ level: 'silent' });
+
+type Harness = { address: string; spool: Spool; counters: Counters; order: string[]; hubHead: () => number; close: () => Promise<void> };
+
+async function harness(dir: string, spoolCfg: Partial<SpoolConfig>, deps: Partial<SpoolDeps>): Promise<Harness> {
+  const counters = createCounters();
+  const order: string[] = [];
+  const hub = createHub({ ringSize: 10_000, clientQueueSize: 10_000, counters, compact: true });
+  const inner = createPipeline({
+    enricher: createEnricher(undefined, 0, counters), collapser: createCollapser(0, Date.now),
+    throttle: createThrottle({ ...defaultConfig().throttle, enabled: false }, Date.now, createRelayEventFactory('relay-boot'), counters), hub, counters,
+  });
+  const pipeline = { submit: async (evs: Parameters<typeof inner.submit>[0]) => { await inner.submit(evs); order.push(`hub:${evs.length}`); }, tick: inner.tick };
+  const opened = await openSpool({ ...defaultSpoolConfig(), dir, ...spoolCfg }, { counters, log, ...deps });
+  if (!opened.ok) throw new Error(opened.error);
+  const spool = opened.spool;
+  const ingest = createIngestServer({
+    config: defaultConfig().ingest, clusterName: 'c', dedup: createDedupWindow({ window: 65_536 }), pipeline, counters, log,
+    spool: { append: (b) => spool.append(b), published: (lsn) => spool.published(lsn, hub.head) },
+  });
+  const server = new Server();
+  server.addService(ingest.service, ingest.implementation);
+  const port = await new Promise<number>((res, rej) => server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))));
+  return {
+    address: `127.0.0.1:${port}`, spool, counters, order, hubHead: () => hub.head,
+    close: async () => { server.forceShutdown(); await spool.close(); },
+  };
+}
+
+test('no ack and no hub hand-off before the spool record is synced', { timeout: 60_000 }, async () => {
+  const dir = mkdtempSync(join(process.env['PALISADE_TEST_TMP'] ?? tmpdir(), 'relay-spool-ack-'));
+  const gates: Array<() => void> = [];
+  let holding = false;
+  const sync = (fh: FileHandle): Promise<void> => (holding ? new Promise<void>((r) => gates.push(() => fh.datasync().then(r, r))) : fh.datasync());
+  const h = await harness(dir, {}, { sync });
+  const e = new Enforcer(h.address, 'n1', 'b1').open();
+  try {
+    e.hello();
+    e.alerts(1, 5);
+    await until(() => e.acked('b1') === 5n, 'first batch acked (syncs not held)');
+    holding = true;
+    e.responses.length = 0;
+    e.alerts(6, 10);
+    await until(() => gates.length > 0, 'the record is written and its fdatasync waits');
+    // the batch is in the spool writer; give the relay every chance to ack early
+    for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(e.responses.length, 0, 'no ack while the fdatasync is pending');
+    assert.deepEqual(h.order, ['hub:5'], 'the second batch is not in the hub yet');
+    assert.equal(h.hubHead(), 5);
+    holding = false;
+    h.order.push('sync-released');
+    gates.shift()?.();
+    await until(() => e.acked('b1') === 10n, 'acked after the sync');
+    assert.deepEqual(h.order, ['hub:5', 'sync-released', 'hub:5']);
+    assert.equal(h.hubHead(), 10);
+    assert.equal(h.counters.get('palisade_relay_spool_records_total'), 2);
+  } finally {
+    holding = false;
+    while (gates.length > 0) gates.shift()?.();
+    e.close();
+    await h.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('spool full: retryable UNAVAILABLE, counted; the resent batch is accepted once space is freed', { timeout: 60_000 }, async () => {
+  const dir = mkdtempSync(join(process.env['PALISADE_TEST_TMP'] ?? tmpdir(), 'relay-spool-full-'));
+  let hubOldest = 0;
+  const h = await harness(dir, { maxBytes: 64 * 1024, segmentBytes: 16 * 1024 }, { hubOldest: () => hubOldest });
+  const e = new Enforcer(h.address, 'n1', 'b1').open();
+  try {
+    e.hello();
+    let seq = 0;
+    let refusedAt = -1;
+    // ~1.2 KiB per batch: the spool fills after roughly 50 batches
+    for (let b = 0; b < 200 && refusedAt < 0; b++) {
+      e.alerts(seq + 1, seq + 4, (s) => ({ Data: 'x'.repeat(250 + (s % 3)) }));
+      seq += 4;
+      await until(() => e.responses.some((r) => r.error !== undefined) || e.acked('b1') === BigInt(seq), `batch ${b} answered`);
+      const err = e.responses.find((r) => r.error !== undefined)?.error;
+      if (err) {
+        refusedAt = seq;
+        assert.equal(err.code, IngestErrorCode.INGEST_ERROR_CODE_UNAVAILABLE);
+        assert.equal(err.retryable, true);
+        assert.match(err.message, /spool full/);
+        assert.equal(err.firstSeq, BigInt(seq - 3));
+      }
+    }
+    assert.ok(refusedAt > 0, 'the spool filled up');
+    assert.equal(e.acked('b1'), BigInt(refusedAt - 4), 'acked up to the refused batch');
+    assert.equal(h.counters.get('palisade_relay_ingest_rejected_total', { reason: 'spool_full' }), 1);
+    assert.equal(h.counters.get('palisade_relay_spool_refused_batches_total', { reason: 'full' }), 1);
+    assert.equal(h.hubHead(), refusedAt - 4, 'the refused batch did not reach the hub');
+    // the hub moves past the oldest events: retention may delete their segments
+    hubOldest = h.hubHead() + 1;
+    e.responses.length = 0;
+    e.alerts(refusedAt - 3, refusedAt, (s) => ({ Data: 'x'.repeat(250 + (s % 3)) }));
+    await until(() => e.acked('b1') === BigInt(refusedAt) || e.responses.some((r) => r.error !== undefined), 'resent batch answered');
+    assert.equal(e.responses.find((r) => r.error !== undefined), undefined);
+    assert.equal(e.acked('b1'), BigInt(refusedAt));
+    assert.equal(h.hubHead(), refusedAt);
+    assert.ok(h.counters.get('palisade_relay_spool_deleted_segments_total', { reason: 'bytes' }) >= 1);
+  } finally {
+    e.close();
+    await h.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
