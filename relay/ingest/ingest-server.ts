@@ -43,7 +43,6 @@ import type { RelayConfig } from '../config.js';
 import type { RelayEvent } from '../event.js';
 import type { Counters } from '../metrics/counters.js';
 import type { Pipeline } from '../pipeline.js';
-import { decodeIngestRequest } from '../serve/passthrough.js';
 import type { DedupWindow } from './dedup-window.js';
 import { makeFiller } from './fill.js';
 import { createTokenBucket, type TokenBucket } from './token-bucket.js';
@@ -111,7 +110,7 @@ export function createIngestServer(d: IngestDeps): IngestServer {
       ...IngestService.stream,
       requestDeserialize: (b: Buffer): IngestRequest => {
         try {
-          const r = decodeIngestRequest(b);
+          const r = IngestRequest.decode(b);
           if (d.spool && r.kind?.$case === 'batch') raws.set(r.kind.value, b);
           return r;
         } catch (err) {

@@ -107,14 +107,8 @@ function execEvent(e: ExecEvent): void {
   str(18, e.ExecutableName);
 }
 
-/** `m` encoded; with `prefix`, those bytes first (passthrough.ts: received bytes + changed fields). */
-export function encodeAlert(m: Alert, prefix?: Buffer): Buffer {
+export function encodeAlert(m: Alert): Buffer {
   pos = 0;
-  if (prefix !== undefined) {
-    ensure(prefix.length);
-    prefix.copy(buf, 0);
-    pos = prefix.length;
-  }
   if (m.Timestamp !== 0n) {
     varint(8);
     int64(m.Timestamp);

@@ -1,20 +1,17 @@
 // Wire encodings of hub entries, computed once per entry and shared by every client
 // (a client's stream writes these bytes as they are; see raw services in
 // log-service.ts and watch-service.ts). Alerts, the bulk of the traffic, use the
-// hand-written encoder (alert-encode.ts, byte-identical to Alert.encode), or, for
-// alerts received through ingest, the received bytes plus the fields the relay
-// changed (passthrough.ts).
+// hand-written encoder (alert-encode.ts, byte-identical to Alert.encode).
 import { BinaryWriter } from '@bufbuild/protobuf/wire';
 import { Log, Message } from '../../proto/gen/feeder/kubearmor.js';
 import { WatchEvent } from '../../proto/gen/palisade/v1/watch.js';
 import type { EventBody } from '../event.js';
 import type { Hub, HubEntry } from '../hub/hub.js';
 import { encodeAlert } from './alert-encode.js';
-import { encodeReceivedAlert } from './passthrough.js';
 
 export function encodeBody(b: EventBody): Buffer {
   switch (b.$case) {
-    case 'alert': return encodeReceivedAlert(b.value) ?? encodeAlert(b.value);
+    case 'alert': return encodeAlert(b.value);
     case 'log': return Buffer.from(Log.encode(b.value).finish());
     case 'message': return Buffer.from(Message.encode(b.value).finish());
   }
