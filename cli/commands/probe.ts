@@ -11,7 +11,8 @@ const HELP = `usage: palisade probe [--json]
 
 Loads one do-nothing BPF program of each type (raw tracepoint, tracepoint, BTF tracepoint, kprobe, fentry,
 LSM, cgroup socket) and reports whether it loads and attaches; checks BTF, the ring buffer,
-tracefs, kprobe support, the active LSMs and fanotify permission events. Needs root.
+tracefs, kprobe support, the active LSMs and fanotify permission events, and says how the
+collector's syscall programs would attach (tp_btf, or the raw_tracepoint fallback). Needs root.
 `;
 
 function readOr(path: string, fallback: string): string {
@@ -28,6 +29,9 @@ export type ProbeReport = {
   bpfLsmActive: boolean;
   programs: Record<string, { load: string; attach: string }>;
   fanotify: { init: string; permissionMark: string };
+  /** how the collector's syscall programs would attach here: tp_btf when that program type
+   * loads and attaches, else its raw_tracepoint build (collector attachMode 'auto') */
+  collectorAttach: 'tp_btf' | 'raw_tracepoint' | 'none';
   error?: string;
 };
 
@@ -44,12 +48,15 @@ export function probeKernel(): ProbeReport {
     bpfLsmActive: lsms.includes('bpf'),
     programs: {},
     fanotify: { init: 'not probed', permissionMark: 'not probed' },
+    collectorAttach: 'none',
   };
   try {
     const native = loadNative();
     const r = native.probe(bpfObjectPath('probe.bpf.o'));
     report.programs = { ...r.programs };
     report.fanotify = { ...r.fanotify };
+    const works = (k: string): boolean => r.programs[k]?.load === 'ok' && r.programs[k]?.attach === 'ok';
+    report.collectorAttach = works('tp_btf') ? 'tp_btf' : works('raw_tracepoint') ? 'raw_tracepoint' : 'none';
   } catch (err) {
     report.error = (err as Error).message;
   }
@@ -80,6 +87,7 @@ export async function run(argv: string[]): Promise<number> {
     'BPF programs        load / attach',
     ...Object.entries(r.programs).map(([k, v]) => `  ${k.padEnd(18)}${v.load} / ${v.attach}`),
     `fanotify            init ${r.fanotify.init}, permission mark ${r.fanotify.permissionMark}`,
+    `collector syscalls  ${r.collectorAttach === 'none' ? 'cannot attach' : `attach as ${r.collectorAttach}`}`,
   ];
   if (r.error) lines.push(`error               ${r.error}`);
   process.stdout.write(lines.join('\n') + '\n');

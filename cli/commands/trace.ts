@@ -4,6 +4,8 @@ import { parseArgs } from 'node:util';
 import { openCollector } from '../../collector/index.js';
 import type { CollectorEvent } from '../../collector/events.js';
 import { EVENT_CLASSES, type EventClass } from '../../collector/layout.js';
+import { ATTACH_MODES, type AttachMode, type NamespaceFilter } from '../../collector/config.js';
+import { containerMountNamespaces, parseNamespaceInode } from '../../collector/namespaces.js';
 
 export const summary = 'print live process, file and network events from the kernel';
 
@@ -16,11 +18,18 @@ options:
   --table                an aligned table even when stdout is not a terminal
   --class <list>         event classes: ${EVENT_CLASSES.join(',')} (default process,file,network)
   --container <id>       only this container (id or a prefix of at least 12 characters;
-                         'host' for host processes)
+                         'host' for host processes); a running container is also filtered in
+                         the kernel by its mount namespace
+  --mntns <inode>        only tasks in this mount namespace (repeatable; a number or mnt:[N]
+                         as in /proc/<pid>/ns/mnt); filtered in the kernel
+  --pidns <inode>        only tasks in this pid namespace (repeatable; pid:[N]); in the kernel
+  --except-ns            every task except those in the --mntns/--pidns namespaces
   --pid <pid>            only this process (host pid)
   --count <n>            stop after n events
   --duration <seconds>   stop after this long
   --ring-size <bytes>    ring buffer size, a power of two (default 8388608)
+  --attach <mode>        syscall programs: auto (default: tp_btf, raw_tracepoint if refused),
+                         tp_btf or raw_tracepoint
   --stats                print collector statistics to stderr at the end
   -h, --help
 `;
@@ -72,6 +81,8 @@ export async function run(argv: string[]): Promise<number> {
         json: { type: 'boolean' }, table: { type: 'boolean' }, class: { type: 'string' }, container: { type: 'string' },
         pid: { type: 'string' }, count: { type: 'string' }, duration: { type: 'string' }, 'ring-size': { type: 'string' },
         stats: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+        mntns: { type: 'string', multiple: true }, pidns: { type: 'string', multiple: true },
+        'except-ns': { type: 'boolean' }, attach: { type: 'string' },
       },
     }).values;
   } catch (err) {
@@ -95,10 +106,38 @@ export async function run(argv: string[]): Promise<number> {
   const want = args.container;
   if (want !== undefined && want !== 'host' && want.length < 12) return bad(`--container: '${want}' must be 'host' or at least 12 characters of a container id`);
   const json = args.json === true || (args.table !== true && !process.stdout.isTTY);
+  const nsList = (kind: 'mnt' | 'pid', given: string[] | undefined): number[] | string => {
+    const out: number[] = [];
+    for (const text of given ?? []) {
+      const ino = parseNamespaceInode(text, kind);
+      if (ino === undefined) return `--${kind}ns: '${text}' is not a ${kind === 'mnt' ? 'mount' : 'pid'} namespace inode (a number, or ${kind}:[N] as in /proc/<pid>/ns/${kind})`;
+      out.push(ino);
+    }
+    return out;
+  };
+  const mnt = nsList('mnt', args.mntns), pidns = nsList('pid', args.pidns);
+  if (typeof mnt === 'string') return bad(mnt);
+  if (typeof pidns === 'string') return bad(pidns);
+  if (args['except-ns'] && mnt.length + pidns.length === 0) return bad('--except-ns: needs --mntns or --pidns');
+  if (args.attach !== undefined && !ATTACH_MODES.includes(args.attach as AttachMode)) return bad(`--attach: '${args.attach}' must be ${ATTACH_MODES.join(', ')}`);
+  if (want !== undefined && want !== 'host') {
+    // a running container: also filter in the kernel by its mount namespace(s) (found now),
+    // so that other workloads' events never cross into user space; the user-space filter
+    // by container id stays. A container process that later unshares a new mount namespace
+    // is not in the kernel set: its events are not shown.
+    const found = containerMountNamespaces(want);
+    if (found.containers.length > 1) return bad(`--container: '${want}' matches ${found.containers.length} containers (${found.containers.map((c) => c.slice(0, 12)).join(', ')}); give more characters`);
+    if (found.mnt.length > 0 && !args['except-ns']) mnt.push(...found.mnt);
+    else if (found.mnt.length === 0) process.stderr.write(`palisade trace: no running process of container '${want}' found: filtering in user space only\n`);
+  }
+  const namespaces: NamespaceFilter = mnt.length + pidns.length > 0 ? { mode: args['except-ns'] ? 'except' : 'only', mnt, pid: pidns } : { mode: 'all' };
 
   let collector;
   try {
-    collector = await openCollector({ classes: classes as EventClass[], ...(ring !== undefined ? { ringBytes: ring } : {}), pollMs: 50 });
+    collector = await openCollector({
+      classes: classes as EventClass[], ...(ring !== undefined ? { ringBytes: ring } : {}), pollMs: 50, namespaces,
+      ...(args.attach !== undefined ? { attachMode: args.attach as AttachMode } : {}),
+    });
   } catch (err) {
     const e = err as Error & { code?: string; log?: string };
     process.stderr.write(`palisade trace: cannot start the collector: ${e.message}${e.code === 'EPERM' ? ' (run as root)' : ''}\n`);
@@ -130,7 +169,7 @@ export async function run(argv: string[]): Promise<number> {
   await out.close();
   if (out.dropped > 0) process.stderr.write(`palisade trace: ${out.dropped} lines not printed (stdout did not keep up)\n`);
   if (args.stats || st.lost > 0) {
-    process.stderr.write(`palisade trace: ${st.events.delivered} events, lost ${st.lost} (kernel ring full ${st.kernel.dropped}, user-space queue ${st.native.droppedRecords}, bad ${st.native.badRecords + st.decoder.badTotal})\n`);
+    process.stderr.write(`palisade trace: ${st.events.delivered} events, lost ${st.lost} (kernel ring full ${st.kernel.dropped}, user-space queue ${st.native.droppedRecords}, bad ${st.native.badRecords + st.decoder.badTotal}); syscall programs attached as ${st.attach.mode}${st.attach.fallback ? ` (${st.attach.fallback})` : ''}\n`);
   }
   return 0;
 }

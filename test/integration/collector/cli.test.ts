@@ -2,10 +2,12 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { TMP } from './harness.js';
+import { buildProg, TMP } from './harness.js';
+import { namespaceInode } from '../../../collector/namespaces.js';
 
 const CLI = ['--import', 'tsx', 'cli/main.ts'];
 
@@ -28,6 +30,7 @@ describe('palisade probe', () => {
     assert.equal(rep.programs.tp_btf?.load, 'ok');
     assert.equal(rep.programs.tp_btf?.attach, 'ok');
     assert.match(rep.fanotify.init, /^(ok|E[A-Z]+)$/);
+    assert.equal((rep as { collectorAttach?: string }).collectorAttach, 'tp_btf', 'tp_btf loads and attaches here');
   });
 
   it('rejects an unknown option with exit code 2', () => {
@@ -78,5 +81,74 @@ describe('palisade trace', () => {
     const r = spawnSync(process.execPath, [...CLI, 'trace', '--class', 'disk'], { encoding: 'utf8' });
     assert.equal(r.status, 2);
     assert.match(r.stderr, /--class: unknown class 'disk'/);
+  });
+
+  it('names a bad namespace or attach mode and exits 2', () => {
+    const cases: Array<[string[], RegExp]> = [
+      [['--mntns', '4026531840', '--mntns', 'mnt:[12x]'], /--mntns: 'mnt:\[12x\]' is not a mount namespace inode/],
+      [['--pidns=-1'], /--pidns: '-1' is not a pid namespace inode/],
+      [['--except-ns'], /--except-ns: needs --mntns or --pidns/],
+      [['--attach', 'kprobe'], /--attach: 'kprobe' must be auto, tp_btf, raw_tracepoint/],
+    ];
+    for (const [argv, re] of cases) {
+      const r = spawnSync(process.execPath, [...CLI, 'trace', ...argv], { encoding: 'utf8' });
+      assert.equal(r.status, 2, argv.join(' '));
+      assert.match(r.stderr, re);
+    }
+  });
+
+  it('--mntns shows only the tasks of that mount namespace (filtered in the kernel)', async () => {
+    const dir = mkdtempSync(join(TMP, 'trace-ns-'));
+    const tester = buildProg('tester');
+    // a tester in a new mount namespace, and one on the host, both opening dir/<tag>
+    const start = (prefix: string[]): { child: ReturnType<typeof spawn>; ready: Promise<number>; run(tag: string): Promise<void> } => {
+      const argv = [...prefix, tester, 'bursts', '20', dir];
+      const child = spawn(argv[0] as string, argv.slice(1), { stdio: ['pipe', 'pipe', 'inherit'] });
+      const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
+      const waiting = new Map<string, () => void>();
+      const ready = new Promise<number>((resolve) => lines.on('line', (l) => {
+        if (l.startsWith('pid=')) resolve(Number(l.slice(4)));
+        if (l.startsWith('done=')) waiting.get(l.slice(5))?.();
+      }));
+      return { child, ready, run: (tag) => new Promise((r) => { waiting.set(tag, r); child.stdin?.write(`${tag}\n`); }) };
+    };
+    const inNs = start(['unshare', '--mount', '--propagation', 'private']);
+    const host = start([]);
+    const nsPid = await inNs.ready, hostPid = await host.ready;
+    const mnt = namespaceInode(nsPid, 'mnt');
+    assert.ok(mnt !== undefined && mnt !== namespaceInode('self', 'mnt'));
+    const trace = spawn(process.execPath, [...CLI, 'trace', '--json', '--class', 'file', '--mntns', String(mnt), '--stats'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    trace.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    const seen: Array<Record<string, unknown>> = [];
+    const waiters: Array<[string, () => void]> = [];
+    createInterface({ input: trace.stdout }).on('line', (line) => {
+      const ev = JSON.parse(line) as Record<string, unknown>;
+      seen.push(ev);
+      for (const [p, w] of waiters) if (ev.path === p) w();
+    });
+    const shown = (tag: string): Promise<void> => new Promise((r) => waiters.push([join(dir, tag), r]));
+    // until trace is attached: ns bursts until one shows (bounded: 100 x 200 ms)
+    let first = '';
+    for (let i = 0; i < 100 && !first; i++) {
+      const tag = `warm${i}`;
+      const s = shown(tag);
+      await inNs.run(tag);
+      if (await Promise.race([s.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 200))])) first = tag;
+    }
+    assert.ok(first, `trace showed the namespace's opens; stderr: ${stderr}`);
+    await host.run('host');
+    const last = shown('after');
+    await inNs.run('after');
+    await Promise.race([last, new Promise((r) => setTimeout(r, 15_000))]);
+    trace.kill('SIGINT');
+    const code = await new Promise<number | null>((resolve) => trace.on('exit', (c) => resolve(c)));
+    for (const t of [inNs, host]) { t.child.stdin?.end(); await once(t.child, 'exit'); }
+    rmSync(dir, { recursive: true, force: true });
+    assert.equal(code, 0, stderr);
+    assert.equal(seen.filter((e) => e.path === join(dir, 'after')).length, 20, 'every open after the host burst');
+    assert.equal(seen.filter((e) => e.pid === hostPid).length, 0, 'no host-namespace event');
+    assert.ok(seen.every((e) => e.mntNs === mnt), 'only the listed mount namespace');
+    assert.match(stderr, /lost 0 .*attached as tp_btf/);
   });
 });

@@ -5,7 +5,7 @@
 // bpf(2) call returns (bpf/palisade.bpf.c, ns_cache): a stale verdict fails phases 2-4.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -23,7 +23,7 @@ type Burster = { readonly hostPid: number; readonly mnt: number; readonly pid: n
 async function startBurster(prefix: string[], dir: string): Promise<Burster> {
   const tester = buildProg('tester');
   const argv = [...prefix, tester, 'bursts', String(N), dir];
-  const child = spawn(argv[0] as string, argv.slice(1), { stdio: ['pipe', 'pipe', 'inherit'] }) as ChildProcessWithoutNullStreams;
+  const child = spawn(argv[0] as string, argv.slice(1), { stdio: ['pipe', 'pipe', 'inherit'] });
   const exited = once(child, 'exit');
   const lines = createInterface({ input: child.stdout });
   const waiting = new Map<string, () => void>();
