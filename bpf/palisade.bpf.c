@@ -52,6 +52,8 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define AF_INET_ 2
 #define AF_INET6_ 10
 #define AT_REMOVEDIR_ 0x200
+#define TS_COMPAT_ 0x0002 /* arch/x86/include/asm/thread_info.h: 32-bit syscall active */
+#define PF_KTHREAD_ 0x00200000 /* include/linux/sched.h */
 
 /* An offset into the record masked in a way the compiler cannot drop: the verifier then
  * knows it is < PAL_RECORD_MAX (clang otherwise removes a mask it can prove redundant and
@@ -813,6 +815,60 @@ int on_exec(struct bpf_raw_tracepoint_args *ctx)
 	return 0;
 }
 
+/* The clone flags of the fork being reported. sched_process_fork fires in the parent (the
+ * current task) while it serves its clone/clone3/fork/vfork syscall, whose arguments are still
+ * in its saved user registers (bpf_task_pt_regs): clone's flags argument (ia32: ebx), clone3's
+ * clone_args.flags read from user memory with clone_args.exit_signal in the low byte (as
+ * clone(2) encodes it), SIGCHLD for fork, CLONE_VM|CLONE_VFORK|SIGCHLD for vfork; hdr.syscall
+ * gets the call's x86-64 number. A fork the kernel makes on its own (kernel threads, user-mode
+ * helpers, io_uring workers) has flags 0 and syscall 0xffffffff. */
+static __always_inline void fork_clone_flags(struct pal_hdr *h, struct pal_fork *fk)
+{
+	struct task_struct *cur = bpf_get_current_task_btf();
+	struct pt_regs *regs;
+	__u64 nr, a0, flags = 0;
+	__u32 compat, n64 = 0xffffffff;
+
+	fk->clone_flags = 0;
+	if (BPF_CORE_READ(cur, flags) & PF_KTHREAD_)
+		return;
+	regs = (struct pt_regs *)bpf_task_pt_regs(cur);
+	compat = BPF_CORE_READ(cur, thread_info.status) & TS_COMPAT_;
+	nr = BPF_CORE_READ(regs, orig_ax);
+	a0 = compat ? (__u32)BPF_CORE_READ(regs, bx) : BPF_CORE_READ(regs, di);
+	if (compat) {
+		switch (nr) {
+		case 120: n64 = 56; break;   /* clone */
+		case 2: n64 = 57; break;     /* fork */
+		case 190: n64 = 58; break;   /* vfork */
+		case 435: n64 = 435; break;  /* clone3 */
+		}
+	} else if (nr == 56 || nr == 57 || nr == 58 || nr == 435) {
+		n64 = nr;
+	}
+	switch (n64) {
+	case 56:
+		flags = compat ? (__u32)a0 : a0;
+		break;
+	case 57:
+		flags = 17; /* SIGCHLD */
+		break;
+	case 58:
+		flags = 0x00004000 | 0x00000100 | 17; /* CLONE_VFORK | CLONE_VM | SIGCHLD */
+		break;
+	case 435: {
+		__u64 ca[5] = {}; /* struct clone_args: flags, pidfd, child_tid, parent_tid, exit_signal */
+		bpf_probe_read_user(ca, sizeof(ca), (const void *)a0);
+		flags = ca[0] | (ca[4] & 0xff);
+		break;
+	}
+	default:
+		return;
+	}
+	fk->clone_flags = flags;
+	h->syscall = n64;
+}
+
 SEC("raw_tracepoint/sched_process_fork")
 int on_fork(struct bpf_raw_tracepoint_args *ctx)
 {
@@ -838,7 +894,7 @@ int on_fork(struct bpf_raw_tracepoint_args *ctx)
 	fk = (void *)(s->ev + sizeof(struct pal_hdr));
 	fk->parent_pid = BPF_CORE_READ(parent, tgid);
 	fk->parent_tid = BPF_CORE_READ(parent, pid);
-	fk->clone_flags = 0;
+	fork_clone_flags((void *)s->ev, fk);
 	emit(s, sizeof(struct pal_hdr) + sizeof(*fk));
 	return 0;
 }
@@ -880,7 +936,6 @@ int on_exit(struct bpf_raw_tracepoint_args *ctx)
  * `handlers` program array and must never be attached themselves: loaders attach by name
  * (on_exec, on_fork, on_exit, on_sys_exit), never with a skeleton's attach-all. */
 
-#define TS_COMPAT_ 0x0002 /* arch/x86/include/asm/thread_info.h: 32-bit syscall active */
 
 struct sys_ctx {
 	struct scratch *s;

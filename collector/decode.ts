@@ -211,6 +211,7 @@ export function decodeRecord(view: DataView, buf: Buffer, off: number, len: numb
         class: 'process', kind: 'fork', bootNs, timestamp, pid, tid, ppid, nsPid, nsTid, nsPpid, uid, gid,
         cgroupId: cg, mntNs, pidNs, startNs: start, comm: cm, ret, syscall, truncated, exe: '', container: undefined,
         parentPid: view.getUint32(b + FORK.parentPid, true), parentTid: view.getUint32(b + FORK.parentTid, true),
+        cloneFlags: view.getUint32(b + FORK.cloneFlags, true) + view.getUint32(b + FORK.cloneFlags + 4, true) * 4294967296,
       };
     case KIND.exit: {
       const code = view.getUint32(b + EXIT.exitCode, true);

@@ -57,6 +57,11 @@ export type ForkEvent = EventBase & {
   readonly kind: 'fork';
   readonly parentPid: number;
   readonly parentTid: number;
+  /** clone flags of the parent's clone/clone3/fork/vfork call (clone3: exit signal in the low
+   * byte, like clone(2)); `syscall` names the call. 0 (syscall -1) for forks the kernel makes
+   * itself (kernel threads, user-mode helpers, io_uring workers). Always set by the decoder
+   * (optional only for hand-built events). */
+  readonly cloneFlags?: number;
 };
 
 export type ExitEvent = EventBase & {

@@ -5,6 +5,8 @@
  *   burst <n> <path>        waits for a line on stdin, then n x openat(path) (missing path)
  *   bursts <n> <dir>        for each line "<tag>" on stdin: n x openat(dir/tag), then prints
  *                           done=<tag>; ends at EOF (one process, several phases)
+ *   forks                   fork (syscall), vfork, clone(CLONE_NEWUTS|SIGCHLD) and clone3
+ *                           (CLONE_NEWUTS, exit signal SIGCHLD); prints each child's pid
  * Output: "key=value" lines; exit code 0 on success. */
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -12,8 +14,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
+#include <linux/sched.h>
 
 static int do_open(const char *dir, const char *name)
 {
@@ -97,6 +104,45 @@ static int do_bursts(long n, const char *dir)
 	return 0;
 }
 
+static int reap(const char *what, long pid)
+{
+	int st = 0;
+	if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st))
+		return 1;
+	printf("%s=%ld\n", what, pid);
+	return 0;
+}
+
+static int do_forks(void)
+{
+	struct clone_args ca;
+	long pid;
+
+	printf("pid=%d\n", getpid());
+	pid = syscall(SYS_fork);
+	if (pid == 0)
+		_exit(0);
+	if (reap("fork", pid))
+		return 1;
+	pid = vfork();
+	if (pid == 0)
+		_exit(0);
+	if (reap("vfork", pid))
+		return 1;
+	pid = syscall(SYS_clone, CLONE_NEWUTS | SIGCHLD, 0, NULL, NULL, 0);
+	if (pid == 0)
+		_exit(0);
+	if (reap("clone", pid))
+		return 1;
+	memset(&ca, 0, sizeof(ca));
+	ca.flags = CLONE_NEWUTS;
+	ca.exit_signal = SIGCHLD;
+	pid = syscall(SYS_clone3, &ca, sizeof(ca));
+	if (pid == 0)
+		_exit(0);
+	return reap("clone3", pid);
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -108,6 +154,8 @@ int main(int argc, char **argv)
 		return do_burst(atol(argv[2]), argv[3]);
 	if (argc == 4 && !strcmp(argv[1], "bursts"))
 		return do_bursts(atol(argv[2]), argv[3]);
-	fprintf(stderr, "usage: tester open <dir> <name> | tcp | burst <n> <path> | bursts <n> <dir>\n");
+	if (argc == 2 && !strcmp(argv[1], "forks"))
+		return do_forks();
+	fprintf(stderr, "usage: tester open <dir> <name> | tcp | burst <n> <path> | bursts <n> <dir> | forks\n");
 	return 2;
 }
