@@ -1596,10 +1596,17 @@ static __always_inline int dispatch(struct bpf_raw_tracepoint_args *ctx, const i
 	struct scratch *s;
 	struct pal_hdr *hd;
 	__u64 cgid, task, nsproxy, parent;
+	struct task_struct *bt = 0; /* tp_btf: the current task, fetched once (a helper call) */
 
 	nr = raw ? BPF_CORE_READ(regs, orig_ax) : regs->orig_ax;
-	if (maybe_ours(nr))
-		compat = task_compat(raw);
+	if (maybe_ours(nr)) {
+		if (raw) {
+			compat = task_compat(1);
+		} else {
+			bt = bpf_get_current_task_btf();
+			compat = bt->thread_info.status & TS_COMPAT_;
+		}
+	}
 	if (compat) {
 		__u32 call = 0;
 		if (nr == 357)
@@ -1640,7 +1647,8 @@ static __always_inline int dispatch(struct bpf_raw_tracepoint_args *ctx, const i
 		parent = (__u64)BPF_CORE_READ(tr, real_parent);
 		nsproxy = (__u64)BPF_CORE_READ(tr, nsproxy);
 	} else {
-		struct task_struct *t = bpf_get_current_task_btf();
+		struct task_struct *t = bt ? bt : bpf_get_current_task_btf();
+		bt = t;
 		tgid = t->tgid;
 		tid = t->pid;
 		task = (__u64)t;
@@ -1667,7 +1675,7 @@ static __always_inline int dispatch(struct bpf_raw_tracepoint_args *ctx, const i
 	if (raw)
 		fill_hdr(hd, (void *)task, 1, r.kind, r.nr, (void *)parent, (void *)nsproxy);
 	else
-		fill_hdr_task(hd, bpf_get_current_task_btf(), r.kind, r.nr, cgid);
+		fill_hdr_task(hd, bt, r.kind, r.nr, cgid);
 	hd->ret = ret;
 	hd->flags |= r.xflags;
 	switch (r.h) {
