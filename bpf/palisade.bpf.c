@@ -1708,3 +1708,185 @@ int on_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 {
 	return dispatch(ctx, SYS_RAW);
 }
+
+/* ---------------------------------------------------------------- capability checks */
+/* capability:cap_capable (the tracepoint at the end of commoncap's cap_capable(), on this
+ * kernel since 6.14) fires on every capability check, which is very often: the overcommit
+ * heuristic alone checks CAP_SYS_ADMIN on every private writable mapping. So:
+ *  - the class bit is tested first, with no helper call before it (a lookup in an array map
+ *    is inlined by the verifier): with the class off nothing else runs;
+ *  - only checks of the current task's own credentials (subjective, or objective with
+ *    PAL_CAP_F_REAL_CRED) are reported: a check of another task's credentials, or of the
+ *    credentials a file was opened with, describes someone else (counted as filtered);
+ *  - then the agent's pid, the cgroup and the namespace filters, as for syscalls;
+ *  - then repeats are suppressed per CPU: CAP_SLOTS slots indexed by a hash of (tgid, cap,
+ *    ret) remember the last report of a (tgid, cap, ret, target userns) check; an equal
+ *    check less than PAL_CAP_DEDUP_NS after it is counted (PAL_CNT_CAP_SUPPRESSED, and
+ *    the slot's count, carried in `suppressed` of the next report of that check on this
+ *    CPU) instead of reported. When another check takes the slot, that carried count is
+ *    lost from the records (never from the counter).
+ * Not possible here: the tracepoint does not carry the check's options, so a CAP_OPT_NOAUDIT
+ * probe (a check the kernel itself does not audit, made only to choose a behaviour, like
+ * the overcommit one) looks like any other; and it reports commoncap's verdict only (an
+ * LSM that denies a capability afterwards is not seen). */
+#define CAP_SLOTS 16
+#define ENOSYS_ 38
+#define PF_KTHREAD_ 0x00200000
+
+struct cap_slot {
+	__u64 ts;
+	__u32 tgid;
+	__u32 cap;
+	__s32 ret;
+	__u32 userns;
+	__u32 suppressed;
+	__u32 _pad;
+};
+struct cap_dedup {
+	struct cap_slot slot[CAP_SLOTS];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct cap_dedup);
+} cap_dedup_map SEC(".maps");
+
+/* 1 when the check repeats one reported on this CPU within the window (counted); else
+ * records this one in its slot and returns 0 with *carried = the slot's suppressed count */
+static __always_inline int cap_repeat(__u32 tgid, __u32 cap, __s32 ret, __u32 userns, __u32 *carried)
+{
+	__u32 zero = 0;
+	struct cap_dedup *dd = bpf_map_lookup_elem(&cap_dedup_map, &zero);
+	struct cap_slot *sl;
+	__u64 now;
+
+	*carried = 0;
+	if (!dd)
+		return 0;
+	now = bpf_ktime_get_boot_ns();
+	sl = &dd->slot[(tgid ^ (cap << 5) ^ ((__u32)ret << 11)) & (CAP_SLOTS - 1)];
+	if (sl->tgid == tgid && sl->cap == cap && sl->ret == ret && sl->userns == userns) {
+		if (now - sl->ts < PAL_CAP_DEDUP_NS) {
+			sl->suppressed++;
+			count(PAL_CNT_CAP_SUPPRESSED);
+			return 1;
+		}
+		*carried = sl->suppressed;
+	}
+	sl->ts = now;
+	sl->tgid = tgid;
+	sl->cap = cap;
+	sl->ret = ret;
+	sl->userns = userns;
+	sl->suppressed = 0;
+	return 0;
+}
+
+static __always_inline int cap_event(__u64 cred, __u64 target_ns, __u64 capable_ns, int cap, int ret,
+				     const int raw)
+{
+	__u32 zero = 0, tgid, tid, tns, cns, flags = 0, nr = 0xffffffff, carried;
+	struct pal_config *c = bpf_map_lookup_elem(&pal_config_map, &zero);
+	__u64 task, nsproxy, cgid, own_ns, parent = 0;
+	struct scratch *s;
+	struct pal_hdr *h;
+	struct pal_cap *pc;
+
+	if (!c || !(c->classes & PAL_CLASS_CAP))
+		return 0;
+	if (raw) {
+		struct task_struct *t = (void *)bpf_get_current_task();
+		__u64 cr = (__u64)BPF_CORE_READ(t, cred), rc = (__u64)BPF_CORE_READ(t, real_cred);
+		__u64 pt;
+		if (cred != cr && cred != rc)
+			goto filtered;
+		if (cred != cr)
+			flags |= PAL_CAP_F_REAL_CRED;
+		pt = bpf_get_current_pid_tgid();
+		tgid = pt >> 32;
+		tid = (__u32)pt;
+		task = (__u64)t;
+		if (tgid == c->agent_tgid)
+			goto filtered;
+		cgid = bpf_get_current_cgroup_id();
+		nsproxy = (__u64)BPF_CORE_READ(t, nsproxy);
+		parent = (__u64)BPF_CORE_READ(t, real_parent);
+		tns = BPF_CORE_READ((struct user_namespace *)target_ns, ns.inum);
+		cns = BPF_CORE_READ((struct user_namespace *)capable_ns, ns.inum);
+		own_ns = (__u64)BPF_CORE_READ((struct cred *)cred, user_ns);
+	} else {
+		struct task_struct *t = bpf_get_current_task_btf();
+		if (cred != (__u64)t->cred && cred != (__u64)t->real_cred)
+			goto filtered;
+		if (cred != (__u64)t->cred)
+			flags |= PAL_CAP_F_REAL_CRED;
+		tgid = t->tgid;
+		tid = t->pid;
+		task = (__u64)t;
+		if (tgid == c->agent_tgid)
+			goto filtered;
+		cgid = t->cgroups->dfl_cgrp->kn->id;
+		nsproxy = (__u64)t->nsproxy;
+		tns = ((struct user_namespace *)target_ns)->ns.inum;
+		cns = ((struct user_namespace *)capable_ns)->ns.inum;
+		own_ns = (__u64)((struct cred *)cred)->user_ns;
+	}
+	if (c->cgroup_mode != PAL_CGROUP_ALL) {
+		int hit = cgroup_listed(cgid);
+		if (c->cgroup_mode == PAL_CGROUP_ONLY ? !hit : hit)
+			goto filtered;
+	}
+	if (c->ns_mode != PAL_NS_ALL) {
+		int hit = ns_task_listed(task, tid, nsproxy);
+		if (c->ns_mode == PAL_NS_ONLY ? !hit : hit)
+			goto filtered;
+	}
+	if (cap_repeat(tgid, cap, ret, tns, &carried))
+		return 0;
+	if (own_ns == target_ns)
+		flags |= PAL_CAP_F_OWN_USERNS;
+	s = get_scratch();
+	if (!s)
+		return 0;
+	h = (void *)s->ev;
+	if (raw) {
+		fill_hdr(h, (void *)task, 1, PAL_KIND_CAP, nr, (void *)parent, (void *)nsproxy);
+	} else {
+		struct task_struct *t = bpf_get_current_task_btf();
+		/* the syscall being served: entry code stores -ENOSYS in regs->ax until the call
+		 * returns; an exception frame holds the user's ax instead (not a syscall) */
+		if (!(t->flags & PF_KTHREAD_) && !(t->thread_info.status & TS_COMPAT_)) {
+			struct pt_regs *regs = (void *)bpf_task_pt_regs(t);
+			if (regs && regs->ax == (unsigned long)-ENOSYS_ && regs->orig_ax < 1024)
+				nr = regs->orig_ax;
+		}
+		fill_hdr_task(h, t, PAL_KIND_CAP, nr, cgid);
+	}
+	h->ret = ret;
+	pc = (void *)(s->ev + sizeof(*h));
+	pc->cap = cap;
+	pc->flags = flags;
+	pc->target_userns = tns;
+	pc->capable_userns = cns;
+	pc->suppressed = carried;
+	pc->_pad = 0;
+	emit(s, sizeof(*h) + sizeof(*pc));
+	return 0;
+filtered:
+	count(PAL_CNT_FILTERED);
+	return 0;
+}
+
+/* attached by name (on_cap) like the other programs; the same name in both builds */
+#ifdef PAL_RAW_SYSCALLS
+SEC("raw_tracepoint/cap_capable")
+#else
+SEC("tp_btf/cap_capable")
+#endif
+int on_cap(struct bpf_raw_tracepoint_args *ctx)
+{
+	/* (cred, target_ns, capable_ns, cap, ret) */
+	return cap_event(ctx->args[0], ctx->args[1], ctx->args[2], (int)ctx->args[3], (int)ctx->args[4], SYS_RAW);
+}

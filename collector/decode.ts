@@ -15,12 +15,14 @@
 import { posix } from 'node:path';
 import type { CollectorEvent, FileOp, NetOp, SockAddr } from './events.js';
 import * as L from './layout.js';
+import { capabilityName } from './capabilities.js';
 
 // Module-local copies: some loaders (tsx, CommonJS interop) turn every access to an
 // imported binding into a getter call, which was a third of the decoder's time.
 const { ABI_VERSION, ARGS_MAX, PATH_MAX, RECORD_MAX, UNIX_MAX } = L;
 const EXEC = { ...L.EXEC }, EXIT = { ...L.EXIT }, FILE = { ...L.FILE }, FORK = { ...L.FORK }, HDR = { ...L.HDR };
 const KIND = { ...L.KIND }, NET = { ...L.NET }, SYSCALL = { ...L.SYSCALL }, FLAG = { ...L.FLAG };
+const CAP = { ...L.CAP }, CAP_FLAG = { ...L.CAP_FLAG };
 const FILE_OPS = [...L.FILE_OPS], NET_OPS = [...L.NET_OPS];
 const FRAME_ASCII = 0x80000000, FRAME_CANON = 0x40000000, FRAME_LEN = 0x3fffffff;
 const TWO32 = 4294967296;
@@ -161,6 +163,9 @@ export function decodeRecord(view: DataView, buf: Buffer, off: number, len: numb
     case KIND.syscall:
       if (len !== HDR.size + SYSCALL.size) { counters.bad[len < HDR.size + SYSCALL.size ? 'short' : 'strings']++; return undefined; }
       break;
+    case KIND.cap:
+      if (len !== HDR.size + CAP.size) { counters.bad[len < HDR.size + CAP.size ? 'short' : 'strings']++; return undefined; }
+      break;
     default:
       counters.bad.kind++;
       return undefined;
@@ -257,6 +262,20 @@ export function decodeRecord(view: DataView, buf: Buffer, off: number, len: numb
         local: ip && op !== 'socket' ? addr(buf, b + NET.laddr, family, view.getUint16(b + NET.lport, true)) : undefined,
         remote: ip && (op === 'connect' || op === 'accept') ? addr(buf, b + NET.raddr, family, view.getUint16(b + NET.rport, true)) : undefined,
         unixPath: ul > 0 ? unixPath(buf.subarray(b + NET.size, b + NET.size + ul)) : undefined,
+      };
+    }
+    case KIND.cap: {
+      const cap = view.getUint32(b + CAP.cap, true);
+      const cf = view.getUint32(b + CAP.flags, true);
+      return {
+        class: 'capability', kind: 'capability', bootNs, timestamp, pid, tid, ppid, nsPid, nsTid, nsPpid, uid, gid,
+        cgroupId: cg, mntNs, pidNs, startNs: start, comm: cm, ret, syscall, truncated, exe: '', container: undefined,
+        cap, capName: capabilityName(cap),
+        targetUserns: view.getUint32(b + CAP.targetUserns, true),
+        capableUserns: view.getUint32(b + CAP.capableUserns, true),
+        ownUserns: (cf & CAP_FLAG.ownUserns) !== 0,
+        realCred: (cf & CAP_FLAG.realCred) !== 0,
+        suppressed: view.getUint32(b + CAP.suppressed, true),
       };
     }
     default: {

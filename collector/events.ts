@@ -109,4 +109,26 @@ export type SyscallEvent = EventBase & {
   readonly args: readonly bigint[];
 };
 
-export type CollectorEvent = ExecEvent | ForkEvent | ExitEvent | FileEvent | NetEvent | SyscallEvent;
+/** A capability check of the process (capability:cap_capable; commoncap's verdict):
+ * ret 0 when the capability was held, -1 (-EPERM) when not. `syscall` is the syscall the
+ * task was serving, -1 when unknown (not in a syscall, a 32-bit syscall, or the
+ * raw_tracepoint build). */
+export type CapabilityEvent = EventBase & {
+  readonly kind: 'capability';
+  /** CAP_* number */
+  readonly cap: number;
+  /** 'CAP_NET_RAW'; 'CAP_<n>' for a number this table does not know */
+  readonly capName: string;
+  /** inode of the user namespace the capability was checked against */
+  readonly targetUserns: number;
+  /** inode of the credentials' own user namespace */
+  readonly capableUserns: number;
+  /** checked against the credentials' own user namespace */
+  readonly ownUserns: boolean;
+  /** the task's objective credentials were checked while the kernel overrode its subjective ones */
+  readonly realCred: boolean;
+  /** equal checks (same process, cap, result, target) suppressed in the kernel on this CPU just before this one */
+  readonly suppressed: number;
+};
+
+export type CollectorEvent = ExecEvent | ForkEvent | ExitEvent | FileEvent | NetEvent | SyscallEvent | CapabilityEvent;

@@ -26,12 +26,15 @@ export type CollectorStats = {
     readonly filtered: number;
     readonly perCpu: { readonly emitted: readonly number[]; readonly dropped: readonly number[]; readonly filtered: readonly number[] };
   };
-  readonly native: Omit<NativeStats, 'kernel' | 'attachMode' | 'attachFallback'>;
+  readonly native: Omit<NativeStats, 'kernel' | 'attachMode' | 'attachFallback' | 'capabilityError'>;
   readonly decoder: { readonly records: number; readonly bad: DecodeCounters['bad']; readonly badTotal: number };
   readonly events: { readonly delivered: number; readonly iteratorDropped: number; readonly listenerErrors: number };
   readonly processes: { readonly size: number; readonly evicted: number; readonly procLookups: number };
   /** how the syscall programs are attached; `fallback` says why tp_btf was not used ('' when it was, or when raw_tracepoint was asked for) */
   readonly attach: { readonly mode: 'tp_btf' | 'raw_tracepoint'; readonly fallback: string };
+  /** capability events: whether the program is attached (else `error` says why) and the checks
+   * not reported because they repeated one reported within the kernel's window (not a loss) */
+  readonly capability: { readonly available: boolean; readonly error: string; readonly suppressed: number };
   /** kernel.dropped + native.droppedRecords + native.badRecords + events.iteratorDropped */
   readonly lost: number;
 };
@@ -173,11 +176,15 @@ export async function openCollector(openOptions: OpenOptions = {}): Promise<Coll
       const log = givenLog ?? pino({ level: 'info' }).child({ component: 'collector' });
       log.warn({ attachMode: first.attachMode, reason: first.attachFallback }, 'syscall programs attached as raw_tracepoint: tp_btf failed');
     }
+    if (first.capabilityError && config.classes.includes('capability')) {
+      const log = givenLog ?? pino({ level: 'info' }).child({ component: 'collector' });
+      log.warn({ reason: first.capabilityError }, 'capability events are not available');
+    }
   }
 
   const stats = (): CollectorStats => {
     const n = finalNative ?? native.stats(handle);
-    const { kernel, attachMode, attachFallback, ...rest } = n;
+    const { kernel, attachMode, attachFallback, capabilityError, ...rest } = n;
     const badTotal = sum(Object.values(counters.bad));
     return {
       kernel: { emitted: sum(kernel.emitted), dropped: sum(kernel.dropped), filtered: sum(kernel.filtered), perCpu: kernel },
@@ -186,6 +193,7 @@ export async function openCollector(openOptions: OpenOptions = {}): Promise<Coll
       events: { delivered, iteratorDropped, listenerErrors },
       processes: { size: processes.size, evicted: processes.evicted, procLookups: processes.procLookups },
       attach: { mode: attachMode, fallback: attachFallback },
+      capability: { available: capabilityError === '', error: capabilityError, suppressed: sum(kernel.capSuppressed) },
       lost: sum(kernel.dropped) + rest.droppedRecords + rest.badRecords + iteratorDropped,
     };
   };

@@ -26,14 +26,17 @@ export const NET = {
   unixLen: 20, laddr: 24, raddr: 40,
 } as const;
 export const SYSCALL = { size: 48 } as const;
+export const CAP = { size: 24, cap: 0, flags: 4, targetUserns: 8, capableUserns: 12, suppressed: 16 } as const;
+/** struct pal_cap flags */
+export const CAP_FLAG = { ownUserns: 1, realCred: 2 } as const;
 
-export const KIND = { exec: 1, fork: 2, exit: 3, file: 4, net: 5, syscall: 6 } as const;
+export const KIND = { exec: 1, fork: 2, exit: 3, file: 4, net: 5, syscall: 6, cap: 7 } as const;
 
 export const FLAG = { truncated: 1, relative: 4, dirfdUnresolved: 8 } as const;
 
-export const CLASS = { process: 1, file: 2, network: 4, syscall: 8 } as const;
+export const CLASS = { process: 1, file: 2, network: 4, syscall: 8, capability: 16 } as const;
 export type EventClass = keyof typeof CLASS;
-export const EVENT_CLASSES: readonly EventClass[] = ['process', 'file', 'network', 'syscall'];
+export const EVENT_CLASSES: readonly EventClass[] = ['process', 'file', 'network', 'syscall', 'capability'];
 
 export const CGROUP_MODE = { all: 0, only: 1, except: 2 } as const;
 

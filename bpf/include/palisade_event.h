@@ -29,7 +29,8 @@ enum pal_kind {
 	PAL_KIND_FILE = 4,    /* struct pal_file, op = enum pal_file_op */
 	PAL_KIND_NET = 5,     /* struct pal_net, op = enum pal_net_op */
 	PAL_KIND_SYSCALL = 6, /* struct pal_syscall: any syscall id enabled in the syscall map */
-	PAL_KIND_MAX = 7,
+	PAL_KIND_CAP = 7,     /* struct pal_cap: a capability check (capability:cap_capable) */
+	PAL_KIND_MAX = 8,
 };
 
 /* event classes (bits in pal_config.classes) */
@@ -37,7 +38,8 @@ enum pal_kind {
 #define PAL_CLASS_FILE (1u << 1)
 #define PAL_CLASS_NET (1u << 2)
 #define PAL_CLASS_SYSCALL (1u << 3)
-#define PAL_CLASS_ALL 0xfu
+#define PAL_CLASS_CAP (1u << 4)     /* capability checks ('capability') */
+#define PAL_CLASS_ALL 0x1fu
 
 /* hdr.flags */
 #define PAL_F_TRUNCATED (1u << 0) /* a string hit its bound (path depth or length, argv) */
@@ -152,6 +154,28 @@ struct pal_syscall {
 	__u64 args[6];
 };
 
+/* PAL_KIND_CAP: one capability check of the current task, from the capability:cap_capable
+ * tracepoint (commoncap's verdict: hdr.ret is 0 when the capability is held, -EPERM (-1)
+ * when not; another LSM may still deny afterwards, which this record does not see).
+ * hdr.syscall: the syscall the task is serving (0xffffffff when not in a syscall, in a
+ * 32-bit syscall, or in the raw_tracepoint build). Repeats are suppressed in the kernel: a
+ * check equal to one reported on the same CPU less than PAL_CAP_DEDUP_NS ago (same process,
+ * cap, result and target namespace) is not reported but counted in PAL_CNT_CAP_SUPPRESSED
+ * and in `suppressed` of the next record reported for that same check on that CPU. */
+struct pal_cap {
+	__u32 cap;            /* CAP_* number (linux/capability.h) */
+	__u32 flags;          /* PAL_CAP_F_* */
+	__u32 target_userns;  /* inode of the user namespace the capability was checked against */
+	__u32 capable_userns; /* inode of the tracepoint's capable_ns: the credentials' own user namespace */
+	__u32 suppressed;     /* repeats of this check not reported just before it (see above) */
+	__u32 _pad;
+};
+
+#define PAL_CAP_F_OWN_USERNS (1u << 0) /* checked against the credentials' own user namespace */
+#define PAL_CAP_F_REAL_CRED (1u << 1)  /* the task's objective credentials (real_cred), which differ
+					* from its subjective ones (the kernel is overriding them) */
+#define PAL_CAP_DEDUP_NS 1000000000ull /* repeat suppression window (1 s) */
+
 /* pal_config.cgroup_mode */
 #define PAL_CGROUP_ALL 0     /* every cgroup */
 #define PAL_CGROUP_ONLY 1    /* only cgroups in the cgroups map */
@@ -182,6 +206,7 @@ enum pal_counter {
 	PAL_CNT_EMITTED = 0,   /* records written to the ring */
 	PAL_CNT_DROPPED = 1,   /* ring full: bpf_ringbuf_output failed */
 	PAL_CNT_FILTERED = 2,  /* matched a hook but filtered out in the kernel */
+	PAL_CNT_CAP_SUPPRESSED = 3, /* capability checks not reported: repeats (see struct pal_cap) */
 	PAL_CNT_MAX = 4,
 };
 

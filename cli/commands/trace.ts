@@ -7,7 +7,7 @@ import { EVENT_CLASSES, type EventClass } from '../../collector/layout.js';
 import { ATTACH_MODES, type AttachMode, type NamespaceFilter } from '../../collector/config.js';
 import { containerMountNamespaces, parseNamespaceInode } from '../../collector/namespaces.js';
 
-export const summary = 'print live process, file and network events from the kernel';
+export const summary = 'print live process, file, network and capability events from the kernel';
 
 const HELP = `usage: palisade trace [options]
 
@@ -50,6 +50,10 @@ export function eventJson(ev: CollectorEvent): Row {
     case 'file': return { ...base, op: ev.op, path: ev.path, ...(ev.path2 ? { path2: ev.path2 } : {}), flags: ev.flags, mode: ev.mode };
     case 'network': return { ...base, op: ev.op, family: ev.family, local: ev.local ?? null, remote: ev.remote ?? null, ...(ev.unixPath ? { unixPath: ev.unixPath } : {}) };
     case 'syscall': return { ...base, args: ev.args.map(String) };
+    case 'capability': return {
+      ...base, cap: ev.cap, capName: ev.capName, targetUserns: ev.targetUserns, capableUserns: ev.capableUserns,
+      ownUserns: ev.ownUserns, ...(ev.realCred ? { realCred: true } : {}), suppressed: ev.suppressed,
+    };
   }
 }
 
@@ -62,12 +66,13 @@ function detail(ev: CollectorEvent): string {
     case 'file': return ev.path2 ? `${ev.path} -> ${ev.path2}` : ev.path;
     case 'network': return ev.op === 'socket' ? `${ev.family} type ${ev.sockType}` : ev.unixPath ?? (ev.op === 'connect' || ev.op === 'accept' ? `${addr(ev.local)} -> ${addr(ev.remote)}` : addr(ev.local));
     case 'syscall': return ev.args.map((a) => '0x' + a.toString(16)).join(' ');
+    case 'capability': return `${ev.capName}${ev.syscall >= 0 ? ` syscall ${ev.syscall}` : ''}${ev.ownUserns ? '' : ` userns ${ev.targetUserns}`}${ev.suppressed ? ` (+${ev.suppressed} repeats)` : ''}`;
   }
 }
 
 function tableRow(ev: CollectorEvent): string {
   const t = new Date(ev.timestamp).toISOString().slice(11, 23);
-  const what = ev.kind === 'file' || ev.kind === 'network' ? ev.op : ev.kind;
+  const what = ev.kind === 'file' || ev.kind === 'network' ? ev.op : ev.kind === 'capability' ? 'cap' : ev.kind;
   const ctr = ev.container ? ev.container.id.slice(0, 12) : 'host';
   const res = ev.kind === 'exit' ? '' : String(ev.ret);
   return `${t}  ${ctr.padEnd(12)} ${String(ev.pid).padStart(7)} ${ev.comm.padEnd(15)} ${what.padEnd(7)} ${res.padStart(4)}  ${detail(ev)}`;

@@ -46,7 +46,13 @@ export type NativeStats = {
   /** batches whose ArrayBuffer JS transferred away: left the pool, never reused */
   readonly poolForgotten: number;
   readonly batchHistogram: readonly number[];
-  readonly kernel: { readonly emitted: readonly number[]; readonly dropped: readonly number[]; readonly filtered: readonly number[] };
+  readonly kernel: {
+    readonly emitted: readonly number[]; readonly dropped: readonly number[]; readonly filtered: readonly number[];
+    /** capability checks not reported: repeats within the kernel's window (per CPU) */
+    readonly capSuppressed: readonly number[];
+  };
+  /** why capability events are unavailable ('' when the capability program is attached) */
+  readonly capabilityError: string;
   /** how the syscall programs are attached */
   readonly attachMode: 'tp_btf' | 'raw_tracepoint';
   /** why tp_btf was not used after an automatic fallback ('' otherwise) */

@@ -3,6 +3,12 @@
 // decision with an alert (Audit, Block, DefaultPosture) becomes a feeder Alert built on
 // the event's Log.
 //
+// Capability checks (collector class 'capability') are matched against
+// capabilities.matchCapabilities whatever their result (a refused check is still an attempt
+// to use the capability; Result says which). The kernel's check carries no CAP_OPT_NOAUDIT
+// option, so probing checks (CAP_SYS_ADMIN of the overcommit heuristic on mmap/brk) match
+// a sys_admin rule like real uses: see collector/README.md.
+//
 // Honesty invariant: no enforcement backend exists yet, so nothing is ever blocked by
 // Palisade. An alert keeps the policy's Action (Block means "the policy says block"),
 // Result is what the kernel really returned, and Enforcer is "eBPF Monitor". Callers
@@ -77,6 +83,9 @@ export function operationOf(ev: CollectorEvent, log: Log): Operation | undefined
       if (protocol === undefined) return undefined;
       return { class: 'network', protocol, ...(log.ProcessName !== '' ? { source: log.ProcessName } : {}) };
     }
+    case 'capability':
+      // the matcher takes 'CAP_NET_RAW' as well as 'net_raw'
+      return { class: 'capabilities', capability: ev.capName, ...(log.ProcessName !== '' ? { source: log.ProcessName } : {}) };
     default:
       return undefined;
   }

@@ -1,12 +1,15 @@
 // CollectorEvent -> feeder.Log, filled the way KubeArmor's system monitor fills it
-// (KubeArmor/monitor/logUpdate.go): Operation Process | File | Network, Resource, Data
-// ("syscall=SYS_OPENAT fd=-100 flags=O_RDONLY"), Source (exec: the parent's executable;
+// (KubeArmor/monitor/logUpdate.go): Operation Process | File | Network | Capabilities,
+// Resource, Data ("syscall=SYS_OPENAT fd=-100 flags=O_RDONLY"; a capability check:
+// Resource the capability as KubeArmor names it, "CAP_NET_RAW", Data the syscall that made
+// the check when known and "repeats=N" when the kernel suppressed N equal checks just
+// before it), Source (exec: the parent's executable;
 // otherwise the process's command line), ProcessName / ParentProcessName (executables),
 // host and namespace pids, Result ("Passed" or the errno text) and Type ContainerLog /
 // HostLog. ClusterName is left empty: the relay stamps it from the ingest hello.
 // Invariants: never throws; fork, exit and raw syscall events give no log (KubeArmor
 // reports neither); strings are taken as the collector decoded them (no re-resolution).
-import type { CollectorEvent, ExecEvent, FileEvent, NetEvent, SockAddr } from '../../collector/events.js';
+import type { CapabilityEvent, CollectorEvent, ExecEvent, FileEvent, NetEvent, SockAddr } from '../../collector/events.js';
 import type { Log } from '../../proto/gen/feeder/kubearmor.js';
 import { familyText, openFlagsText, protocolText, resultText, sockTypeText, syscallName } from './linux-names.js';
 import { STANDALONE_NAMESPACE, type ContainerMeta } from './container-names.js';
@@ -39,7 +42,7 @@ function commandOf(exe: string, argv: readonly string[]): string {
   return `${exe} ${argv.slice(1).join(' ')}`;
 }
 
-type Op = { readonly operation: 'Process' | 'File' | 'Network'; readonly resource: string; readonly data: string };
+type Op = { readonly operation: 'Process' | 'File' | 'Network' | 'Capabilities'; readonly resource: string; readonly data: string };
 
 function execOp(ev: ExecEvent): Op {
   const resource = commandOf(ev.path, ev.argv);
@@ -100,6 +103,13 @@ function netOp(ev: NetEvent): Op {
   }
 }
 
+function capOp(ev: CapabilityEvent): Op {
+  const parts: string[] = [];
+  if (ev.syscall >= 0) parts.push(`syscall=${syscallName(ev.syscall)}`);
+  if (ev.suppressed > 0) parts.push(`repeats=${ev.suppressed}`);
+  return { operation: 'Capabilities', resource: ev.capName, data: parts.join(' ') };
+}
+
 /** The feeder Log for one event, or undefined for events KubeArmor does not log. */
 export function toFeederLog(ev: CollectorEvent, ctx: LogContext): Log | undefined {
   let op: Op;
@@ -107,6 +117,7 @@ export function toFeederLog(ev: CollectorEvent, ctx: LogContext): Log | undefine
     case 'exec': op = execOp(ev); break;
     case 'file': op = fileOp(ev); break;
     case 'network': op = netOp(ev); break;
+    case 'capability': op = capOp(ev); break;
     default: return undefined;
   }
   const self = ctx.processOf(ev.pid);

@@ -359,6 +359,7 @@ static napi_value js_stats(napi_env env, napi_callback_info info)
 	napi_set_named_property(env, k, "emitted", num_array(env, kc + PAL_CNT_EMITTED, ncpu, PAL_CNT_MAX));
 	napi_set_named_property(env, k, "dropped", num_array(env, kc + PAL_CNT_DROPPED, ncpu, PAL_CNT_MAX));
 	napi_set_named_property(env, k, "filtered", num_array(env, kc + PAL_CNT_FILTERED, ncpu, PAL_CNT_MAX));
+	napi_set_named_property(env, k, "capSuppressed", num_array(env, kc + PAL_CNT_CAP_SUPPRESSED, ncpu, PAL_CNT_MAX));
 	napi_set_named_property(env, out, "kernel", k);
 	{
 		const char *why = "";
@@ -369,6 +370,8 @@ static napi_value js_stats(napi_env env, napi_callback_info info)
 		napi_set_named_property(env, out, "attachMode", v);
 		napi_create_string_utf8(env, why, NAPI_AUTO_LENGTH, &v);
 		napi_set_named_property(env, out, "attachFallback", v);
+		napi_create_string_utf8(env, pal_cap_error(h->c), NAPI_AUTO_LENGTH, &v);
+		napi_set_named_property(env, out, "capabilityError", v);
 	}
 	return out;
 }
@@ -521,6 +524,9 @@ static napi_value js_layout(napi_env env, napi_callback_info info)
 	L("net.laddr", offsetof(struct pal_net, laddr));
 	L("net.raddr", offsetof(struct pal_net, raddr));
 	L("syscall", sizeof(struct pal_syscall));
+	L("cap", sizeof(struct pal_cap));
+	L("cap.target_userns", offsetof(struct pal_cap, target_userns));
+	L("cap.suppressed", offsetof(struct pal_cap, suppressed));
 	L("recordMax", PAL_RECORD_MAX);
 #undef L
 	return out;

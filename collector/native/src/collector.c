@@ -40,6 +40,8 @@ static const char *const ATTACH[] = { "on_exec", "on_fork", "on_exit", "on_sys_e
 struct pal_collector {
 	struct bpf_object *obj;
 	struct bpf_link *links[N_ATTACH];
+	struct bpf_link *cap_link;  /* on_cap (capability checks): optional, see cap_prepare() */
+	char cap_error[160];        /* why capability events are unavailable, or "" */
 	/* the ring: consumer page (rw), producer page + data mapped twice (ro) */
 	int ring_fd;
 	size_t page;
@@ -314,6 +316,41 @@ static int fail(const char **op, int *no, const char *what, int err)
 	return -1;
 }
 
+/* Capability checks (program on_cap, capability:cap_capable) are optional: that tracepoint
+ * exists since Linux 6.14, and the other events must not depend on it. A tp_btf program
+ * whose tracepoint the kernel lacks fails to load (and would fail the whole object), so it
+ * is not loaded then; a raw_tracepoint one loads and fails to attach. Either way the
+ * collector runs without capability events and says why (pal_cap_error). */
+static void cap_prepare(struct pal_collector *c, int mode)
+{
+	struct bpf_program *p = bpf_object__find_program_by_name(c->obj, "on_cap");
+
+	if (!p) {
+		snprintf(c->cap_error, sizeof(c->cap_error), "the BPF object has no on_cap program");
+		return;
+	}
+	if (mode == PAL_ATTACH_TP_BTF && libbpf_find_vmlinux_btf_id("cap_capable", BPF_TRACE_RAW_TP) < 0) {
+		bpf_program__set_autoload(p, false);
+		snprintf(c->cap_error, sizeof(c->cap_error), "the kernel has no capability:cap_capable tracepoint (Linux 6.14+)");
+	}
+}
+
+static void cap_attach(struct pal_collector *c)
+{
+	struct bpf_program *p = bpf_object__find_program_by_name(c->obj, "on_cap");
+
+	if (!p || !bpf_program__autoload(p))
+		return;
+	c->cap_link = bpf_program__attach(p);
+	if (!c->cap_link)
+		snprintf(c->cap_error, sizeof(c->cap_error), "attach capability:cap_capable: %s", strerror(errno));
+}
+
+const char *pal_cap_error(struct pal_collector *c)
+{
+	return c->cap_error;
+}
+
 static struct pal_collector *open_mode(const struct pal_options *o, int mode, const char **err_op,
 				       int *err_no)
 {
@@ -357,6 +394,7 @@ static struct pal_collector *open_mode(const struct pal_options *o, int mode, co
 		goto err;
 	}
 	c->attach_mode = mode;
+	cap_prepare(c, mode);
 	if ((err = bpf_object__load(c->obj))) {
 		fail(err_op, err_no, "bpf_object__load", err);
 		goto err;
@@ -424,6 +462,7 @@ static struct pal_collector *open_mode(const struct pal_options *o, int mode, co
 			goto err;
 		}
 	}
+	cap_attach(c);
 	c->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	c->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
 	if (c->stop_fd < 0 || c->epoll_fd < 0) {
@@ -531,6 +570,7 @@ void pal_close(struct pal_collector *c)
 	pal_stop(c);
 	for (i = 0; i < N_ATTACH; i++)
 		bpf_link__destroy(c->links[i]);
+	bpf_link__destroy(c->cap_link);
 	if (c->cons_map)
 		munmap(c->cons_map, c->page);
 	if (c->prod_map)

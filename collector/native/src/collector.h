@@ -88,6 +88,8 @@ int pal_ns_set(struct pal_collector *c, uint32_t kind, uint32_t inum, int presen
 /* the mode in use (PAL_ATTACH_TP_BTF or PAL_ATTACH_RAW) and, after an automatic fallback,
  * why tp_btf was not used ("" otherwise; static storage owned by the collector) */
 int pal_attach_mode(struct pal_collector *c, const char **fallback_reason);
+/* why capability events (on_cap) are unavailable, or "" when they are attached */
+const char *pal_cap_error(struct pal_collector *c);
 /* per-CPU kernel counters: out[cpu * PAL_CNT_MAX + counter]; returns the CPU count or -errno */
 int pal_kernel_counters(struct pal_collector *c, uint64_t *out, int max_cpus);
 void pal_user_stats(struct pal_collector *c, struct pal_user_stats *out);

@@ -90,6 +90,8 @@ enum pal_check pal_record_check(const uint8_t *p, size_t len)
 	}
 	case PAL_KIND_SYSCALL:
 		return strings_fit(len, H + sizeof(struct pal_syscall), 0, 1);
+	case PAL_KIND_CAP:
+		return strings_fit(len, H + sizeof(struct pal_cap), 0, 1);
 	default:
 		return PAL_BAD_KIND;
 	}
