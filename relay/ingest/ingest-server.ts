@@ -81,6 +81,8 @@ export type SpoolBatch = {
 
 /** Pause asked of a sender whose batch the full spool refused. */
 const SPOOL_FULL_PAUSE_MS = 1000;
+/** Batches of one stream in flight with the spool (see run()). */
+const SPOOL_PIPELINE = 4;
 
 export interface IngestServer {
   readonly service: ServiceDefinition;
@@ -192,11 +194,32 @@ export function createIngestServer(d: IngestDeps): IngestServer {
       if (!this.busy) this.busy = this.run();
     }
 
+    /** Ranges of this stream's batches between their admission and their ack (pipelined with the spool). */
+    pending: Array<{ nodeId: string; bootId: string; first: bigint; last: bigint }> = [];
+    overlapsPending(b: Batch): boolean {
+      for (const r of this.pending) if (r.nodeId === b.nodeId && r.bootId === b.bootId && r.first <= b.lastSeq && b.firstSeq <= r.last) return true;
+      return false;
+    }
+
     async run(): Promise<void> {
+      // With the spool, up to SPOOL_PIPELINE batches of a stream are in flight: the next
+      // batch's record is written while the previous one waits for its fdatasync; the
+      // hand-off and the acks stay in order (each batch awaits the previous).
+      const window: Array<Promise<void>> = [];
+      let prev: Promise<void> = Promise.resolve();
       try {
-        for (let b = this.queue.shift(); b !== undefined && !this.ended; b = this.queue.shift()) {
+        for (;;) {
+          const b = this.ended ? undefined : this.queue.shift();
+          if (b === undefined) {
+            if (window.length === 0) break;
+            await window.shift(); // then look at the queue again: batches arrive meanwhile
+            continue;
+          }
           if (this.queue.length < MAX_QUEUED_BATCHES) this.call.resume();
-          await this.batch(b);
+          prev = this.batch(b, prev);
+          prev.catch(() => undefined); // handled where awaited (below, or by the next batch); never unhandled meanwhile
+          window.push(prev);
+          if (window.length >= (d.spool ? SPOOL_PIPELINE : 1)) await window.shift();
         }
       } catch (err) {
         d.log.error({ err, peer: this.peer }, 'ingest stream failed');
@@ -216,7 +239,7 @@ export function createIngestServer(d: IngestDeps): IngestServer {
       this.cleanup();
     }
 
-    async batch(b: Batch): Promise<void> {
+    async batch(b: Batch, prev: Promise<void>): Promise<void> {
       const h = this.hello as Hello;
       const ids = { nodeId: b.nodeId, bootId: b.bootId };
       const err = (code: IngestErrorCode, message: string, retryable: boolean, reason: string, pauseMs = 0): void => {
@@ -242,6 +265,8 @@ export function createIngestServer(d: IngestDeps): IngestServer {
         return err(IngestErrorCode.INGEST_ERROR_CODE_UNAVAILABLE, `over ${d.config.maxEventsPerSec} events/s; pause ${take.waitMs} ms`, true, 'rate', take.waitMs);
       }
       if (this.strikes > 0) this.strikes--; // a sender that mostly respects pause_ms never accumulates strikes
+      // a batch overlapping one still in flight (a resend) waits for it: dedup must see its outcome
+      if (this.overlapsPending(b)) await prev.catch(() => undefined);
       const admit = d.dedup.admit(b.nodeId, b.bootId, b.firstSeq, b.lastSeq);
       if (!admit.ok) return err(IngestErrorCode.INGEST_ERROR_CODE_UNAVAILABLE, `batch ${b.firstSeq}..${b.lastSeq} is ${admit.reason.replace('_', ' ')} of acked seq; resend in order`, true, admit.reason);
 
@@ -272,23 +297,32 @@ export function createIngestServer(d: IngestDeps): IngestServer {
       }
       d.counters.inc('palisade_relay_ingest_duplicate_events_total', {}, dups);
       let lsn: bigint | undefined;
-      if (d.spool && (fresh.length > 0 || lost > 0)) {
-        const raw = raws.get(b) ?? Buffer.from(IngestRequest.encode({ kind: { $case: 'batch', value: b } }).finish());
-        raws.delete(b);
-        const w = await d.spool.append({ nodeId: b.nodeId, bootId: b.bootId, firstSeq: b.firstSeq, lastSeq: b.lastSeq, receivedAtMs: nowMs, hostName: h.nodeName, clusterName, raw });
-        if (!w.ok) {
-          if (w.reason === 'full') return err(IngestErrorCode.INGEST_ERROR_CODE_UNAVAILABLE, `${w.message}; resend later`, true, 'spool_full', SPOOL_FULL_PAUSE_MS);
-          return err(IngestErrorCode.INGEST_ERROR_CODE_UNAVAILABLE, `relay cannot make the batch durable now (${w.message})`, true, 'spool_error');
-        }
-        lsn = w.lsn;
-      }
+      const range = { nodeId: b.nodeId, bootId: b.bootId, first: b.firstSeq, last: b.lastSeq };
+      this.pending.push(range);
       try {
-        await d.pipeline.submit(fresh);
-      } catch (e) {
-        d.log.warn({ err: e, node: b.nodeId }, 'ingest hand-off failed; batch not acked');
-        return err(IngestErrorCode.INGEST_ERROR_CODE_UNAVAILABLE, 'relay cannot make the batch durable now', true, 'handoff_failed');
+        if (d.spool && (fresh.length > 0 || lost > 0)) {
+          const raw = raws.get(b) ?? Buffer.from(IngestRequest.encode({ kind: { $case: 'batch', value: b } }).finish());
+          raws.delete(b);
+          const w = await d.spool.append({ nodeId: b.nodeId, bootId: b.bootId, firstSeq: b.firstSeq, lastSeq: b.lastSeq, receivedAtMs: nowMs, hostName: h.nodeName, clusterName, raw });
+          await prev; // hand-off and ack in stream order
+          if (!w.ok) {
+            if (w.reason === 'full') return err(IngestErrorCode.INGEST_ERROR_CODE_UNAVAILABLE, `${w.message}; resend later`, true, 'spool_full', SPOOL_FULL_PAUSE_MS);
+            return err(IngestErrorCode.INGEST_ERROR_CODE_UNAVAILABLE, `relay cannot make the batch durable now (${w.message})`, true, 'spool_error');
+          }
+          lsn = w.lsn;
+        } else {
+          await prev;
+        }
+        try {
+          await d.pipeline.submit(fresh);
+        } catch (e) {
+          d.log.warn({ err: e, node: b.nodeId }, 'ingest hand-off failed; batch not acked');
+          return err(IngestErrorCode.INGEST_ERROR_CODE_UNAVAILABLE, 'relay cannot make the batch durable now', true, 'handoff_failed');
+        } finally {
+          if (lsn !== undefined) d.spool?.published(lsn);
+        }
       } finally {
-        if (lsn !== undefined) d.spool?.published(lsn);
+        this.pending.splice(this.pending.indexOf(range), 1);
       }
       d.counters.inc('palisade_relay_ingest_events_total', {}, fresh.length);
       const acked = d.dedup.commit(b.nodeId, b.bootId, b.firstSeq, b.lastSeq);
