@@ -136,3 +136,40 @@ test('spool full: retryable UNAVAILABLE, counted; the resent batch is accepted o
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('pipelined batches of one stream: hand-off and acks in stream order; a resend overlapping a batch in flight is published once', { timeout: 60_000 }, async () => {
+  const dir = mkdtempSync(join(process.env['PALISADE_TEST_TMP'] ?? tmpdir(), 'relay-spool-pipe-'));
+  const gates: Array<() => void> = [];
+  let holding = true;
+  const sync = (fh: FileHandle): Promise<void> => (holding ? new Promise<void>((r) => gates.push(() => fh.datasync().then(r, r))) : fh.datasync());
+  const h = await harness(dir, {}, { sync });
+  const e = new Enforcer(h.address, 'n1', 'b1').open();
+  try {
+    e.hello();
+    await until(() => e.responses.length === 1, 'hello answered');
+    e.alerts(1, 5);
+    await until(() => gates.length > 0, 'segment header sync waiting');
+    gates.shift()?.(); // the new segment's header
+    await until(() => gates.length > 0, 'batch 1..5 sync waiting');
+    e.alerts(6, 10);
+    e.alerts(1, 5); // a resend of the batch in flight
+    e.alerts(11, 15);
+    for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(e.responses.length, 1, 'nothing acked while the first sync is held');
+    holding = false;
+    while (gates.length > 0) gates.shift()?.();
+    await until(() => e.acked('b1') === 15n, 'all acked');
+    const acks = e.responses.slice(1).map((r) => Number(r.ackedSeq));
+    assert.deepEqual([...acks].sort((a, b) => a - b), acks, 'acks never go back');
+    assert.equal(h.hubHead(), 15, 'every event in the hub once (the resend was a duplicate)');
+    assert.equal(h.counters.get('palisade_relay_ingest_duplicate_events_total'), 5);
+    assert.deepEqual(h.order, ['hub:5', 'hub:5', 'hub:0', 'hub:5'], 'hand-off in stream order');
+  } finally {
+    holding = false;
+    while (gates.length > 0) gates.shift()?.();
+    e.close();
+    await h.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
