@@ -1371,20 +1371,61 @@ static __always_inline int do_listen(struct sys_ctx *c)
 	return 0;
 }
 
+/* The bound address of the peer of unix socket `fd` (the connecting socket, for an accepted
+ * connection) as the record's unix path string at pos; returns the new pos. Nothing when the
+ * peer is unbound. An abstract address starts with NUL (as from connect/bind). */
+static __always_inline __u32 unix_peer_path(struct scratch *s, __u32 pos, struct pal_net *nt, int fd)
+{
+	struct file *f = fd_file((void *)bpf_get_current_task(), fd);
+	struct unix_sock *us, *peer;
+	struct unix_address *ua;
+	int len;
+	__u32 n;
+
+	if (!f || pos > PAL_RECORD_MAX - 128)
+		return pos;
+	{
+		struct socket *sock = BPF_CORE_READ(f, private_data);
+		us = (void *)BPF_CORE_READ(sock, sk);
+	}
+	peer = (void *)BPF_CORE_READ(us, peer);
+	ua = BPF_CORE_READ(peer, addr);
+	if (!ua)
+		return pos;
+	len = BPF_CORE_READ(ua, len); /* includes sun_family */
+	if (len <= 2)
+		return pos;
+	n = len - 2;
+	if (n > PAL_UNIX_MAX)
+		n = PAL_UNIX_MAX;
+	n = mask127(n);
+	/* name[0].sun_path: sun_path follows the 2-byte sun_family (uapi) */
+	if (bpf_probe_read_kernel(&s->ev[EVOFF(pos)], n,
+				  (const char *)ua + bpf_core_field_offset(struct unix_address, name) + 2) == 0) {
+		nt->unix_len = n;
+		pos += n;
+	}
+	return pos;
+}
+
 static __always_inline int do_accept(struct sys_ctx *c)
 {
 	struct pal_net *nt = (void *)(c->s->ev + sizeof(struct pal_hdr));
+	__u32 pos = sizeof(struct pal_hdr) + sizeof(*nt);
 
 	__builtin_memset(nt, 0, sizeof(*nt));
 	nt->op = PAL_NET_ACCEPT;
 	nt->fd = c->a[0];
 	if (c->nr == 288)
 		nt->arg = c->a[3];
-	if (c->ret >= 0)
+	if (c->ret >= 0) {
 		sock_addrs(nt, c->ret, 1); /* the new connection: local and peer */
-	else
+		if (nt->family == AF_UNIX_)
+			pos = unix_peer_path(c->s, pos, nt, c->ret);
+	} else {
 		sock_addrs(nt, nt->fd, 0); /* the listener */
-	emit(c->s, sizeof(struct pal_hdr) + sizeof(*nt));
+	}
+	emit(c->s, pos);
 	return 0;
 }
 

@@ -1,7 +1,7 @@
 // The raw_tracepoint fallback (bpf/build/palisade-raw.bpf.o): the key kernel-event suites
 // (exec, failed exec, open by absolute and relative path, TCP connect/accept/listen/bind/
 // socket, own activity excluded, cgroup filter changes, exact loss accounting, namespace
-// filter, ia32 syscalls, fork clone flags) run again in a child test run with PALISADE_COLLECTOR_ATTACH=
+// filter, ia32 syscalls, fork clone flags, unix accept peer path) run again in a child test run with PALISADE_COLLECTOR_ATTACH=
 // raw_tracepoint; harness.record() fails any suite whose collector is not attached that way.
 // Here: the option and the environment variable select the mode, stats() reports it.
 import { describe, it } from 'node:test';
@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { openCollector } from '../../../collector/index.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
-const SUITES = ['events', 'filter-change', 'loss', 'namespaces', 'compat32', 'fork-flags'].map((n) => `test/integration/collector/${n}.test.ts`);
+const SUITES = ['events', 'filter-change', 'loss', 'namespaces', 'compat32', 'fork-flags', 'unix-accept'].map((n) => `test/integration/collector/${n}.test.ts`);
 
 describe('collector: raw_tracepoint attach mode', () => {
   it('attaches as asked and reports the mode', async () => {
@@ -40,7 +40,7 @@ describe('collector: raw_tracepoint attach mode', () => {
     const pass = Number(/^# pass (\d+)/m.exec(r.stdout)?.[1] ?? -1);
     const fail = Number(/^# fail (\d+)/m.exec(r.stdout)?.[1] ?? -1);
     assert.equal(fail, 0, `failures in raw_tracepoint mode:\n${r.stdout.split('\n').filter((l) => /not ok|error|Error/.test(l)).slice(0, 40).join('\n')}\n${r.stderr.slice(-2000)}`);
-    assert.ok(pass >= 12, `the suites ran (${pass} passed)`);
+    assert.ok(pass >= 13, `the suites ran (${pass} passed)`);
     assert.equal(r.status, 0);
   });
 });

@@ -5,6 +5,8 @@
  *   burst <n> <path>        waits for a line on stdin, then n x openat(path) (missing path)
  *   bursts <n> <dir>        for each line "<tag>" on stdin: n x openat(dir/tag), then prints
  *                           done=<tag>; ends at EOF (one process, several phases)
+ *   unix <dir>              listen on dir/srv.sock; a client bound to dir/cli.sock connects,
+ *                           then an unbound one; both accepted; prints fds
  *   forks                   fork (syscall), vfork, clone(CLONE_NEWUTS|SIGCHLD) and clone3
  *                           (CLONE_NEWUTS, exit signal SIGCHLD); prints each child's pid
  * Output: "key=value" lines; exit code 0 on success. */
@@ -18,6 +20,7 @@
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <linux/sched.h>
@@ -104,6 +107,44 @@ static int do_bursts(long n, const char *dir)
 	return 0;
 }
 
+static int unix_addr(struct sockaddr_un *a, const char *dir, const char *name)
+{
+	memset(a, 0, sizeof(*a));
+	a->sun_family = AF_UNIX;
+	return snprintf(a->sun_path, sizeof(a->sun_path), "%s/%s", dir, name) >= (int)sizeof(a->sun_path);
+}
+
+static int do_unix(const char *dir)
+{
+	struct sockaddr_un srv, cli;
+	int l, c1, c2, s1, s2;
+
+	if (unix_addr(&srv, dir, "srv.sock") || unix_addr(&cli, dir, "cli.sock"))
+		return 1;
+	unlink(srv.sun_path);
+	unlink(cli.sun_path);
+	l = socket(AF_UNIX, SOCK_STREAM, 0);
+	if (l < 0 || bind(l, (void *)&srv, sizeof(srv)) || listen(l, 8))
+		return 1;
+	c1 = socket(AF_UNIX, SOCK_STREAM, 0);
+	if (c1 < 0 || bind(c1, (void *)&cli, sizeof(cli)) || connect(c1, (void *)&srv, sizeof(srv)))
+		return 1;
+	s1 = accept(l, NULL, NULL);
+	c2 = socket(AF_UNIX, SOCK_STREAM, 0);
+	if (c2 < 0 || connect(c2, (void *)&srv, sizeof(srv)))
+		return 1;
+	s2 = accept(l, NULL, NULL);
+	printf("pid=%d\nlisten_fd=%d\ns1_fd=%d\ns2_fd=%d\n", getpid(), l, s1, s2);
+	close(s1);
+	close(s2);
+	close(c1);
+	close(c2);
+	close(l);
+	unlink(srv.sun_path);
+	unlink(cli.sun_path);
+	return s1 < 0 || s2 < 0;
+}
+
 static int reap(const char *what, long pid)
 {
 	int st = 0;
@@ -156,6 +197,8 @@ int main(int argc, char **argv)
 		return do_bursts(atol(argv[2]), argv[3]);
 	if (argc == 2 && !strcmp(argv[1], "forks"))
 		return do_forks();
-	fprintf(stderr, "usage: tester open <dir> <name> | tcp | burst <n> <path> | bursts <n> <dir> | forks\n");
+	if (argc == 3 && !strcmp(argv[1], "unix"))
+		return do_unix(argv[2]);
+	fprintf(stderr, "usage: tester open <dir> <name> | tcp | burst <n> <path> | bursts <n> <dir> | forks | unix <dir>\n");
 	return 2;
 }
