@@ -20,17 +20,31 @@
 // Prints a table and writes bench/results/relay.json.
 // Usage: node --import tsx bench/relay/run.ts [--seconds 8] [--runs 3] [--tsx] [--client-window bytes]
 //          [--client-api channel|stub] [--clients 5] [--client-procs 1 (processes the clients are spread over)]
+//          [--spool off|on (the relay's ingest spool; on: a fresh directory per relay under $PALISADE_TEST_TMP)]
+//          [--warmup 4 (seconds at full rate before each latency window)]
+//   BENCH_TRACE=1: each client process prints, at exit on stderr, the worst latency per 100 ms
+//   of the recorded window ("trace [[slot, ms], ...]"), to see when a tail happened.
 //   diagnosis only (results are not written): --only throughput|20k|2k,
 //   --relay-node-arg / --clients-node-arg <node flag> (repeatable, e.g. --cpu-prof)
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { cpus, loadavg, release } from 'node:os';
 import { parseArgs } from 'node:util';
-import { credentials, type ClientDuplexStream } from '@grpc/grpc-js';
+import { Client, credentials, type ClientDuplexStream } from '@grpc/grpc-js';
 import { Alert } from '../../proto/gen/feeder/kubearmor.js';
-import { IngestClient, type Entry, type IngestRequest, type IngestResponse } from '../../proto/gen/palisade/v1/ingest.js';
+import { IngestRequest, IngestResponse } from '../../proto/gen/palisade/v1/ingest.js';
 
-const { values } = parseArgs({ options: { seconds: { type: 'string', default: '8' }, runs: { type: 'string', default: '3' }, tsx: { type: 'boolean', default: false }, only: { type: 'string', default: '' }, 'relay-node-arg': { type: 'string', multiple: true, default: [] }, 'clients-node-arg': { type: 'string', multiple: true, default: [] }, 'client-window': { type: 'string', default: String(4 * 1024 * 1024) }, 'client-api': { type: 'string', default: 'channel' }, clients: { type: 'string', default: '5' }, 'client-procs': { type: 'string', default: '1' } } });
+const { values } = parseArgs({ options: { seconds: { type: 'string', default: '8' }, runs: { type: 'string', default: '3' }, tsx: { type: 'boolean', default: false }, only: { type: 'string', default: '' }, 'relay-node-arg': { type: 'string', multiple: true, default: [] }, 'clients-node-arg': { type: 'string', multiple: true, default: [] }, 'client-window': { type: 'string', default: String(4 * 1024 * 1024) }, 'client-api': { type: 'string', default: 'channel' }, clients: { type: 'string', default: '5' }, 'client-procs': { type: 'string', default: '1' }, spool: { type: 'string', default: 'off' }, warmup: { type: 'string', default: '4' } } });
+/**
+ * Seconds each latency phase runs at its full rate before the measured window. A cold
+ * relay and cold clients (code not yet optimised) fall behind in the first second and
+ * build a backlog; with 2 s that backlog was sometimes still draining at the start of
+ * the window (latencies of 0.5-1 s in its first 100-300 ms, BENCH_TRACE=1).
+ */
+const WARMUP_S = Math.max(1, Number(values.warmup));
+/** The relay's ingest spool (relay/spool): 'off' = in-memory acks; 'on' = a fresh spool directory per relay process. */
+const SPOOL = values.spool === 'on' ? 'on' : 'off';
 /** Processes the log-stream clients are spread over (1: all in one, the default). */
 const CLIENT_PROCS = Math.max(1, Number(values['client-procs']));
 const CLIENTS = Number(values.clients);
@@ -64,7 +78,8 @@ function vm(pid: number, key: string): number {
 
 type RelayStats = Record<string, number>;
 async function startRelay(extra: readonly string[] = []): Promise<{ pid: number; ingest: number; logs: number; stats: () => Promise<RelayStats>; stop: () => Promise<void> }> {
-  const child = spawn(process.execPath, [...(values['relay-node-arg'] ?? []), ...entry('relay-entry'), '--ingest-listen', '127.0.0.1:0', '--log-stream-listen', '127.0.0.1:0',
+  const spoolArgs = SPOOL === 'on' ? ['--spool-enabled', 'true', '--spool-dir', mkdtempSync(join(process.env['PALISADE_TEST_TMP'] ?? '/tmp/palisade-test', 'bench-relay-spool-'))] : ['--spool-enabled', 'false'];
+  const child = spawn(process.execPath, [...(values['relay-node-arg'] ?? []), ...entry('relay-entry'), ...spoolArgs, '--ingest-listen', '127.0.0.1:0', '--log-stream-listen', '127.0.0.1:0',
     '--throttle-enabled', 'false', '--throttle-collapse-window-ms', '0', '--ingest-max-events-per-sec', '10000000',
     '--log-stream-client-queue-size', '50000', '--log-stream-replay-buffer', '50000', '--log-level', 'info', ...extra], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
@@ -106,17 +121,42 @@ function relayFigures(st: RelayStats, dt: number): Record<string, number> {
 /** Ingest ack latency (send -> ack at the node), recorded while `on`. */
 const ackLat = { on: false, ms: [] as number[] };
 
+/** Protobuf base-128 varint of a non-negative integer. */
+function varintOf(v: number | bigint): Buffer {
+  let x = BigInt(v);
+  const out: number[] = [];
+  while (x > 0x7fn) {
+    out.push(Number(x & 0x7fn) | 0x80);
+    x >>= 7n;
+  }
+  out.push(Number(x));
+  return Buffer.from(out);
+}
+/** A length-delimited field: key (field number, wire type 2), length, bytes. */
+const lenField = (field: number, body: Buffer): Buffer => Buffer.concat([varintOf((field << 3) | 2), varintOf(body.length), body]);
+const strField = (field: number, s: string): Buffer => lenField(field, Buffer.from(s));
+
+/**
+ * A simulated enforcer: a real gRPC client of palisade.v1 Ingest.Stream (hello, then
+ * batches, acks read back). Like the enforcer's outbox it sets Timestamp, UpdatedTime
+ * and HostName and leaves ClusterName for the relay to stamp. Its requests are built
+ * as protobuf bytes from a per-node prefix (the fixed Alert fields, made once by
+ * Alert.encode) plus the per-event Resource and Data fields, so the load generator
+ * spends little CPU on the two cores it shares with the relay and the clients; the
+ * bytes are an ordinary IngestRequest (every field decodes as with IngestRequest.encode).
+ */
 class Node {
-  readonly client: IngestClient;
-  readonly call: ClientDuplexStream<IngestRequest, IngestResponse>;
+  readonly client: Client;
+  readonly call: ClientDuplexStream<Buffer, IngestResponse>;
   acked = 0n;
   sent = 0n;
   private readonly waiters: Array<() => void> = [];
   /** [last seq, send time] of batches not yet acked. */
   private readonly inFlight: Array<[bigint, bigint]> = [];
+  private readonly head: Buffer;
   constructor(port: number, readonly id: string) {
-    this.client = new IngestClient(`127.0.0.1:${port}`, credentials.createInsecure(), OWN);
-    this.call = this.client.stream();
+    this.client = new Client(`127.0.0.1:${port}`, credentials.createInsecure(), OWN);
+    this.call = this.client.makeBidiStreamRequest('/palisade.v1.Ingest/Stream', (b: Buffer) => b, (b: Buffer) => IngestResponse.decode(b));
     this.call.on('data', (r: IngestResponse) => {
       if (r.ackedSeq > this.acked) this.acked = r.ackedSeq;
       const now = process.hrtime.bigint();
@@ -127,20 +167,23 @@ class Node {
       for (const w of this.waiters.splice(0)) w();
     });
     this.call.on('error', () => undefined);
-    this.call.write({ kind: { $case: 'hello', value: { nodeId: id, nodeName: id, bootId: 'b1', agentVersion: 'bench', capabilities: [], clusterName: 'bench' } } });
+    this.call.write(Buffer.from(IngestRequest.encode({ kind: { $case: 'hello', value: { nodeId: id, nodeName: id, bootId: 'b1', agentVersion: 'bench', capabilities: [], clusterName: 'bench' } } }).finish()));
+    const nowMs = Date.now();
+    this.head = Buffer.from(Alert.encode(Alert.create({ Timestamp: BigInt(Math.floor(nowMs / 1000)), UpdatedTime: new Date(nowMs).toISOString().replace('Z', '000Z'), HostName: id, ContainerID: 'c', Type: 'MatchedPolicy', PolicyName: 'p', Operation: 'File', Action: 'Audit', Result: 'Passed' })).finish());
   }
   send(n: number): void {
-    const entries: Entry[] = [];
     const first = this.sent + 1n;
     const tn = process.hrtime.bigint();
-    const t = tn.toString();
+    const data = strField(21, `t=${tn}`);
+    const parts: Buffer[] = [strField(1, this.id), strField(2, 'b1'), Buffer.from([0x18]), varintOf(first), Buffer.from([0x20]), varintOf(first + BigInt(n - 1))];
     for (let i = 0; i < n; i++) {
       const seq = first + BigInt(i);
-      entries.push({ seq, event: { $case: 'alert', value: Alert.create({ HostName: this.id, ContainerID: 'c', Type: 'MatchedPolicy', PolicyName: 'p', Operation: 'File', Resource: `/etc/${seq}`, Action: 'Audit', Result: 'Passed', Data: `t=${t}` }) } });
+      const alert = Buffer.concat([this.head, strField(20, `/etc/${seq}`), data]);
+      parts.push(lenField(5, Buffer.concat([Buffer.from([0x08]), varintOf(seq), lenField(2, alert)])));
     }
     this.sent += BigInt(n);
     this.inFlight.push([this.sent, tn]);
-    this.call.write({ kind: { $case: 'batch', value: { nodeId: this.id, bootId: 'b1', firstSeq: first, lastSeq: this.sent, entries } } });
+    this.call.write(lenField(2, Buffer.concat(parts)));
   }
   waitAck(): Promise<void> {
     return new Promise((r) => this.waiters.push(r));
@@ -335,7 +378,7 @@ async function latency(rate: number, extra: readonly string[] = []): Promise<Rec
     timer = setTimeout(tick, Math.max(0, nextWake - performance.now()));
   };
   let timer = setTimeout(tick, 0);
-  await sleep(2000);
+  await sleep(WARMUP_S * 1000);
   sinks.send('lat');
   ackLat.on = true;
   ackLat.ms = [];
@@ -421,7 +464,7 @@ const ratio = (ref: number | undefined, x: number | undefined): number => (ref ?
 const result = {
   date: new Date().toISOString(),
   machine: { cpus: cpus().length, model: cpus()[0]?.model ?? '', kernel: release(), node: process.version, loadavg: loadavg(), loadavgAtStart: loadStart },
-  method: `relay = palisade relay process (${TSX ? 'tsx' : 'compiled JS, no tsx'}), ${NODES} ingest clients in this process, ${CLIENTS} WatchAlerts clients in ${CLIENT_PROCS === 1 ? 'a child process' : `${CLIENT_PROCS} child processes`} (bench/relay/sinks.ts: grpc-js ${values['client-api'] === 'stub' ? 'Client.makeServerStreamRequest' : 'Channel.createCall (no per-message Readable/interceptors)'}, one HTTP/2 connection each, receive window ${CLIENT_WINDOW > 0 ? `${CLIENT_WINDOW} B (grpc-go clients such as karmor grow theirs by BDP estimation up to 16 MiB)` : "grpc-js's default 64 KiB"}; each message is decoded only for Operation (drop notices) and Data (the send time)), latency phases: each node sends one batch every 50 ms holding what it owes by the clock (rate / 50 x elapsed - sent, so offeredEventsPerSec is the target rate), node phases spread evenly over the period (10 phases 5 ms apart); after each window the runner waits up to 10 s for every client to hold every event sent (clientMissingEventsMax: events sent that some client did not get), latency = client receive time minus the send time carried in the alert's Data; loopback, throttle/collapse off, relay queue/replay 50,000 events, ${SECONDS} s measured after 2 s warm-up per phase; ${RUNS} rounds (throughput, 20k, 20k reference, 2k, 2k reference), medians per field, each run's p99 listed; relay event-loop delay = perf_hooks.monitorEventLoopDelay (10 ms resolution) minus the resolution, and GC pauses (PerformanceObserver 'gc'), both in the relay process over each measured window (bench/relay/relay-entry.ts, read by SIGUSR2) (2 vCPUs shared with other work: load average in machine.loadavg)`,
+  method: `relay = palisade relay process (${TSX ? 'tsx' : 'compiled JS, no tsx'}), ${NODES} ingest clients in this process, ${CLIENTS} WatchAlerts clients in ${CLIENT_PROCS === 1 ? 'a child process' : `${CLIENT_PROCS} child processes`} (bench/relay/sinks.ts: grpc-js ${values['client-api'] === 'stub' ? 'Client.makeServerStreamRequest' : 'Channel.createCall (no per-message Readable/interceptors)'}, one HTTP/2 connection each, receive window ${CLIENT_WINDOW > 0 ? `${CLIENT_WINDOW} B (grpc-go clients such as karmor grow theirs by BDP estimation up to 16 MiB)` : "grpc-js's default 64 KiB"}; each message is decoded only for Operation (drop notices) and Data (the send time)), latency phases: each node sends one batch every 50 ms holding what it owes by the clock (rate / 50 x elapsed - sent, so offeredEventsPerSec is the target rate), node phases spread evenly over the period (10 phases 5 ms apart); after each window the runner waits up to 10 s for every client to hold every event sent (clientMissingEventsMax: events sent that some client did not get), latency = client receive time minus the send time carried in the alert's Data; loopback, throttle/collapse off, ${SPOOL === 'on' ? 'ingest spool on (a fresh directory per relay, fsync per group commit)' : 'ingest spool off (acks after the in-memory hand-off)'}, relay queue/replay 50,000 events, ${SECONDS} s measured after a warm-up at full rate (throughput: 2 s, latency phases: ${WARMUP_S} s) per phase; ${RUNS} rounds (throughput, 20k, 20k reference, 2k, 2k reference), medians per field, each run's p99 listed; relay event-loop delay = perf_hooks.monitorEventLoopDelay (10 ms resolution) minus the resolution, and GC pauses (PerformanceObserver 'gc'), both in the relay process over each measured window (bench/relay/relay-entry.ts, read by SIGUSR2) (2 vCPUs shared with other work: load average in machine.loadavg)`,
   goal: { eventsPerSec: 100_000, p99msAt20k: 50, rssMiB: 300 },
   throughput: tp,
   latencyAt20k: l20,

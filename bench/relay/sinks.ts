@@ -10,6 +10,8 @@
 // {got: number[], dropped}: cheap, for polling), "raw" (like report, with
 // every latency sample instead of percentiles), "report" (prints one
 // JSON line: {got: number[], dropped, p50, p99, samples, eldP99ms, eldMaxms}), "exit".
+// BENCH_TRACE=1: at exit, prints on stderr the worst latency per 100 ms of the recorded
+// window ("trace [[slot, ms], ...]", slot = monotonic time / 100 ms mod 10,000).
 // eldP99ms/eldMaxms: this process's event-loop delay since "lat" (monitorEventLoopDelay,
 // 10 ms resolution, minus the resolution): how far the clients themselves lag.
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -77,13 +79,24 @@ const got: number[] = new Array<number>(n).fill(0);
 let dropped = 0;
 let recording = false;
 const lat: number[] = [];
+const TRACE = process.env['BENCH_TRACE'] === '1';
+const trace = new Map<number, number>();
+process.on('exit', () => { if (TRACE) process.stderr.write(`trace ${JSON.stringify([...trace].map(([k, v]) => [k % 10000, Math.round(v)]))}\n`); });
 const onAlert = (i: number, a: Slim): void => {
   if (a.droppedEvents > 0) {
     dropped += a.droppedEvents;
     return;
   }
   got[i] = (got[i] as number) + 1;
-  if (recording) lat.push((Number(process.hrtime.bigint()) - a.sentNs) / 1e6);
+  if (recording) {
+    const now = Number(process.hrtime.bigint());
+    const l = (now - a.sentNs) / 1e6;
+    lat.push(l);
+    if (TRACE) {
+      const slot = Math.floor(now / 1e8);
+      trace.set(slot, Math.max(trace.get(slot) ?? 0, l));
+    }
+  }
 };
 const options = { 'grpc.use_local_subchannel_pool': 1, ...(WINDOW > 0 ? { 'grpc-node.flow_control_window': WINDOW } : {}) };
 const request = (): Buffer => Buffer.from(RequestMessage.encode(RequestMessage.create({ Filter: 'all' })).finish());
