@@ -5,13 +5,14 @@
 // PALISADE_RELAY_INGEST_MAX_MESSAGE_BYTES, --ingest-max-message-bytes).
 //
 // Invariants: defaultConfig() runs with nothing else installed (no Redis, no
-// Kubernetes, no TLS); loadRelayConfig() never throws for bad input, it returns every
+// Kubernetes, no TLS, no spool directory: in memory — spool.dir '' is off, see
+// relay/spool/config.ts); loadRelayConfig() never throws for bad input, it returns every
 // problem found, each naming the field, the source (file path, env variable or flag)
 // and what was expected.
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { defaultUpstreamSection, parseAddressList, type UpstreamSection } from './upstream/config.js';
-import { defaultSpoolConfig, type SpoolConfig } from './spool/config.js';
+import { defaultSpoolConfig, spoolOn, type SpoolConfig } from './spool/config.js';
 
 export type KubernetesMode = 'none' | 'kubeconfig' | 'in-cluster';
 
@@ -168,7 +169,7 @@ export const FIELDS: readonly Field[] = [
   { path: ['upstream', 'tlsServerName'], kind: { t: 'string' }, help: 'expected name in the agents\' certificates' },
   { path: ['access', 'file'], kind: { t: 'string' }, help: 'tenancy file (client identity -> namespaces); empty: off' },
   { path: ['spool', 'enabled'], kind: { t: 'bool' }, help: 'ack ingest batches only once written to the spool (false: after the in-memory hand-off)' },
-  { path: ['spool', 'dir'], kind: { t: 'string' }, help: 'spool directory; empty: /var/lib/palisade/relay-spool as root, else $XDG_STATE_HOME/palisade/relay-spool' },
+  { path: ['spool', 'dir'], kind: { t: 'string' }, help: 'spool directory (e.g. /var/lib/palisade/relay-spool); empty: no spool, acks after the in-memory hand-off' },
   { path: ['spool', 'maxBytes'], kind: int(64 * 1024, 2 ** 50), help: 'bound of the spool; a batch that does not fit is refused (retryable)' },
   { path: ['spool', 'segmentBytes'], kind: int(4096, 2 ** 40), help: 'size at which a new segment file is started' },
   { path: ['spool', 'fsync'], kind: { t: 'bool' }, help: 'fdatasync before acking (false: survives a relay crash, not a machine crash)' },
@@ -351,10 +352,10 @@ function crossFieldProblems(c: RelayConfig): ConfigProblem[] {
   if (c.logStream.replayBuffer < c.logStream.clientQueueSize) {
     out.push({ field: 'logStream.replayBuffer', source: merged, message: `must be at least logStream.clientQueueSize (${c.logStream.clientQueueSize}): client queues are windows of the shared ring` });
   }
-  if (c.spool.enabled && c.spool.maxBytes < 2 * c.spool.segmentBytes) {
+  if (spoolOn(c.spool) && c.spool.maxBytes < 2 * c.spool.segmentBytes) {
     out.push({ field: 'spool.maxBytes', source: merged, message: `must be at least twice spool.segmentBytes (${c.spool.segmentBytes}): the segment being written is never deleted` });
   }
-  if (c.spool.enabled && c.spool.maxBytes < 2 * c.ingest.maxMessageBytes) {
+  if (spoolOn(c.spool) && c.spool.maxBytes < 2 * c.ingest.maxMessageBytes) {
     out.push({ field: 'spool.maxBytes', source: merged, message: `must be at least twice ingest.maxMessageBytes (${c.ingest.maxMessageBytes}), or the largest batch could never be spooled` });
   }
   if (c.ingest.listen === c.logStream.listen && parseHostPort(c.ingest.listen)?.port !== 0) {

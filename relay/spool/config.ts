@@ -1,9 +1,9 @@
-// Options of the relay spool (RelayConfig['spool']) and where it lives by default.
+// Options of the relay spool (RelayConfig['spool']) and where it should live.
 //
-// Invariants: the spool is on iff `enabled` and `dir` is not empty. `palisade relay`
-// (any configuration loaded by loadRelayConfig from file, environment and flags)
-// fills an empty dir with defaultSpoolDir(); a RelayConfig built in code from
-// defaultConfig() keeps dir '' and runs in memory unless the caller sets one.
+// Invariants: the spool is on iff `enabled` and `dir` is not empty. The default dir
+// is '' (off): a default on the state directory (defaultSpoolDir()) was held back
+// because every `palisade relay` process on a host would then share one spool —
+// dedup state included — across runs (relay/spool/README.md, "Default directory").
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 

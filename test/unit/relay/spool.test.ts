@@ -217,3 +217,20 @@ test('age retention deletes only old segments whose events left the hub; never u
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('config: spool.* from flags, env and file; off while dir is empty; bounds checked', async () => {
+  const { loadRelayConfig, defaultConfig, formatProblem } = await import('../../../relay/config.js');
+  const { spoolOn, defaultSpoolDir } = await import('../../../relay/spool/config.js');
+  assert.equal(spoolOn(defaultConfig().spool), false, 'default: no directory, in memory');
+  const r = loadRelayConfig({ env: { PALISADE_RELAY_SPOOL_DIR: '/var/tmp/x', PALISADE_RELAY_SPOOL_FSYNC: 'false' }, flags: { 'spool-max-bytes': '16777216', 'spool-segment-bytes': '1048576' } });
+  assert.ok(r.ok, JSON.stringify(r));
+  assert.deepEqual(r.value.spool, { enabled: true, dir: '/var/tmp/x', maxBytes: 16_777_216, segmentBytes: 1_048_576, fsync: false, maxAgeSec: 604_800 });
+  assert.equal(spoolOn(r.value.spool), true);
+  const off = loadRelayConfig({ flags: { 'spool-dir': '/var/tmp/x', 'spool-enabled': 'false' } });
+  assert.ok(off.ok && !spoolOn(off.value.spool));
+  const bad = loadRelayConfig({ flags: { 'spool-dir': '/var/tmp/x', 'spool-max-bytes': '100000', 'spool-segment-bytes': '80000' } });
+  assert.ok(!bad.ok);
+  assert.match(bad.problems.map(formatProblem).join('\n'), /spool\.maxBytes: must be at least twice spool\.segmentBytes/);
+  assert.equal(defaultSpoolDir({}, 0), '/var/lib/palisade/relay-spool');
+  assert.equal(defaultSpoolDir({ XDG_STATE_HOME: '/st' }, 1000), '/st/palisade/relay-spool');
+});
