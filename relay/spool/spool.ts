@@ -153,7 +153,10 @@ export async function openSpool(cfg: SpoolConfig, deps: SpoolDeps): Promise<{ ok
         } else marks.push(r);
       }
       const st = await stat(file);
-      segs.push({ name, firstLsn: parseSegmentName(name) as bigint, size, pending: n, maxHub: 0, lastWriteMs: st.mtimeMs });
+      const firstLsn = parseSegmentName(name) as bigint;
+      // a segment created just before a crash may hold no record: its name's LSN is taken
+      if (n === 0 && firstLsn > lastLsn) lastLsn = firstLsn;
+      segs.push({ name, firstLsn, size, pending: n, maxHub: 0, lastWriteMs: st.mtimeMs });
     }
     if (cfg.fsync && torn > 0) await syncDir(dir);
   } catch (err) {

@@ -234,3 +234,26 @@ test('config: spool.* from flags, env and file; off while dir is empty; bounds c
   assert.equal(defaultSpoolDir({}, 0), '/var/lib/palisade/relay-spool');
   assert.equal(defaultSpoolDir({ XDG_STATE_HOME: '/st' }, 1000), '/st/palisade/relay-spool');
 });
+
+test('a segment left with only its header (crash right after it was created) does not block new segments', async () => {
+  const dir = tmp();
+  try {
+    const a = await open(dir);
+    assert.ok((await a.spool.append(batch(1))).ok);
+    await a.spool.close();
+    // the next process created segment 2 and died before its first record
+    const { segmentHeader, segmentName } = await import('../../../relay/spool/format.js');
+    writeFileSync(join(dir, segmentName(2n)), segmentHeader());
+    const b = await open(dir);
+    assert.deepEqual(b.recovery.recovery.records.map((r) => r.lsn), [1n]);
+    const r = await b.spool.append(batch(2));
+    assert.ok(r.ok, 'appended to a new segment');
+    assert.equal(r.ok && r.lsn, 3n);
+    await b.spool.close();
+    const c = await open(dir);
+    assert.deepEqual(c.recovery.recovery.records.map((x) => x.lsn), [1n, 3n]);
+    await c.spool.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
