@@ -174,7 +174,7 @@ export async function run(argv: string[]): Promise<number> {
   await out.close();
   if (out.dropped > 0) process.stderr.write(`palisade trace: ${out.dropped} lines not printed (stdout did not keep up)\n`);
   if (args.stats || st.lost > 0) {
-    process.stderr.write(`palisade trace: ${st.events.delivered} events, lost ${st.lost} (kernel ring full ${st.kernel.dropped}, user-space queue ${st.native.droppedRecords}, bad ${st.native.badRecords + st.decoder.badTotal}); syscall programs attached as ${st.attach.mode}${st.attach.fallback ? ` (${st.attach.fallback})` : ''}\n`);
+    process.stderr.write(`palisade trace: ${st.events.delivered} events, lost ${st.lost} (kernel ring full ${st.kernel.dropped}, user-space queue ${st.native.droppedRecords}, bad ${st.native.badRecords + st.decoder.badTotal}); filtered in the kernel ${st.kernel.filtered}; syscall programs attached as ${st.attach.mode}${st.attach.fallback ? ` (${st.attach.fallback})` : ''}\n`);
   }
   return 0;
 }

@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { buildProg, TMP } from './harness.js';
+import { BUSYBOX_IMAGE, ensureImage, startContainer } from '../../support/podman.js';
 import { namespaceInode } from '../../../collector/namespaces.js';
 
 const CLI = ['--import', 'tsx', 'cli/main.ts'];
@@ -150,5 +151,32 @@ describe('palisade trace', () => {
     assert.equal(seen.filter((e) => e.pid === hostPid).length, 0, 'no host-namespace event');
     assert.ok(seen.every((e) => e.mntNs === mnt), 'only the listed mount namespace');
     assert.match(stderr, /lost 0 .*attached as tp_btf/);
+  });
+
+  it('--container filters in the kernel by the container mount namespace', async () => {
+    await ensureImage(BUSYBOX_IMAGE);
+    const ctr = await startContainer(BUSYBOX_IMAGE, ['sh', '-c', 'while true; do cat /etc/hostname >/dev/null; sleep 0.2; done']);
+    try {
+      const mnt = namespaceInode(ctr.hostPid, 'mnt');
+      const trace = spawn(process.execPath, [...CLI, 'trace', '--json', '--class', 'file', '--container', ctr.id.slice(0, 12), '--stats'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stderr = '';
+      trace.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+      const seen: Array<Record<string, unknown>> = [];
+      const got = new Promise<void>((resolve) => createInterface({ input: trace.stdout }).on('line', (line) => {
+        seen.push(JSON.parse(line) as Record<string, unknown>);
+        if (seen.filter((e) => e.path === '/etc/hostname').length >= 3) resolve();
+      }));
+      await Promise.race([got, new Promise((r) => setTimeout(r, 20_000))]);
+      trace.kill('SIGINT');
+      const code = await new Promise<number | null>((resolve) => trace.on('exit', (c) => resolve(c)));
+      assert.equal(code, 0, stderr);
+      assert.ok(seen.filter((e) => e.path === '/etc/hostname').length >= 3, `the container's opens were shown; stderr: ${stderr}`);
+      assert.ok(seen.every((e) => e.container === ctr.id && e.mntNs === mnt), 'only the container, in its mount namespace');
+      assert.doesNotMatch(stderr, /user space only/);
+      const filtered = Number(/filtered in the kernel (\d+)/.exec(stderr)?.[1] ?? -1);
+      assert.ok(filtered > 0, `other tasks' events were filtered in the kernel (${filtered})`);
+    } finally {
+      await ctr.stop();
+    }
   });
 });
