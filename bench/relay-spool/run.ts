@@ -8,6 +8,7 @@
 // throttle and collapse off.
 // Prints a table and writes bench/results/relay-spool.json.
 // Usage: flock /tmp/palisade-bench.lock node --import tsx bench/relay-spool/run.ts [--seconds 5] [--runs 3]
+//   (diagnosis: BENCH_RELAY_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR" adds node flags to the relay)
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync, statfsSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir } from 'node:os';
@@ -29,7 +30,8 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 type Relay = { child: ChildProcess; ingest: string; exited: Promise<number | null> };
 
 async function startRelay(spoolArgs: string[]): Promise<Relay> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'cli/main.ts', 'relay', '--ingest-listen', '127.0.0.1:0', '--log-stream-listen', '127.0.0.1:0',
+  const nodeArgs = (process.env['BENCH_RELAY_NODE_ARGS'] ?? '').split(' ').filter((a) => a !== ''); // diagnosis, e.g. --cpu-prof
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'cli/main.ts', 'relay', '--ingest-listen', '127.0.0.1:0', '--log-stream-listen', '127.0.0.1:0',
     '--throttle-enabled', 'false', '--throttle-collapse-window-ms', '0', '--ingest-max-events-per-sec', '10000000', '--log-level', 'info', ...spoolArgs], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout?.on('data', (b: Buffer) => { out += b.toString(); });

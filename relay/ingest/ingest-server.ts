@@ -79,6 +79,10 @@ export type SpoolBatch = {
   readonly raw: Buffer;
 };
 
+/** The request bytes as received ride on the decoded batch (a WeakMap cost measurably more GC). */
+const RAW: unique symbol = Symbol('palisade.ingest.raw');
+type SpooledBatch = Batch & { [RAW]?: Buffer };
+
 /** Pause asked of a sender whose batch the full spool refused. */
 const SPOOL_FULL_PAUSE_MS = 1000;
 /** Batches of one stream in flight with the spool (see run()). */
@@ -103,8 +107,6 @@ export function createIngestServer(d: IngestDeps): IngestServer {
   let draining = false;
   const reject = (reason: string, n = 1): void => d.counters.inc('palisade_relay_ingest_rejected_total', { reason }, n);
   const cutoff = (reason: string): void => d.counters.inc('palisade_relay_ingest_cutoff_total', { reason });
-  // request bytes as received, for the spool record (kept only until the batch is handled)
-  const raws = new WeakMap<Batch, Buffer>();
 
   // Same wire contract as IngestService; deserialize failures are counted before grpc-js answers INTERNAL.
   const service: ServiceDefinition = {
@@ -113,7 +115,7 @@ export function createIngestServer(d: IngestDeps): IngestServer {
       requestDeserialize: (b: Buffer): IngestRequest => {
         try {
           const r = IngestRequest.decode(b);
-          if (d.spool && r.kind?.$case === 'batch') raws.set(r.kind.value, b);
+          if (d.spool && r.kind?.$case === 'batch') (r.kind.value as SpooledBatch)[RAW] = b;
           return r;
         } catch (err) {
           reject('malformed');
@@ -301,8 +303,7 @@ export function createIngestServer(d: IngestDeps): IngestServer {
       this.pending.push(range);
       try {
         if (d.spool && (fresh.length > 0 || lost > 0)) {
-          const raw = raws.get(b) ?? Buffer.from(IngestRequest.encode({ kind: { $case: 'batch', value: b } }).finish());
-          raws.delete(b);
+          const raw = (b as SpooledBatch)[RAW] ?? Buffer.from(IngestRequest.encode({ kind: { $case: 'batch', value: b } }).finish());
           const w = await d.spool.append({ nodeId: b.nodeId, bootId: b.bootId, firstSeq: b.firstSeq, lastSeq: b.lastSeq, receivedAtMs: nowMs, hostName: h.nodeName, clusterName, raw });
           await prev; // hand-off and ack in stream order
           if (!w.ok) {
