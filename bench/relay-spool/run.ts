@@ -158,6 +158,8 @@ const result = {
   spoolOn: S,
   reference: { spoolOff: R },
   ratio: { eventsPerSec: Number((S.eventsPerSec / R.eventsPerSec).toFixed(3)), ackP50: Number((S.ackP50Ms / R.ackP50Ms).toFixed(2)), ackP99: Number((S.ackP99Ms / R.ackP99Ms).toFixed(2)) },
+  /** on / off of each round (the two relays of a round ran back to back): the machine's load moves the medians. */
+  roundRatiosEventsPerSec: on.map((x, i) => Number((x.eventsPerSec / (off[i] as Round).eventsPerSec).toFixed(3))),
 };
 mkdirSync(join(root, 'bench/results'), { recursive: true });
 writeFileSync(join(root, 'bench/results/relay-spool.json'), JSON.stringify(result, null, 2) + '\n');
