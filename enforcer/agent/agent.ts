@@ -99,7 +99,9 @@ export function createNodeAgent(config: NodeAgentConfig): NodeAgent {
   const bootId = config.bootId ?? readBootId();
   const nodeName = config.nodeName ?? hostname();
   const logsOn = config.logs ?? true;
-  const classes = config.classes ?? ['process', 'file', 'network'];
+  // capability checks are frequent: observed only when a policy has capability rules
+  const wantsCaps = config.policies.some((p) => p.rules.some((r) => r.class === 'capabilities'));
+  const classes = config.classes ?? ['process', 'file', 'network', ...(wantsCaps ? ['capability' as const] : [])];
   const stateDir = config.stateDir === undefined ? '/var/lib/palisade/agent' : config.stateDir;
   const seqs = stateDir === null ? undefined : createSeqStore({ dir: stateDir, nodeId, bootId });
   const outbox = createOutbox({ ...defaultOutboxConfig(nodeId, bootId), ...config.outbox }, seqs ? { seqs } : {});
