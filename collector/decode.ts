@@ -1,6 +1,7 @@
 // Decodes a batch from the native addon: frames of [u32 len | flags][record], records as
 // in bpf/include/palisade_event.h; the flags (bit 31 ASCII, bit 30 no "/." or "//" in any
-// string) are hints computed by the native side (collector/native/src/record.h). Reads with a DataView over the batch (no
+// string, bit 29 a file record with the same paths as the frame before it) are hints
+// computed by the native side (collector/native/src/record.h). Reads with a DataView over the batch (no
 // copy of the batch; strings are decoded from it directly).
 // Invariants: never throws and never reads outside the batch; every record that fails a
 // check is counted in DecodeCounters.bad[reason] and skipped, and decoding continues with
@@ -10,8 +11,9 @@
 // in a fixed order (one hidden class per kind); comm, cgroup id and start time are reused
 // from the previous record when their bytes are equal (no new string or BigInt); strings of
 // records the native side flagged all-ASCII are built as one-byte strings without UTF-8
-// decoding, and paths it flagged canonical skip the normalisation scan; timestamps are
-// computed from two 32-bit halves, not from a BigInt.
+// decoding, and paths it flagged canonical skip the normalisation scan; a file record it
+// flagged as naming the same paths as the frame before it reuses that frame's path strings;
+// timestamps are computed from two 32-bit halves, not from a BigInt.
 import { posix } from 'node:path';
 import type { CollectorEvent, FileOp, NetOp, SockAddr } from './events.js';
 import * as L from './layout.js';
@@ -24,7 +26,7 @@ const EXEC = { ...L.EXEC }, EXIT = { ...L.EXIT }, FILE = { ...L.FILE }, FORK = {
 const KIND = { ...L.KIND }, NET = { ...L.NET }, SYSCALL = { ...L.SYSCALL }, FLAG = { ...L.FLAG };
 const CAP = { ...L.CAP }, CAP_FLAG = { ...L.CAP_FLAG };
 const FILE_OPS = [...L.FILE_OPS], NET_OPS = [...L.NET_OPS];
-const FRAME_ASCII = 0x80000000, FRAME_CANON = 0x40000000, FRAME_LEN = 0x3fffffff;
+const FRAME_ASCII = 0x80000000, FRAME_CANON = 0x40000000, FRAME_SAME = 0x20000000, FRAME_LEN = 0x1fffffff;
 const TWO32 = 4294967296;
 
 export type BadReason = 'short' | 'size' | 'abi' | 'kind' | 'strings' | 'frame';
@@ -56,6 +58,7 @@ export function decodeBatch(batch: Uint8Array, ctx: DecodeContext, counters: Dec
   const total = batch.byteLength;
   let off = 0;
   let good = 0;
+  prevFile = false;
   while (off < total) {
     if (total - off < 4) { counters.bad.frame++; break; }
     const frame = view.getUint32(off, true);
@@ -78,6 +81,9 @@ function str(buf: Buffer, start: number, len: number, ascii: boolean): string {
   if (ascii && HAS_LATIN1) return (buf as Latin1Buffer).latin1Slice(start, start + len);
   return buf.toString('utf8', start, start + len);
 }
+
+// paths of the frame just before, when it decoded as a file record (FRAME_SAME refers to it)
+let prevFile = false, prevPath = '', prevPath2: string | undefined;
 
 // previous record's comm, cgroup id and start time, by their bytes
 let commW0 = -1, commW1 = -1, commW2 = -1, commW3 = -1, commStr = '';
@@ -120,6 +126,8 @@ function normalise(path: string, flags: number, canon: boolean): string {
  * `frame`: the frame header, whose flag bits are the native side's string hints. */
 export function decodeRecord(view: DataView, buf: Buffer, off: number, len: number, ctx: DecodeContext,
   counters: DecodeCounters, frame = 0): CollectorEvent | undefined {
+  const same = prevFile && (frame & FRAME_SAME) !== 0;
+  prevFile = false;
   if (len < HDR.size) { counters.bad.short++; return undefined; }
   const kind = view.getUint16(off + HDR.kind, true);
   const size = view.getUint16(off + HDR.recSize, true);
@@ -232,12 +240,16 @@ export function decodeRecord(view: DataView, buf: Buffer, off: number, len: numb
       const s = b + FILE.size;
       const op = FILE_OPS[view.getUint16(b + FILE.op, true)] as FileOp;
       const chown = op === 'chown';
+      // same bytes, same header flags: the strings the previous frame built (path2 only for rename)
+      const path = same ? prevPath : normalise(str(buf, s, l1, ascii), flags, canon);
+      const path2 = op !== 'rename' ? undefined : same && prevPath2 !== undefined ? prevPath2 : normalise(str(buf, s + l1, l2, ascii), flags, canon);
+      prevFile = true; prevPath = path; prevPath2 = path2;
       return {
         class: 'file', kind: 'file', bootNs, timestamp, pid, tid, ppid, nsPid, nsTid, nsPpid, uid, gid,
         cgroupId: cg, mntNs, pidNs, startNs: start, comm: cm, ret, syscall, truncated, exe: '', container: undefined,
         op,
-        path: normalise(str(buf, s, l1, ascii), flags, canon),
-        path2: op === 'rename' ? normalise(str(buf, s + l1, l2, ascii), flags, canon) : undefined,
+        path,
+        path2,
         fd: view.getInt32(b + FILE.fd, true),
         flags: view.getUint32(b + FILE.flags, true),
         mode: view.getUint32(b + FILE.mode, true),

@@ -157,6 +157,7 @@ static struct pal_batch *pool_get(struct pal_collector *c)
 	if (b) {
 		b->next = NULL;
 		b->used = 0;
+		b->last = SIZE_MAX;
 		b->records = 0;
 	}
 	return b;
@@ -264,9 +265,15 @@ static void drain_ring(struct pal_collector *c)
 							bad++;
 						} else {
 							frame = rlen | pal_record_flags(rec, rlen);
+							/* the previous frame's copy is in the cache: a FILE record
+							 * naming the same path(s) lets the decoder reuse its strings */
+							if (b->last != SIZE_MAX)
+								frame |= pal_record_same(b->data + b->last,
+											 b->used - 4 - b->last, rec, rlen);
 							if (rec != d + 4)
 								memcpy(d + 4, rec, rlen);
 							memcpy(d, &frame, 4);
+							b->last = b->used + 4;
 							b->used += 4 + rlen;
 							b->records++;
 						}

@@ -27,6 +27,7 @@ struct pal_batch {
 	struct pal_batch *next;    /* pool free list */
 	size_t used;
 	size_t cap;
+	size_t last;               /* offset of the last frame's record, or SIZE_MAX (none yet) */
 	uint32_t records;
 	uint8_t data[];
 };

@@ -169,6 +169,22 @@ uint32_t pal_record_flags(const uint8_t *p, size_t len)
 	return (high ? 0 : PAL_FRAME_ASCII) | (pair ? 0 : PAL_FRAME_CANON);
 }
 
+uint32_t pal_record_same(const uint8_t *prev, size_t prev_len, const uint8_t *p, size_t len)
+{
+	const size_t H = sizeof(struct pal_hdr), F = sizeof(struct pal_file);
+	const size_t lens = H + offsetof(struct pal_file, path_len);
+
+	if (len != prev_len || len < H + F || rd16(p) != PAL_KIND_FILE || rd16(prev) != PAL_KIND_FILE)
+		return 0;
+	if (rd16(p + offsetof(struct pal_hdr, flags)) != rd16(prev + offsetof(struct pal_hdr, flags)))
+		return 0;
+	/* path_len and path2_len are adjacent */
+	if (rd32(p + lens) != rd32(prev + lens))
+		return 0;
+	/* checked records: the strings fill the rest exactly */
+	return memcmp(p + H + F, prev + H + F, len - H - F) == 0 ? PAL_FRAME_SAME : 0;
+}
+
 size_t pal_batch_check(const uint8_t *p, size_t len, size_t *bad)
 {
 	size_t off = 0, good = 0, nbad = 0;

@@ -21,16 +21,25 @@ enum pal_check {
  * the record (comm and the strings after the fixed body) is below 0x80, so the decoder may
  * build its strings as one-byte strings without UTF-8 decoding. PAL_FRAME_CANON: no "/."
  * and no "//" anywhere in the strings, so a path needs no lexical normalisation (unless the
- * kernel joined a relative path). Both are hints: a clear bit only costs the slow path. */
+ * kernel joined a relative path). PAL_FRAME_SAME: a FILE record whose path strings (and
+ * header flags) equal those of the record in the frame just before it in the same batch, so
+ * the decoder may reuse the strings it built for that one. All are hints: a clear bit only
+ * costs the slow path. */
 #define PAL_FRAME_ASCII 0x80000000u
 #define PAL_FRAME_CANON 0x40000000u
-#define PAL_FRAME_LEN_MASK 0x3fffffffu
+#define PAL_FRAME_SAME 0x20000000u
+#define PAL_FRAME_LEN_MASK 0x1fffffffu
 
 /* Checks one record of `len` bytes. */
 enum pal_check pal_record_check(const uint8_t *p, size_t len);
 
 /* For a record that passed pal_record_check: its PAL_FRAME_ASCII | PAL_FRAME_CANON bits. */
 uint32_t pal_record_flags(const uint8_t *p, size_t len);
+
+/* For two records that passed pal_record_check, `prev` the one framed just before `p`:
+ * PAL_FRAME_SAME when both are FILE records with equal header flags, equal path lengths and
+ * equal path bytes, else 0. */
+uint32_t pal_record_same(const uint8_t *prev, size_t prev_len, const uint8_t *p, size_t len);
 
 /* Walks a batch ([u32 len][record] ...); calls pal_record_check on each frame.
  * The frame length is masked with PAL_FRAME_LEN_MASK. Returns the number of good records; *bad gets the number of bad ones. A frame whose

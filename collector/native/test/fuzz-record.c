@@ -2,7 +2,8 @@
  * -fsanitize=address,undefined by test/unit/collector/asan.test.ts. Every buffer is a
  * separate heap allocation of exactly its length, so any read past it is reported by ASan.
  * Also compares pal_record_flags (the frame's ASCII / canonical-path hints) with a byte-by-
- * byte reference on valid records with random strings.
+ * byte reference on valid records with random strings, and pal_record_same (the "same paths as
+ * the frame before" hint) with a byte-by-byte reference on pairs of valid records.
  * Prints "good=<n> bad=<n>" for the whole run; exits non-zero on a wrong verdict. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -105,6 +106,66 @@ static int check_flags(uint8_t *buf)
 	return 0;
 }
 
+/* byte-by-byte reference of pal_record_same */
+static uint32_t same_ref(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
+{
+	const struct pal_hdr *ha = (const void *)a, *hb = (const void *)b;
+	const struct pal_file *fa = (const void *)(a + sizeof(*ha)), *fb = (const void *)(b + sizeof(*hb));
+	size_t i;
+	if (alen != blen || ha->kind != PAL_KIND_FILE || hb->kind != PAL_KIND_FILE || ha->flags != hb->flags ||
+	    fa->path_len != fb->path_len || fa->path2_len != fb->path2_len)
+		return 0;
+	for (i = sizeof(*ha) + sizeof(*fa); i < alen; i++)
+		if (a[i] != b[i])
+			return 0;
+	return PAL_FRAME_SAME;
+}
+
+/* two valid records, each in an exact-size heap buffer: FILE records with short random paths
+ * over a tiny alphabet (often equal), sometimes a different kind, split or header flags */
+static int check_same(void)
+{
+	static uint8_t a[512], b[512];
+	size_t alen, blen, k;
+	uint8_t *ca, *cb;
+	uint32_t got, want;
+	int fails = 0;
+
+	alen = make_file(a, rnd() % 4);
+	blen = rnd() % 8 ? make_file(b, rnd() % 4) : make_exec(b, 1, 1, 1);
+	for (k = sizeof(struct pal_hdr) + sizeof(struct pal_file); k < alen; k++)
+		a[k] = "ab"[rnd() % 2];
+	if (((struct pal_hdr *)b)->kind == PAL_KIND_FILE) {
+		struct pal_file *f = (void *)(b + sizeof(struct pal_hdr));
+		for (k = sizeof(struct pal_hdr) + sizeof(struct pal_file); k < blen; k++)
+			b[k] = "ab"[rnd() % 2];
+		if (rnd() % 8 == 0 && f->path_len > 0) {
+			f->path_len--; /* same bytes, split into path and path2 differently */
+			f->path2_len++;
+		}
+		if (rnd() % 8 == 0)
+			((struct pal_hdr *)b)->flags = PAL_F_RELATIVE;
+	}
+	ca = malloc(alen);
+	cb = malloc(blen);
+	memcpy(ca, a, alen);
+	memcpy(cb, b, blen);
+	if (pal_record_check(ca, alen) != PAL_OK || pal_record_check(cb, blen) != PAL_OK) {
+		fprintf(stderr, "same: generated record is not valid\n");
+		fails++;
+	} else {
+		got = pal_record_same(ca, alen, cb, blen);
+		want = same_ref(ca, alen, cb, blen);
+		if (got != want) {
+			fprintf(stderr, "same: lens %zu %zu: got %#x want %#x\n", alen, blen, got, want);
+			fails++;
+		}
+	}
+	free(ca);
+	free(cb);
+	return fails;
+}
+
 int main(int argc, char **argv)
 {
 	static uint8_t rec[PAL_RECORD_MAX + 64];
@@ -119,6 +180,7 @@ int main(int argc, char **argv)
 		switch (rnd() % 7) {
 		case 6:
 			fails += check_flags(rec);
+			fails += check_same();
 			break;
 		case 0: /* valid file record */
 			n = make_file(rec, rnd() % 300);

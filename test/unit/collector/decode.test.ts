@@ -49,6 +49,18 @@ describe('collector decoder', () => {
     assert.equal(net.ret, -111);
   });
 
+  it('reuses the previous frame\'s paths only when the native side flagged the record', () => {
+    const SAME = 0x20000000;
+    const a = fileRecord('/etc/one'), b = fileRecord('/etc/two'), ex = execRecord('/bin/true', '/usr/bin/true', ['true']);
+    const paths = (buf: Buffer): unknown[] => decodeAll(buf).events.map((e) => (e.kind === 'file' ? e.path : e.kind));
+    // the flag is trusted (the native side compared the bytes): a flagged record gets the previous paths
+    assert.deepEqual(paths(batch([a, b], [0, SAME])), ['/etc/one', '/etc/one']);
+    // ... but never from before the batch, across a non-file frame, or across a bad frame
+    assert.deepEqual(paths(batch([b], [SAME])), ['/etc/two']);
+    assert.deepEqual(paths(batch([a, ex, b], [0, 0, SAME])), ['/etc/one', 'exec', '/etc/two']);
+    assert.deepEqual(paths(batch([a, a.subarray(0, 50), b], [0, 0, SAME])), ['/etc/one', '/etc/two']);
+  });
+
   it('formats IPv6 addresses', () => {
     const a = new Uint8Array(16); a[15] = 1;
     assert.equal(formatIPv6(a), '::1');

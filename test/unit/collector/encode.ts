@@ -62,11 +62,12 @@ export function connectRecord(addr: [number, number, number, number], port: numb
   return buf;
 }
 
-/** frames records as the native addon does: [u32 len][record] */
-export function batch(records: Buffer[]): Buffer {
-  return Buffer.concat(records.flatMap((r) => {
+/** frames records as the native addon does: [u32 len | hint bits][record]; `hints[i]` is
+ * or-ed into frame i's length word */
+export function batch(records: Buffer[], hints: readonly number[] = []): Buffer {
+  return Buffer.concat(records.flatMap((r, i) => {
     const len = Buffer.alloc(4);
-    len.writeUInt32LE(r.length);
+    len.writeUInt32LE((r.length | (hints[i] ?? 0)) >>> 0);
     return [len, r];
   }));
 }
