@@ -175,6 +175,7 @@ export function createRelay(config: RelayConfig, opts: RelayOptions = {}): Relay
       current = enricherFor(identityLookupOf(cache));
     }
     if (useSpool) await openAndReplay();
+    else if (spoolOn(config.spool)) log.info({ dir: config.spool.dir }, 'spool not used: with Redis the shared stream is the durable hand-off');
     let streamHub: Hub = hub;
     if (config.redis.url !== '') {
       const { connectScaleOut } = await import('./scaleout/index.js');
