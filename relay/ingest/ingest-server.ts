@@ -86,7 +86,7 @@ type SpooledBatch = Batch & { [RAW]?: Buffer };
 /** Pause asked of a sender whose batch the full spool refused. */
 const SPOOL_FULL_PAUSE_MS = 1000;
 /** Batches of one stream in flight with the spool (see run()). */
-const SPOOL_PIPELINE = 4;
+const SPOOL_PIPELINE = 8;
 
 export interface IngestServer {
   readonly service: ServiceDefinition;
