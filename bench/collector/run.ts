@@ -5,7 +5,7 @@
 // Writes bench/results/collector.json (not with --only). Needs root. Medians of --runs after
 // one warm-up. Sections: overhead, drain, loss, rss, fork.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, rmdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -247,6 +247,9 @@ function compileRssChild(): string {
   const r = spawnSync(tsc, ['--module', 'NodeNext', '--moduleResolution', 'NodeNext', '--target', 'ES2022', '--strict', '--skipLibCheck',
     '--types', 'node', '--rootDir', root, '--outDir', outDir, join(root, 'bench/collector/rss-child.ts')], { encoding: 'utf8', cwd: root });
   if (r.status !== 0) throw new Error(`tsc rss-child: ${r.stdout}${r.stderr}`);
+  // the compiled tree lives outside the repository: let it resolve the repository's packages (pino, ...)
+  const modules = join(outDir, 'node_modules');
+  if (!existsSync(modules)) symlinkSync(join(root, 'node_modules'), modules);
   return join(outDir, 'bench/collector/rss-child.js');
 }
 async function rssRun(args: string[], env: NodeJS.ProcessEnv): Promise<{ rep: RssReport; ops: number }> {
