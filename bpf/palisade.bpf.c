@@ -1685,8 +1685,8 @@ static __always_inline int dispatch(struct bpf_raw_tracepoint_args *ctx, const i
 		if (tgid == c->agent_tgid)
 			goto filtered;
 		cgid = bpf_get_current_cgroup_id();
-		parent = (__u64)BPF_CORE_READ(tr, real_parent);
-		nsproxy = (__u64)BPF_CORE_READ(tr, nsproxy);
+		nsproxy = 0; /* probe reads: only once the cgroup filter passed (below) */
+		parent = 0;
 	} else {
 		struct task_struct *t = bt ? bt : bpf_get_current_task_btf();
 		bt = t;
@@ -1704,6 +1704,8 @@ static __always_inline int dispatch(struct bpf_raw_tracepoint_args *ctx, const i
 		if (c->cgroup_mode == PAL_CGROUP_ONLY ? !hit : hit)
 			goto filtered;
 	}
+	if (raw)
+		nsproxy = (__u64)BPF_CORE_READ((struct task_struct *)task, nsproxy);
 	if (c->ns_mode != PAL_NS_ALL) {
 		int hit = ns_task_listed(task, tid, nsproxy);
 		if (c->ns_mode == PAL_NS_ONLY ? !hit : hit)
@@ -1713,8 +1715,10 @@ static __always_inline int dispatch(struct bpf_raw_tracepoint_args *ctx, const i
 	if (!s)
 		return 0;
 	hd = (void *)s->ev;
-	if (raw)
+	if (raw) {
+		parent = (__u64)BPF_CORE_READ((struct task_struct *)task, real_parent);
 		fill_hdr(hd, (void *)task, 1, r.kind, r.nr, (void *)parent, (void *)nsproxy);
+	}
 	else
 		fill_hdr_task(hd, bt, r.kind, r.nr, cgid);
 	hd->ret = ret;
