@@ -221,6 +221,8 @@ export function createRelay(config: RelayConfig, opts: RelayOptions = {}): Relay
       counters, log: log.child({ component: 'relay.spool' }), hubEpoch: epoch,
       // count bound only: a byte-bound eviction makes the hub hold less, so this keeps segments longer, never shorter
       hubOldest: () => Math.max(1, hub.head - config.logStream.replayBuffer + 1),
+      // what the hub could hold by bytes (received bytes ~ feeder encoding), at least 64 MiB
+      keepRawBytes: Math.max(config.logStream.replayBufferBytes, 64 * 1024 * 1024),
     });
     if (!opened.ok) throw new Error(opened.error);
     spool = opened.spool;

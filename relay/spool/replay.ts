@@ -46,7 +46,7 @@ export function planReplay(records: readonly BatchRecord[], dedup: DedupWindow, 
   let undecodable = 0;
   const receivedAt = process.hrtime.bigint();
   records.forEach((r, i) => {
-    if (i < start) {
+    if (i < start || r.raw.length === 0) { // older than the hub could hold, or its bytes were not kept
       dedup.commit(r.nodeId, r.bootId, r.firstSeq, r.lastSeq);
       dedupOnly.push(r.lsn);
       return;

@@ -47,7 +47,7 @@ export interface Spool {
 }
 
 export type Recovery = {
-  /** Intact batch records, in LSN order. */
+  /** Intact batch records, in LSN order; the oldest may have an empty `raw` (SpoolDeps.keepRawBytes). */
   readonly records: readonly BatchRecord[];
   readonly marks: readonly MarkRecord[];
   readonly corrupt: number;
@@ -64,12 +64,19 @@ export type SpoolDeps = {
   /** Replaces FileHandle.datasync() (tests inject a slow or failing one). */
   readonly sync?: (fh: FileHandle) => Promise<void>;
   readonly now?: () => number;
+  /**
+   * Recovery keeps the bytes of only the newest records up to this many (copied out of
+   * their segment buffers); older records come back with an empty `raw` (dedup only),
+   * so start-up memory is bounded by this, not by spool.maxBytes. Default: all.
+   */
+  readonly keepRawBytes?: number;
 };
 
 type Segment = { readonly name: string; readonly firstLsn: bigint; size: number; pending: number; maxHub: number; lastWriteMs: number; fh?: FileHandle };
 type Pending = { readonly lsn: bigint; readonly bufs: Buffer[]; readonly bytes: number; readonly resolve: (r: AppendResult) => void };
 
 const LOCK = 'LOCK';
+const EMPTY = Buffer.alloc(0);
 
 async function lockDir(dir: string): Promise<string | undefined> {
   const file = join(dir, LOCK);
@@ -124,6 +131,9 @@ export async function openSpool(cfg: SpoolConfig, deps: SpoolDeps): Promise<{ ok
   let corrupt = 0;
   let torn = 0;
   let lastLsn = 0n;
+  const keepRaw = deps.keepRawBytes ?? Infinity;
+  let rawBytes = 0; // of the records whose raw is kept
+  let dropped = 0; // records[0..dropped) have an empty raw
   try {
     const names = (await readdir(dir)).filter((n) => parseSegmentName(n) !== undefined).sort();
     for (const name of names) {
@@ -148,9 +158,22 @@ export async function openSpool(cfg: SpoolConfig, deps: SpoolDeps): Promise<{ ok
       for (const r of scan.records) {
         if (r.type === 1) {
           records.push(r);
+          rawBytes += r.raw.length;
           lastLsn = r.lsn;
           n++;
         } else marks.push(r);
+      }
+      // drop the raw bytes of the oldest records past the budget; copy the rest out of
+      // this segment's buffer so that the buffer itself can be freed
+      while (rawBytes > keepRaw && dropped < records.length) {
+        const r = records[dropped] as BatchRecord;
+        rawBytes -= r.raw.length;
+        records[dropped] = { ...r, raw: EMPTY };
+        dropped++;
+      }
+      for (let i = Math.max(dropped, records.length - n); i < records.length; i++) {
+        const r = records[i] as BatchRecord;
+        records[i] = { ...r, raw: Buffer.from(r.raw) };
       }
       const st = await stat(file);
       const firstLsn = parseSegmentName(name) as bigint;

@@ -49,6 +49,17 @@ test('seqs below a space\'s oldest record count as acked; old records beyond the
   assert.deepEqual(plan.replay.map((r) => r.events.length), [10, 10]);
 });
 
+test('records recovered without their bytes only rebuild dedup', () => {
+  const old = rec('n1', 1, 2, [1, 2], { raw: Buffer.alloc(0) });
+  const cur = rec('n1', 3, 4);
+  const dedup = createDedupWindow({ window: 65_536 });
+  const plan = planReplay([old, cur], dedup, 100);
+  assert.equal(dedup.acked('n1', 'b'), 4n);
+  assert.deepEqual(plan.dedupOnly, [old.lsn]);
+  assert.deepEqual(plan.replay.map((r) => r.lsn), [cur.lsn]);
+  assert.equal(plan.undecodable, 0);
+});
+
 test('a record whose bytes do not decode as its batch is skipped and counted', () => {
   const good = rec('n1', 1, 2);
   const bad = rec('n1', 3, 4, [3, 4], { raw: Buffer.from([0xff, 0xff, 0xff]) });

@@ -257,3 +257,21 @@ test('a segment left with only its header (crash right after it was created) doe
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('recovery keeps the bytes of only the newest records within keepRawBytes', async () => {
+  const dir = tmp();
+  try {
+    const a = await open(dir, { segmentBytes: 600 });
+    for (let i = 1; i <= 10; i++) assert.ok((await a.spool.append(batch(i, 100))).ok);
+    await a.spool.close();
+    assert.ok(segFiles(dir).length >= 2, 'records spread over segments');
+    const b = await open(dir, { segmentBytes: 600 }, { keepRawBytes: 350 });
+    const recs = b.recovery.recovery.records;
+    assert.equal(recs.length, 10, 'every record still rebuilds dedup');
+    assert.deepEqual(recs.map((r) => r.raw.length), [0, 0, 0, 0, 0, 0, 0, 100, 100, 100]);
+    assert.equal(recs[9]?.raw[0], 10);
+    await b.spool.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
