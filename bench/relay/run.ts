@@ -19,7 +19,7 @@
 // first by this runner), not under tsx; --tsx runs both under tsx instead.
 // Prints a table and writes bench/results/relay.json.
 // Usage: node --import tsx bench/relay/run.ts [--seconds 8] [--runs 3] [--tsx] [--client-window bytes]
-//          [--client-api channel|stub] [--clients 5] [--client-procs 1 (processes the clients are spread over)]
+//          [--client-api channel|stub] [--clients 5] [--client-procs 2 (processes the clients are spread over)]
 //          [--spool off|on (the relay's ingest spool; on: a fresh directory per relay under $PALISADE_TEST_TMP)]
 //          [--warmup 4 (seconds at full rate before each latency window)]
 //   BENCH_TRACE=1: each client process prints, at exit on stderr, the worst latency per 100 ms
@@ -35,7 +35,7 @@ import { Client, credentials, type ClientDuplexStream } from '@grpc/grpc-js';
 import { Alert } from '../../proto/gen/feeder/kubearmor.js';
 import { IngestRequest, IngestResponse } from '../../proto/gen/palisade/v1/ingest.js';
 
-const { values } = parseArgs({ options: { seconds: { type: 'string', default: '8' }, runs: { type: 'string', default: '3' }, tsx: { type: 'boolean', default: false }, only: { type: 'string', default: '' }, 'relay-node-arg': { type: 'string', multiple: true, default: [] }, 'clients-node-arg': { type: 'string', multiple: true, default: [] }, 'client-window': { type: 'string', default: String(4 * 1024 * 1024) }, 'client-api': { type: 'string', default: 'channel' }, clients: { type: 'string', default: '5' }, 'client-procs': { type: 'string', default: '1' }, spool: { type: 'string', default: 'off' }, warmup: { type: 'string', default: '4' } } });
+const { values } = parseArgs({ options: { seconds: { type: 'string', default: '8' }, runs: { type: 'string', default: '3' }, tsx: { type: 'boolean', default: false }, only: { type: 'string', default: '' }, 'relay-node-arg': { type: 'string', multiple: true, default: [] }, 'clients-node-arg': { type: 'string', multiple: true, default: [] }, 'client-window': { type: 'string', default: String(4 * 1024 * 1024) }, 'client-api': { type: 'string', default: 'channel' }, clients: { type: 'string', default: '5' }, 'client-procs': { type: 'string', default: '2' }, spool: { type: 'string', default: 'off' }, warmup: { type: 'string', default: '4' } } });
 /**
  * Seconds each latency phase runs at its full rate before the measured window. A cold
  * relay and cold clients (code not yet optimised) fall behind in the first second and
@@ -45,7 +45,13 @@ const { values } = parseArgs({ options: { seconds: { type: 'string', default: '8
 const WARMUP_S = Math.max(1, Number(values.warmup));
 /** The relay's ingest spool (relay/spool): 'off' = in-memory acks; 'on' = a fresh spool directory per relay process. */
 const SPOOL = values.spool === 'on' ? 'on' : 'off';
-/** Processes the log-stream clients are spread over (1: all in one, the default). */
+/**
+ * Processes the log-stream clients are spread over (default 2: 3 + 2 clients). Five
+ * grpc-js clients in one process use ~0.6 core on one event loop and were the longest
+ * lag at 20k (event-loop delay max 50 ms on a quiet machine, up to 1 s under load); in
+ * 4 interleaved 20k runs under load (05:35 UTC) 2 processes gave p99 44 / 545 ms, 1
+ * process 808 / 3,171 ms.
+ */
 const CLIENT_PROCS = Math.max(1, Number(values['client-procs']));
 const CLIENTS = Number(values.clients);
 /** Log-stream clients' HTTP/2 receive window in bytes (0: grpc-js's default, 64 KiB). */
