@@ -1,6 +1,6 @@
 // Relay benchmark: one relay process (`palisade relay`, spawned), 50 simulated nodes
 // (real palisade.v1 Ingest clients) and 5 log-stream clients (feeder WatchAlerts, real
-// grpc-js clients in a child process, bench/relay/sinks.ts), all over loopback.
+// grpc-js clients in child processes, 2 by default, bench/relay/sinks.ts), all over loopback.
 // Throttle and collapse are off (every event must reach every client).
 //   throughput: every node keeps up to 4 batches of 200 events in flight for
 //     --seconds; events/s acked by ingest and events/s delivered per client.
