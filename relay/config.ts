@@ -6,13 +6,15 @@
 //
 // Invariants: defaultConfig() runs with nothing else installed (no Redis, no
 // Kubernetes, no TLS, no spool directory: in memory — spool.dir '' is off, see
-// relay/spool/config.ts); loadRelayConfig() never throws for bad input, it returns every
+// relay/spool/config.ts); loadRelayConfig() — what `palisade relay` and `palisade up`
+// run on — gives an enabled spool without a dir the state directory (defaultSpoolDir()),
+// so the commands spool by default; it never throws for bad input, it returns every
 // problem found, each naming the field, the source (file path, env variable or flag)
 // and what was expected.
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { defaultUpstreamSection, parseAddressList, type UpstreamSection } from './upstream/config.js';
-import { defaultSpoolConfig, spoolOn, type SpoolConfig } from './spool/config.js';
+import { defaultSpoolConfig, defaultSpoolDir, spoolOn, type SpoolConfig } from './spool/config.js';
 
 export type KubernetesMode = 'none' | 'kubeconfig' | 'in-cluster';
 
@@ -169,7 +171,7 @@ export const FIELDS: readonly Field[] = [
   { path: ['upstream', 'tlsServerName'], kind: { t: 'string' }, help: 'expected name in the agents\' certificates' },
   { path: ['access', 'file'], kind: { t: 'string' }, help: 'tenancy file (client identity -> namespaces); empty: off' },
   { path: ['spool', 'enabled'], kind: { t: 'bool' }, help: 'ack ingest batches only once written to the spool (false: after the in-memory hand-off)' },
-  { path: ['spool', 'dir'], kind: { t: 'string' }, help: 'spool directory (e.g. /var/lib/palisade/relay-spool); empty: no spool, acks after the in-memory hand-off' },
+  { path: ['spool', 'dir'], kind: { t: 'string' }, help: 'spool directory; empty: /var/lib/palisade/relay-spool as root, else $XDG_STATE_HOME/palisade/relay-spool (--spool-enabled false: no spool, acks after the in-memory hand-off)' },
   { path: ['spool', 'maxBytes'], kind: int(64 * 1024, 2 ** 50), help: 'bound of the spool; a batch that does not fit is refused (retryable)' },
   { path: ['spool', 'segmentBytes'], kind: int(4096, 2 ** 40), help: 'size at which a new segment file is started' },
   { path: ['spool', 'fsync'], kind: { t: 'bool' }, help: 'fdatasync before acking (false: survives a relay crash, not a machine crash)' },
@@ -329,7 +331,10 @@ export function loadRelayConfig(sources: ConfigSources): ConfigResult {
       else problems.push({ field: dotted(f), source: c.source, message: r.message });
     }
   }
-  const value = cfg as unknown as RelayConfig;
+  let value = cfg as unknown as RelayConfig;
+  // `palisade relay` and `palisade up` spool by default: an enabled spool without a
+  // directory gets the state directory (createRelay(defaultConfig()) stays in memory)
+  if (value.spool.enabled && value.spool.dir === '') value = { ...value, spool: { ...value.spool, dir: defaultSpoolDir(sources.env ?? process.env) } };
   problems.push(...crossFieldProblems(value));
   return problems.length > 0 ? { ok: false, problems } : { ok: true, value };
 }

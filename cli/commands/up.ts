@@ -10,6 +10,7 @@
 // queued), within --shutdown-timeout; a second signal or the deadline exits 1 at once.
 import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { bpfObjectPath, loadNative } from '../../collector/native/index.js';
@@ -33,7 +34,9 @@ options:
   --no-logs                  send alerts and notices only, no per-operation logs
   --json                     print the start-up report and stats as JSON lines
   --state-dir <dir>          where the agent keeps sequence reservations across restarts
-                             (default /var/lib/palisade/agent)
+                             (default /var/lib/palisade/agent); given, the embedded relay's
+                             ingest spool goes to <dir>/relay-spool (default
+                             /var/lib/palisade/relay-spool; PALISADE_RELAY_SPOOL_ENABLED=false: none)
   --stats-interval <s>       seconds between stats lines on stderr (default 10; 0: off)
   --shutdown-timeout <s>     deadline for a clean shutdown (default 10)
   -h, --help
@@ -54,7 +57,7 @@ const NOT_YET = [
 ];
 
 type Args = {
-  policies: string[]; logStream: string | undefined; logs: boolean; json: boolean; statsSec: number; shutdownSec: number; stateDir: string;
+  policies: string[]; logStream: string | undefined; logs: boolean; json: boolean; statsSec: number; shutdownSec: number; stateDir: string; stateDirGiven: boolean;
 };
 
 function parse(argv: string[]): Args | { help: true } | { error: string } {
@@ -83,7 +86,7 @@ function parse(argv: string[]): Args | { help: true } | { error: string } {
   if (logStream !== undefined && !parseHostPort(logStream)) return { error: `--log-stream: '${logStream}' is not host:port (e.g. 0.0.0.0:32767 or [::1]:32767)` };
   const stateDir = v['state-dir'] ?? '/var/lib/palisade/agent';
   if (stateDir === '') return { error: "--state-dir: '' is not a directory" };
-  return { policies: v.policy ?? [], logStream, logs: v['no-logs'] !== true, json: v.json === true, statsSec, shutdownSec, stateDir };
+  return { policies: v.policy ?? [], logStream, logs: v['no-logs'] !== true, json: v.json === true, statsSec, shutdownSec, stateDir, stateDirGiven: v['state-dir'] !== undefined };
 }
 
 /** What is missing for the collector, or undefined when root, BTF, the BPF object and the addon are there. */
@@ -128,7 +131,10 @@ export async function run(argv: string[]): Promise<number> {
     process.stderr.write(`palisade up: invalid policies, not starting:\n${loaded.errors.map((e) => `  ${e}`).join('\n')}\n`);
     return 2;
   }
-  const relayCfg = loadRelayConfig({ env: process.env, flags: a.logStream !== undefined ? { 'log-stream-listen': a.logStream } : {} });
+  const relayFlags: Record<string, string> = a.logStream !== undefined ? { 'log-stream-listen': a.logStream } : {};
+  // the embedded relay's spool lives under an explicit --state-dir (unless the environment names one)
+  if (a.stateDirGiven && process.env.PALISADE_RELAY_SPOOL_DIR === undefined) relayFlags['spool-dir'] = join(a.stateDir, 'relay-spool');
+  const relayCfg = loadRelayConfig({ env: process.env, flags: relayFlags });
   if (!relayCfg.ok) {
     process.stderr.write(`palisade up: relay configuration:\n${relayCfg.problems.map((p) => `  ${formatProblem(p)}`).join('\n')}\n`);
     return 2;

@@ -1,9 +1,10 @@
 // Options of the relay spool (RelayConfig['spool']) and where it should live.
 //
-// Invariants: the spool is on iff `enabled` and `dir` is not empty. The default dir
-// is '' (off): a default on the state directory (defaultSpoolDir()) was held back
-// because every `palisade relay` process on a host would then share one spool —
-// dedup state included — across runs (relay/spool/README.md, "Default directory").
+// Invariants: the spool is on iff `enabled` and `dir` is not empty. defaultSpoolConfig()
+// has dir '' (off: createRelay(defaultConfig()) in tests and embedders stays in memory);
+// loadRelayConfig() — `palisade relay`, `palisade up` — fills an empty dir with
+// defaultSpoolDir(), so the commands spool by default. One relay process per directory
+// (LOCK file): a second relay on the same host needs its own --spool-dir.
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 

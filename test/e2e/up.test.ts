@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createServer, type AddressInfo } from 'node:net';
-import { existsSync, mkdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { credentials, Metadata, type ClientReadableStream } from '@grpc/grpc-js';
@@ -143,6 +143,10 @@ spec:
     const stopped = up.stdout.map((l) => { try { return JSON.parse(l) as { event?: string; relayConnected?: boolean }; } catch { return {}; } })
       .find((o) => o.event === 'stopped');
     assert.ok(stopped, 'a final stopped report');
+    // the embedded relay acked the agent's batches only once spooled, under --state-dir
+    const spoolDir = join(TMP, 'state', 'relay-spool');
+    const spooled = readdirSync(spoolDir).filter((f) => f !== 'LOCK').reduce((n, f) => n + statSync(join(spoolDir, f)).size, 0);
+    assert.ok(spooled > 1000, `the relay spool ${spoolDir} holds the batches (${spooled} bytes)`);
   } finally {
     for (const c of calls) c.cancel();
     client?.close();

@@ -4,6 +4,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { Enforcer, until } from './support.js';
 
 const root = new URL('../../../', import.meta.url).pathname;
@@ -13,7 +15,9 @@ const palisadeSync = (args: string[], env: Record<string, string> = {}) =>
   spawnSync(process.execPath, ['--import', 'tsx', 'cli/main.ts', ...args], { cwd: root, env: { ...process.env, ...env }, encoding: 'utf8', timeout: 60_000 });
 
 test('palisade relay + palisade logs --json: alerts printed with KubeArmor field names', async () => {
-  const relay = palisade(['relay', '--ingest-listen', '127.0.0.1:0', '--log-stream-listen', '127.0.0.1:0', '--cluster-name', 'demo', '--throttle-collapse-window-ms', '0', '--throttle-enabled', 'false']);
+  // a fresh spool directory: the relay spools by default, and a spool remembers (node, boot) seqs across runs
+  const spoolDir = mkdtempSync(join(process.env.PALISADE_TEST_TMP ?? '/tmp', 'relay-cli-spool-'));
+  const relay = palisade(['relay', '--ingest-listen', '127.0.0.1:0', '--log-stream-listen', '127.0.0.1:0', '--cluster-name', 'demo', '--throttle-collapse-window-ms', '0', '--throttle-enabled', 'false', '--spool-dir', spoolDir]);
   let out = '';
   relay.stdout!.on('data', (b: Buffer) => { out += b.toString(); });
   let relayErr = '';
@@ -55,6 +59,10 @@ test('palisade relay + palisade logs --json: alerts printed with KubeArmor field
   e.close();
   relay.kill('SIGTERM');
   assert.equal(await exited, 0, 'clean shutdown on SIGTERM');
+  // the acked alerts went through the spool
+  const spooled = readdirSync(spoolDir).filter((f) => f !== 'LOCK').reduce((n, f) => n + statSync(join(spoolDir, f)).size, 0);
+  assert.ok(spooled > 200, `spool ${spoolDir} holds the batches (${spooled} bytes)`);
+  rmSync(spoolDir, { recursive: true, force: true });
 });
 
 test('configuration errors name the field and where it came from (exit 2)', () => {

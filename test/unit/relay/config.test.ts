@@ -4,6 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultConfig, envName, FIELDS, flagName, loadRelayConfig, parseHostPort, formatProblem } from '../../../relay/config.js';
+import { defaultSpoolDir } from '../../../relay/spool/config.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'relay-config-'));
 const file = (name: string, text: string): string => {
@@ -13,9 +14,12 @@ const file = (name: string, text: string): string => {
 };
 
 test('defaults need nothing installed and listen where KubeArmor does', () => {
-  const r = loadRelayConfig({});
+  const r = loadRelayConfig({ env: {} });
   assert.ok(r.ok);
-  assert.deepEqual(r.value, defaultConfig());
+  // the commands spool by default: the one difference from defaultConfig() (in memory)
+  const d = defaultConfig();
+  assert.equal(d.spool.dir, '');
+  assert.deepEqual(r.value, { ...d, spool: { ...d.spool, dir: defaultSpoolDir({}) } });
   assert.equal(r.value.logStream.listen, '0.0.0.0:32767');
   assert.equal(r.value.ingest.listen, '127.0.0.1:32768');
   assert.equal(r.value.redis.url, '');

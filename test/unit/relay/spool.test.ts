@@ -218,10 +218,14 @@ test('age retention deletes only old segments whose events left the hub; never u
   }
 });
 
-test('config: spool.* from flags, env and file; off while dir is empty; bounds checked', async () => {
+test('config: spool.* from flags, env and file; the commands fill an empty dir with the state directory; bounds checked', async () => {
   const { loadRelayConfig, defaultConfig, formatProblem } = await import('../../../relay/config.js');
   const { spoolOn, defaultSpoolDir } = await import('../../../relay/spool/config.js');
-  assert.equal(spoolOn(defaultConfig().spool), false, 'default: no directory, in memory');
+  assert.equal(spoolOn(defaultConfig().spool), false, 'defaultConfig(): no directory, in memory');
+  const cmd = loadRelayConfig({ env: { XDG_STATE_HOME: '/st' } });
+  assert.ok(cmd.ok);
+  assert.equal(cmd.value.spool.dir, defaultSpoolDir({ XDG_STATE_HOME: '/st' }), 'the commands spool to the state directory by default');
+  assert.equal(spoolOn(cmd.value.spool), true);
   const r = loadRelayConfig({ env: { PALISADE_RELAY_SPOOL_DIR: '/var/tmp/x', PALISADE_RELAY_SPOOL_FSYNC: 'false' }, flags: { 'spool-max-bytes': '16777216', 'spool-segment-bytes': '1048576' } });
   assert.ok(r.ok, JSON.stringify(r));
   assert.deepEqual(r.value.spool, { enabled: true, dir: '/var/tmp/x', maxBytes: 16_777_216, segmentBytes: 1_048_576, fsync: false, maxAgeSec: 604_800 });
