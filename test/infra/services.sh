@@ -9,7 +9,7 @@ export PALISADE_TEST_TMP="${PALISADE_TEST_TMP:-/tmp/palisade-test}"
 export PALISADE_CACHE="${PALISADE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/palisade}"
 mkdir -p "$PALISADE_TEST_TMP" "$PALISADE_CACHE"
 
-ALL=(redis kafka otelcol images grpcurl)
+ALL=(redis kafka otelcol images grpcurl k8s-validate)
 cmd="${1:-status}"; shift || true
 names=("$@"); [ ${#names[@]} -gt 0 ] || names=("${ALL[@]}")
 
