@@ -47,9 +47,9 @@ const find = (kind: string, name: string): Obj => {
   return o;
 };
 const cm = find('ConfigMap', 'palisade-relay-config') as Obj & { data: Record<string, string> };
-type Container = { name: string; args: string[]; env?: Array<{ name: string; value: string }>; volumeMounts: Array<{ name: string; mountPath: string; subPath?: string }> };
+type Container = { name: string; args: string[]; ports: Array<{ containerPort: number }>; env?: Array<{ name: string; value: string }>; volumeMounts: Array<{ name: string; mountPath: string; subPath?: string }> };
 type PodSpec = { containers: Container[]; volumes: Array<{ name: string; configMap?: { name: string }; secret?: { secretName: string } }> };
-const dep = find('Deployment', 'palisade-relay') as Obj & { spec: { template: { spec: PodSpec } } };
+const dep = find('Deployment', 'palisade-relay') as Obj & { spec: { template: { metadata: { labels: Record<string, string> }; spec: PodSpec } } };
 const relay = dep.spec.template.spec.containers.find((c) => c.name === 'relay');
 assert.ok(relay, 'no container "relay"');
 
@@ -161,6 +161,10 @@ test('Services: kubearmor-relay:32767 (karmor logs) and ingest 32768, namespace 
   assert.equal(find('Service', 'kubearmor-relay').metadata.namespace, 'kubearmor');
   assert.ok((find('Service', 'kubearmor-relay') as Svc).spec.ports.some((p) => p.port === 32767));
   assert.ok((find('Service', 'palisade-relay-ingest') as Svc).spec.ports.some((p) => p.port === 32768));
+  // karmor logs port-forwards to port 32767 of a pod labelled kubearmor-app=kubearmor-relay
+  const tpl = dep.spec.template.metadata.labels;
+  assert.equal(tpl['kubearmor-app'], 'kubearmor-relay');
+  assert.ok(relay.ports.some((p) => p.containerPort === 32767));
 });
 
 test('ClusterRole grants get/list/watch on every resource relay/k8s lists and watches', () => {
