@@ -10,7 +10,10 @@
 // (by name or number); RBAC bindings name roles of the input.
 //
 // Usage: k8s-validate [-patch FILE]... FILE...   (flags before the files)
+//        k8s-validate -kustomize DIR [-print]
 // Files after -patch are strategic-merge patches: decoded strictly, not cross-checked.
+// -kustomize renders DIR with the kustomize API (what `kubectl apply -k` runs) and checks
+// the output; -print also writes the rendered YAML, then "---".
 // Output: one line per problem, "file#doc kind/name: message"; exit 1 if any, 2 on bad
 // usage, 0 with "ok: N documents".
 package main
@@ -34,6 +37,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	sigsjson "sigs.k8s.io/json"
+	"sigs.k8s.io/kustomize/api/krusty"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
 	"sigs.k8s.io/yaml"
 )
 
@@ -93,6 +98,27 @@ func readDocs(file string, p *problems) []doc {
 		p.add(file, "cannot read: %v", err)
 		return nil
 	}
+	return parseDocs(file, data, p)
+}
+
+// renderKustomization runs kustomize (sigs.k8s.io/kustomize/api, as `kubectl kustomize`)
+// on dir and returns its output.
+func renderKustomization(dir string, p *problems) ([]byte, bool) {
+	k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
+	rm, err := k.Run(filesys.MakeFsOnDisk(), dir)
+	if err != nil {
+		p.add(dir, "kustomize: %v", err)
+		return nil, false
+	}
+	out, err := rm.AsYaml()
+	if err != nil {
+		p.add(dir, "kustomize: %v", err)
+		return nil, false
+	}
+	return out, true
+}
+
+func parseDocs(file string, data []byte, p *problems) []doc {
 	var out []doc
 	r := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
 	for i := 0; ; i++ {
@@ -347,17 +373,28 @@ func (f *patchFiles) Set(v string) error { *f = append(*f, v); return nil }
 func main() {
 	var patches patchFiles
 	flag.Var(&patches, "patch", "a strategic-merge patch file: strict decoding only (repeatable)")
+	kustomize := flag.String("kustomize", "", "render this kustomization directory (kustomize API) and check its output instead of FILEs")
+	print := flag.Bool("print", false, "with -kustomize: print the rendered YAML to stdout before the result")
 	flag.Usage = func() {
 		fmt.Fprintln(os.Stderr, "usage: k8s-validate [-patch FILE]... FILE...")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
-	if flag.NArg() == 0 {
+	if (flag.NArg() == 0) == (*kustomize == "") {
 		flag.Usage()
 		os.Exit(2)
 	}
 	p := &problems{}
 	var docs []doc
+	if *kustomize != "" {
+		if rendered, ok := renderKustomization(*kustomize, p); ok {
+			if *print {
+				fmt.Print(string(rendered))
+				fmt.Println("---")
+			}
+			docs = parseDocs(*kustomize+"(rendered)", rendered, p)
+		}
+	}
 	for _, f := range flag.Args() {
 		docs = append(docs, readDocs(f, p)...)
 	}

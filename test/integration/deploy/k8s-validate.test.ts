@@ -2,17 +2,19 @@
 // every document strictly (unknown or duplicate fields, unknown kinds are errors) and
 // checks selectors, volume mounts, Service target ports, RBAC references. The test
 // builds the tool through its setup.sh (a no-op when the cached binary matches the
-// sources), runs it on the base and on the redis overlay, and checks that broken
+// sources), runs it on the base files, on the redis overlay, and on both as rendered by
+// the kustomize API (what `kubectl apply -k` applies), and checks that broken
 // manifests are reported.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 
 const root = new URL('../../../', import.meta.url).pathname;
-const base = join(root, 'deploy/relay');
+const top = join(root, 'deploy/relay');
+const base = join(top, 'base');
 const cache = process.env.PALISADE_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'palisade');
 const tool = join(cache, 'bin', 'k8s-validate');
 const tmp = mkdtempSync(join(tmpdir(), 'palisade-k8s-validate-'));
@@ -53,9 +55,32 @@ test('base manifests: every document decodes strictly and passes the checks', ()
 });
 
 test('redis overlay (+ the relay patch, strictly decoded) passes', () => {
-  const r = validate(['-patch', join(base, 'redis/relay-scaleout.yaml'), ...BASE, join(base, 'redis/redis.yaml')]);
+  const r = validate(['-patch', join(top, 'redis/relay-scaleout.yaml'), ...BASE, join(top, 'redis/redis.yaml')]);
   assert.equal(r.code, 0, r.out);
   assert.match(r.out, /^ok: 11 documents$/m);
+});
+
+test('kustomize renders deploy/relay and deploy/relay/redis; the rendered output passes', () => {
+  let r = validate(['-kustomize', top, '-print']);
+  assert.equal(r.code, 0, r.out);
+  assert.match(r.out, /^ok: 8 documents$/m);
+  assert.match(r.out, /^ {8}image: registry\.example\.com\/palisade:latest$/m, 'images: entry not applied');
+  assert.doesNotMatch(r.out, /^ {8}image: palisade$/m);
+  r = validate(['-kustomize', join(top, 'redis'), '-print']);
+  assert.equal(r.code, 0, r.out);
+  assert.match(r.out, /^ok: 10 documents$/m);
+  assert.match(r.out, /^ {2}replicas: 2$/m);
+  assert.match(r.out, /name: PALISADE_RELAY_REDIS_URL\n {10}value: redis:\/\/palisade-redis\.kubearmor\.svc:6379$/m);
+  assert.match(r.out, /args:\n {8}- relay\n {8}- --config\n {8}- \/etc\/palisade\/relay\.yaml$/m, 'the patch dropped the base container settings');
+});
+
+test('kustomize errors are reported (an overlay whose resource is missing)', () => {
+  const dir = join(tmp, 'overlay');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'kustomization.yaml'), `resources:\n  - ${relative(dir, base)}\n  - missing.yaml\n`);
+  const r = validate(['-kustomize', dir]);
+  assert.equal(r.code, 1, r.out);
+  assert.match(r.out, /kustomize: .*missing\.yaml/);
 });
 
 test('a typo\'d field (case only) is an unknown-field error', () => {

@@ -18,7 +18,8 @@ import { resourceAccess } from '../../../relay/k8s/kube-client.js';
 import { run as certs } from '../../../cli/commands/certs.js';
 
 const root = new URL('../../../', import.meta.url).pathname;
-const base = join(root, 'deploy/relay');
+const base = join(root, 'deploy/relay/base');
+const overlay = join(root, 'deploy/relay/redis');
 const tmp = mkdtempSync(join(tmpdir(), 'palisade-deploy-unit-'));
 test.after(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -60,13 +61,13 @@ function writeData(key: string): string {
 }
 
 test('kustomization lists every manifest file of deploy/relay and of the redis overlay', () => {
-  for (const dir of [base, join(base, 'redis')]) {
+  for (const dir of [base, overlay]) {
     const k = parseAllDocuments(readFileSync(join(dir, 'kustomization.yaml'), 'utf8'))[0]?.toJS() as { resources: string[] };
     const files = readdirSync(dir).filter((n) => n.endsWith('.yaml') && n !== 'kustomization.yaml');
-    const patched = dir.endsWith('redis') ? ['relay-scaleout.yaml'] : [];
+    const patched = dir === overlay ? ['relay-scaleout.yaml'] : [];
     assert.deepEqual(files.filter((f) => !patched.includes(f)).sort(), k.resources.filter((r) => r.endsWith('.yaml')).sort(), dir);
   }
-  assert.ok(readManifests(join(base, 'redis')).some((o) => o.kind === 'Deployment' && o.metadata.name === 'palisade-redis'));
+  assert.ok(readManifests(overlay).some((o) => o.kind === 'Deployment' && o.metadata.name === 'palisade-redis'));
 });
 
 test('relay.yaml loads through loadRelayConfig: tenancy on, mTLS, in-cluster, spool on the volume', () => {
@@ -105,7 +106,7 @@ test('a typo in relay.yaml is reported by the same check (the test can fail)', (
 });
 
 test('the redis overlay env is accepted and sets redis.url', () => {
-  const patch = readManifests(join(base, 'redis')).find((o) => o.kind === 'Deployment' && o.metadata.name === 'palisade-relay') as Obj & { spec: { replicas: number; template: { spec: PodSpec } } };
+  const patch = readManifests(overlay).find((o) => o.kind === 'Deployment' && o.metadata.name === 'palisade-relay') as Obj & { spec: { replicas: number; template: { spec: PodSpec } } };
   assert.equal(patch.spec.replicas, 2);
   const env = Object.fromEntries((patch.spec.template.spec.containers[0]?.env ?? []).map((e) => [e.name, e.value]));
   const r = loadRelayConfig({ file: writeData('relay.yaml'), env });
@@ -141,7 +142,7 @@ test('palisade certs output, put in the Secret as the README says, gives the rel
   // kubectl create secret generic palisade-relay-tls --from-file=tls.crt=server.crt ... mounted at /etc/palisade/tls
   const secretDir = join(tmp, 'etc/palisade/tls');
   mkdirSync(secretDir, { recursive: true });
-  const readme = readFileSync(join(base, 'README.md'), 'utf8');
+  const readme = readFileSync(join(root, 'deploy/relay/README.md'), 'utf8');
   for (const [key, file] of [['tls.crt', 'server.crt'], ['tls.key', 'server.key'], ['ca.crt', 'ca.crt']] as const) {
     assert.ok(readme.includes(`--from-file=${key}=relay-certs/${file}`), `README does not create ${key} from ${file}`);
     copyFileSync(join(out, file), join(secretDir, key));
