@@ -22,20 +22,24 @@
 //          [--client-api channel|stub] [--clients 5] [--client-procs 2 (processes the clients are spread over)]
 //          [--spool off|on (the relay's ingest spool; on: a fresh directory per relay under $PALISADE_TEST_TMP)]
 //          [--warmup 4 (seconds at full rate before each latency window)]
+//          [--kubernetes kubeconfig|none (default kubeconfig: enrichment against the Kubernetes API test server)]
+//   BENCH_RELAY_LOG=<file>: the relays' stdout (their pino log) is appended to <file>.
 //   BENCH_TRACE=1: each client process prints, at exit on stderr, the worst latency per 100 ms
 //   of the recorded window ("trace [[slot, ms], ...]"), to see when a tail happened.
 //   diagnosis only (results are not written): --only throughput|20k|2k,
 //   --relay-node-arg / --clients-node-arg <node flag> (repeatable, e.g. --cpu-prof)
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cpus, loadavg, release } from 'node:os';
 import { parseArgs } from 'node:util';
 import { Client, credentials, type ClientDuplexStream } from '@grpc/grpc-js';
 import { Alert } from '../../proto/gen/feeder/kubearmor.js';
 import { IngestRequest, IngestResponse } from '../../proto/gen/palisade/v1/ingest.js';
+import { startK8sApiServer, writeKubeconfig, type K8sApiServer } from '../../test/support/k8s-api-server.js';
+import { containerIdFor, createDeployment, createNamespace, createNode } from '../../test/support/k8s-fixtures.js';
 
-const { values } = parseArgs({ options: { seconds: { type: 'string', default: '8' }, runs: { type: 'string', default: '3' }, tsx: { type: 'boolean', default: false }, only: { type: 'string', default: '' }, 'relay-node-arg': { type: 'string', multiple: true, default: [] }, 'clients-node-arg': { type: 'string', multiple: true, default: [] }, 'client-window': { type: 'string', default: String(4 * 1024 * 1024) }, 'client-api': { type: 'string', default: 'channel' }, clients: { type: 'string', default: '5' }, 'client-procs': { type: 'string', default: '2' }, spool: { type: 'string', default: 'off' }, warmup: { type: 'string', default: '4' } } });
+const { values } = parseArgs({ options: { seconds: { type: 'string', default: '8' }, runs: { type: 'string', default: '3' }, tsx: { type: 'boolean', default: false }, only: { type: 'string', default: '' }, 'relay-node-arg': { type: 'string', multiple: true, default: [] }, 'clients-node-arg': { type: 'string', multiple: true, default: [] }, 'client-window': { type: 'string', default: String(4 * 1024 * 1024) }, 'client-api': { type: 'string', default: 'channel' }, clients: { type: 'string', default: '5' }, 'client-procs': { type: 'string', default: '2' }, spool: { type: 'string', default: 'off' }, kubernetes: { type: 'string', default: 'kubeconfig' }, warmup: { type: 'string', default: '4' } } });
 /**
  * Seconds each latency phase runs at its full rate before the measured window. A cold
  * relay and cold clients (code not yet optimised) fall behind in the first second and
@@ -59,6 +63,19 @@ const CLIENT_WINDOW = Number(values['client-window']);
 const TSX = values.tsx;
 const SECONDS = Math.max(2, Number(values.seconds));
 const NODES = 50;
+/**
+ * Enrichment: 'kubeconfig' (default) = the relay runs with --kubernetes-mode kubeconfig
+ * against the repository's Kubernetes API test server (test/support/k8s-api-server.ts),
+ * started in this process and populated before the first relay starts (after the
+ * informers' initial list nothing changes, so it only holds idle watches during the
+ * measured windows); 'none' = the relay runs with kubernetes.mode none (no lookups).
+ */
+const KUBE = values.kubernetes === 'none' ? 'none' : 'kubeconfig';
+if (values.kubernetes !== 'none' && values.kubernetes !== 'kubeconfig') throw new Error(`--kubernetes: expected none or kubeconfig, got ${values.kubernetes}`);
+/** Pods per simulated node; each node's alerts carry its pods' container ids in turn. */
+const PODS_PER_NODE = 10;
+/** Namespaces the nodes' Deployments are spread over. */
+const NAMESPACES = 5;
 
 const OWN = { 'grpc.use_local_subchannel_pool': 1 } as const;
 const root = new URL('../../', import.meta.url).pathname;
@@ -82,15 +99,57 @@ function vm(pid: number, key: string): number {
   return m ? Number(m[1]) / 1024 : NaN;
 }
 
+/**
+ * The cluster the nodes belong to: per node a Node object and one Deployment
+ * (namespace bench-<i % 5>, ReplicaSet -> Deployment owner chain) of PODS_PER_NODE
+ * running pods scheduled on it, one container each (containerd://<64 hex> in
+ * containerStatuses). Returns the container ids (bare 64 hex, as the collector sends
+ * them) per node. With --kubernetes none no server runs, but the nodes' alerts carry
+ * the same container ids.
+ */
+type Cluster = { ids: string[][]; kubeArgs: string[]; close: () => Promise<void> };
+async function startCluster(): Promise<Cluster> {
+  const names = Array.from({ length: NODES }, (_, i) => `node-${i}`);
+  const ids: string[][] = [];
+  if (KUBE === 'none') {
+    // container ids of the same form (64 hex), no server
+    for (const [i, n] of names.entries()) ids.push(Array.from({ length: PODS_PER_NODE }, (_, j) => containerIdFor(`bench/${i}/${n}/${j}`)));
+    return { ids, kubeArgs: ['--kubernetes-mode', 'none'], close: async () => undefined };
+  }
+  const a: K8sApiServer = await startK8sApiServer();
+  for (let n = 0; n < NAMESPACES; n++) createNamespace(a, `bench-${n}`, { labels: { team: `t${n}` } });
+  for (const [i, n] of names.entries()) {
+    createNode(a, n);
+    const w = createDeployment(a, {
+      namespace: `bench-${i % NAMESPACES}`, name: `app-${i}`, replicas: PODS_PER_NODE, nodeName: n,
+      labels: { app: `app-${i}`, tier: i % 2 === 0 ? 'web' : 'worker' },
+    });
+    ids.push(w.pods.map((p) => p.containerIds[0] as string));
+  }
+  const dir = mkdtempSync(join(process.env['PALISADE_TEST_TMP'] ?? '/tmp/palisade-test', 'bench-relay-kube-'));
+  const kubeconfig = writeKubeconfig(join(dir, 'kubeconfig'), a.url);
+  return {
+    ids, kubeArgs: ['--kubernetes-mode', 'kubeconfig', '--kubernetes-kubeconfig', kubeconfig],
+    close: async () => {
+      await a.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+mkdirSync(process.env['PALISADE_TEST_TMP'] ?? '/tmp/palisade-test', { recursive: true });
+const cluster = await startCluster();
+
 type RelayStats = Record<string, number>;
 async function startRelay(extra: readonly string[] = []): Promise<{ pid: number; ingest: number; logs: number; stats: () => Promise<RelayStats>; stop: () => Promise<void> }> {
   const spoolArgs = SPOOL === 'on' ? ['--spool-enabled', 'true', '--spool-dir', mkdtempSync(join(process.env['PALISADE_TEST_TMP'] ?? '/tmp/palisade-test', 'bench-relay-spool-'))] : ['--spool-enabled', 'false'];
   const child = spawn(process.execPath, [...(values['relay-node-arg'] ?? []), ...entry('relay-entry'), ...spoolArgs, '--ingest-listen', '127.0.0.1:0', '--log-stream-listen', '127.0.0.1:0',
     '--throttle-enabled', 'false', '--throttle-collapse-window-ms', '0', '--ingest-max-events-per-sec', '10000000',
-    '--log-stream-client-queue-size', '50000', '--log-stream-replay-buffer', '50000', '--log-level', 'info', ...extra], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+    '--log-stream-client-queue-size', '50000', '--log-stream-replay-buffer', '50000', '--log-level', 'info', ...cluster.kubeArgs, ...extra], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   const statWaiters: Array<(s: RelayStats) => void> = [];
+  const logTo = process.env['BENCH_RELAY_LOG'];
   child.stdout.on('data', (b: Buffer) => {
+    if (logTo !== undefined && logTo !== '') appendFileSync(logTo, b);
     out += b.toString();
     let i;
     while ((i = out.indexOf('{"bench":')) >= 0 && out.indexOf('\n', i) > i) {
@@ -171,8 +230,9 @@ class Node {
   private readonly waiters: Array<() => void> = [];
   /** [last seq, send time] of batches not yet acked. */
   private readonly inFlight: Array<[bigint, bigint]> = [];
-  private readonly head: Buffer;
-  constructor(port: number, readonly id: string) {
+  /** The fixed Alert fields, one prefix per container of this node (all the same length). */
+  private readonly heads: Buffer[];
+  constructor(port: number, readonly id: string, containerIds: readonly string[]) {
     this.client = new Client(`127.0.0.1:${port}`, credentials.createInsecure(), OWN);
     this.call = this.client.makeBidiStreamRequest('/palisade.v1.Ingest/Stream', (b: Buffer) => b, (b: Buffer) => IngestResponse.decode(b));
     this.call.on('data', (r: IngestResponse) => {
@@ -187,22 +247,24 @@ class Node {
     this.call.on('error', () => undefined);
     this.call.write(Buffer.from(IngestRequest.encode({ kind: { $case: 'hello', value: { nodeId: id, nodeName: id, bootId: 'b1', agentVersion: 'bench', capabilities: [], clusterName: 'bench' } } }).finish()));
     const nowMs = Date.now();
-    this.head = Buffer.from(Alert.encode(Alert.create({ Timestamp: BigInt(Math.floor(nowMs / 1000)), UpdatedTime: new Date(nowMs).toISOString().replace('Z', '000Z'), HostName: id, ContainerID: 'c', Type: 'MatchedPolicy', PolicyName: 'p', Operation: 'File', Action: 'Audit', Result: 'Passed' })).finish());
+    this.heads = containerIds.map((cid) => Buffer.from(Alert.encode(Alert.create({ Timestamp: BigInt(Math.floor(nowMs / 1000)), UpdatedTime: new Date(nowMs).toISOString().replace('Z', '000Z'), HostName: id, ContainerID: cid, Type: 'MatchedPolicy', PolicyName: 'p', Operation: 'File', Action: 'Audit', Result: 'Passed' })).finish()));
   }
   send(n: number): void {
     const first = Number(this.sent) + 1; // seqs stay far below 2^53
     const tn = process.hrtime.bigint();
     const data = strField(21, `t=${tn}`);
-    const head = this.head;
+    const heads = this.heads;
+    const headLen = (heads[0] as Buffer).length;
     // one buffer, written in place: IngestRequest{batch{node_id, boot_id, first_seq, last_seq, entries}}
     const ids = Buffer.concat([strField(1, this.id), strField(2, 'b1'), Buffer.from([0x18]), varintOf(first), Buffer.from([0x20]), varintOf(first + n - 1)]);
-    const out = Buffer.allocUnsafe(16 + ids.length + n * (48 + this.head.length + data.length));
+    const out = Buffer.allocUnsafe(16 + ids.length + n * (48 + headLen + data.length));
     let p = 8; // room for the batch key and length, moved into place at the end
     p += ids.copy(out, p);
     for (let i = 0; i < n; i++) {
       const seq = first + i;
       const res = `/etc/${seq}`; // ASCII, < 128 bytes
-      const alertLen = this.head.length + 3 + res.length + data.length;
+      const alertLen = headLen + 3 + res.length + data.length;
+      const head = heads[seq % heads.length] as Buffer; // the node's containers in turn
       const seqLen = varLen(seq);
       out[p++] = 0x2a; // entries (5)
       p = putVar(out, p, 1 + seqLen + 1 + varLen(alertLen) + alertLen);
@@ -236,7 +298,7 @@ class Node {
   }
 }
 
-type SinkReport = { got: number[]; dropped: number; p50: number; p99: number; samples: number; eldP99ms: number; eldMaxms: number };
+type SinkReport = { got: number[]; enriched: number[]; dropped: number; p50: number; p99: number; samples: number; eldP99ms: number; eldMaxms: number };
 
 /** The log-stream clients, in a child process (bench/relay/sinks.ts). */
 class SinkProc {
@@ -309,12 +371,18 @@ class Sinks {
     if (this.procs.length === 1) return (this.procs[0] as SinkProc).report();
     const rs = await Promise.all(this.procs.map((p) => p.raw()));
     const lat = rs.flatMap((r) => r.lat);
-    return { got: rs.flatMap((r) => r.got), dropped: rs.reduce((s, r) => s + r.dropped, 0), p50: pct(lat, 50), p99: pct(lat, 99), samples: lat.length, eldP99ms: Math.max(...rs.map((r) => r.eldP99ms)), eldMaxms: Math.max(...rs.map((r) => r.eldMaxms)) };
+    return { got: rs.flatMap((r) => r.got), enriched: rs.flatMap((r) => r.enriched), dropped: rs.reduce((s, r) => s + r.dropped, 0), p50: pct(lat, 50), p99: pct(lat, 99), samples: lat.length, eldP99ms: Math.max(...rs.map((r) => r.eldP99ms)), eldMaxms: Math.max(...rs.map((r) => r.eldMaxms)) };
   }
   exit(): void {
     this.send('exit');
   }
 }
+
+/**
+ * The smallest share, over the clients, of alerts received with NamespaceName and
+ * PodName both non-empty (bench/relay/sinks.ts checks every alert it receives).
+ */
+const enrichedFraction = (rep: SinkReport): number => Math.min(...rep.got.map((g, i) => (g === 0 ? NaN : (rep.enriched[i] as number) / g)));
 
 const pct = (xs: number[], p: number): number => {
   if (xs.length === 0) return NaN;
@@ -337,7 +405,7 @@ async function throughput(): Promise<Record<string, number>> {
   const sinks = new Sinks(r.logs);
   await sinks.ready();
   await sleep(1000);
-  const nodes = Array.from({ length: NODES }, (_, i) => new Node(r.ingest, `node-${i}`));
+  const nodes = Array.from({ length: NODES }, (_, i) => new Node(r.ingest, `node-${i}`, cluster.ids[i] as string[]));
   let running = true;
   const BATCH = 200;
   const loops = nodes.map(async (n) => {
@@ -375,6 +443,7 @@ async function throughput(): Promise<Record<string, number>> {
     deliveredPerClientMin: Math.min(...delivered),
     deliveredPerClientMedian: pct(delivered, 50),
     clientDroppedTotal: rep.dropped,
+    enrichedFraction: enrichedFraction(rep),
     rssPeakMiB: Math.max(peak, hwm),
     ...cpu,
     ...relayStats,
@@ -386,7 +455,7 @@ async function latency(rate: number, extra: readonly string[] = []): Promise<Rec
   const sinks = new Sinks(r.logs);
   await sinks.ready();
   await sleep(1000);
-  const nodes = Array.from({ length: NODES }, (_, i) => new Node(r.ingest, `node-${i}`));
+  const nodes = Array.from({ length: NODES }, (_, i) => new Node(r.ingest, `node-${i}`, cluster.ids[i] as string[]));
   // Every node flushes a batch every 50 ms, as an enforcer does, but nodes are not in step:
   // their phases are spread over the period (node i is due at start + (i % PHASES) * 5 ms +
   // k * 50 ms). The rate is kept by the clock, not by counting timer ticks: when a node is
@@ -464,6 +533,7 @@ async function latency(rate: number, extra: readonly string[] = []): Promise<Rec
     ingestAckP99ms: pct(ackLat.ms, 99),
     samples: rep.samples,
     clientDroppedTotal: rep.dropped,
+    enrichedFraction: enrichedFraction(rep),
     clientsEventLoopDelayP99ms: rep.eldP99ms,
     clientsEventLoopDelayMaxms: rep.eldMaxms,
     rssPeakMiB: Math.max(peak, hwm),
@@ -475,6 +545,7 @@ async function latency(rate: number, extra: readonly string[] = []): Promise<Rec
 if (values.only !== '') {
   const r = values.only === 'throughput' ? await throughput() : await latency(values.only === '2k' ? 2_000 : 20_000);
   console.table(r);
+  await cluster.close();
   process.exit(0);
 }
 /** The reference, measured in the same run: the relay with grpc-js's own per-message writes. */
@@ -506,7 +577,8 @@ const ratio = (ref: number | undefined, x: number | undefined): number => (ref ?
 const result = {
   date: new Date().toISOString(),
   machine: { cpus: cpus().length, model: cpus()[0]?.model ?? '', kernel: release(), node: process.version, loadavg: loadavg(), loadavgAtStart: loadStart },
-  method: `relay = palisade relay process (${TSX ? 'tsx' : 'compiled JS, no tsx'}), ${NODES} ingest clients in this process, ${CLIENTS} WatchAlerts clients in ${CLIENT_PROCS === 1 ? 'a child process' : `${CLIENT_PROCS} child processes`} (bench/relay/sinks.ts: grpc-js ${values['client-api'] === 'stub' ? 'Client.makeServerStreamRequest' : 'Channel.createCall (no per-message Readable/interceptors)'}, one HTTP/2 connection each, receive window ${CLIENT_WINDOW > 0 ? `${CLIENT_WINDOW} B (grpc-go clients such as karmor grow theirs by BDP estimation up to 16 MiB)` : "grpc-js's default 64 KiB"}; each message is decoded only for Operation (drop notices) and Data (the send time)), latency phases: each node sends one batch every 50 ms holding what it owes by the clock (rate / 50 x elapsed - sent, so offeredEventsPerSec is the target rate), node phases spread evenly over the period (10 phases 5 ms apart); after each window the runner waits up to 10 s for every client to hold every event sent (clientMissingEventsMax: events sent that some client did not get), latency = client receive time minus the send time carried in the alert's Data; loopback, throttle/collapse off, ${SPOOL === 'on' ? 'ingest spool on (a fresh directory per relay, fsync per group commit)' : 'ingest spool off (acks after the in-memory hand-off)'}, relay queue/replay 50,000 events, ${SECONDS} s measured after a warm-up at full rate (throughput: 2 s, latency phases: ${WARMUP_S} s) per phase; ${RUNS} rounds (throughput, 20k, 20k reference, 2k, 2k reference), medians per field, each run's p99 listed; relay event-loop delay = perf_hooks.monitorEventLoopDelay (10 ms resolution) minus the resolution, and GC pauses (PerformanceObserver 'gc'), both in the relay process over each measured window (bench/relay/relay-entry.ts, read by SIGUSR2) (2 vCPUs shared with other work: load average in machine.loadavg)`,
+  method: `relay = palisade relay process (${TSX ? 'tsx' : 'compiled JS, no tsx'}), ${KUBE === 'kubeconfig' ? `enrichment on: --kubernetes-mode kubeconfig against the repository's protocol-faithful Kubernetes API test server (test/support/k8s-api-server.ts, plain HTTP on 127.0.0.1, in the bench runner process, populated before the first relay with ${NODES} Nodes, ${NAMESPACES} namespaces, per node one Deployment -> ReplicaSet -> ${PODS_PER_NODE} running pods scheduled on it, one container each, containerd:// ids in containerStatuses; each relay lists and watches it through its informers, nothing changes during the run), each node's alerts carry its ${PODS_PER_NODE} pods' container ids (bare 64 hex) in turn, so every alert needs an identity lookup; enrichedFraction = the smallest share over clients of received alerts with NamespaceName and PodName non-empty (must be 1)` : `enrichment off: --kubernetes-mode none (alerts carry container ids but no lookup is made; enrichedFraction 0 expected)`}, ${NODES} ingest clients in this process, ${CLIENTS} WatchAlerts clients in ${CLIENT_PROCS === 1 ? 'a child process' : `${CLIENT_PROCS} child processes`} (bench/relay/sinks.ts: grpc-js ${values['client-api'] === 'stub' ? 'Client.makeServerStreamRequest' : 'Channel.createCall (no per-message Readable/interceptors)'}, one HTTP/2 connection each, receive window ${CLIENT_WINDOW > 0 ? `${CLIENT_WINDOW} B (grpc-go clients such as karmor grow theirs by BDP estimation up to 16 MiB)` : "grpc-js's default 64 KiB"}; each message is decoded only for Operation (drop notices) and Data (the send time)), latency phases: each node sends one batch every 50 ms holding what it owes by the clock (rate / 50 x elapsed - sent, so offeredEventsPerSec is the target rate), node phases spread evenly over the period (10 phases 5 ms apart); after each window the runner waits up to 10 s for every client to hold every event sent (clientMissingEventsMax: events sent that some client did not get), latency = client receive time minus the send time carried in the alert's Data; loopback, throttle/collapse off, ${SPOOL === 'on' ? 'ingest spool on (a fresh directory per relay, fsync per group commit)' : 'ingest spool off (acks after the in-memory hand-off)'}, relay queue/replay 50,000 events, ${SECONDS} s measured after a warm-up at full rate (throughput: 2 s, latency phases: ${WARMUP_S} s) per phase; ${RUNS} rounds (throughput, 20k, 20k reference, 2k, 2k reference), medians per field, each run's p99 listed; relay event-loop delay = perf_hooks.monitorEventLoopDelay (10 ms resolution) minus the resolution, and GC pauses (PerformanceObserver 'gc'), both in the relay process over each measured window (bench/relay/relay-entry.ts, read by SIGUSR2) (2 vCPUs shared with other work: load average in machine.loadavg)`,
+  kubernetes: KUBE,
   goal: { eventsPerSec: 100_000, p99msAt20k: 50, rssMiB: 300 },
   throughput: tp,
   latencyAt20k: l20,
@@ -522,4 +594,5 @@ const result = {
 console.table({ throughput: tp, 'latency @20k offered': l20, 'reference @20k (grpc-js writes)': l20ref, 'latency @2k offered': l2, 'reference @2k (grpc-js writes)': l2ref });
 mkdirSync(new URL('../results/', import.meta.url), { recursive: true });
 writeFileSync(new URL('../results/relay.json', import.meta.url), JSON.stringify(result, null, 2) + '\n');
+await cluster.close();
 process.exit(0);

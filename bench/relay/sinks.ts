@@ -2,14 +2,15 @@
 // on the client side does not compete with the simulated nodes for one event loop.
 // Each client is a real grpc-js client of feeder.LogService/WatchAlerts (its own
 // HTTP/2 connection); it reads only what the bench needs from the Alert bytes —
-// field 19 (Operation, to recognise drop notices) and field 21 (Data, which holds
-// the send time) — and skips every other field by wire type, instead of building a
-// full Alert object per message.
+// field 19 (Operation, to recognise drop notices), field 21 (Data, which holds
+// the send time) and whether fields 5 (NamespaceName) and 6 (PodName) are non-empty
+// (the relay's enrichment) — and skips every other field by wire type, instead of
+// building a full Alert object per message.
 // Usage: node bench/relay/sinks.ts <port> <clients> [window bytes] [channel|stub]   (compiled, or with --import tsx)
 // stdin commands, one per line: "lat" (start recording latency), "count" (one JSON line
-// {got: number[], dropped}: cheap, for polling), "raw" (like report, with
+// {got: number[], enriched: number[], dropped}: cheap, for polling), "raw" (like report, with
 // every latency sample instead of percentiles), "report" (prints one
-// JSON line: {got: number[], dropped, p50, p99, samples, eldP99ms, eldMaxms}), "exit".
+// JSON line: {got: number[], enriched: number[], dropped, p50, p99, samples, eldP99ms, eldMaxms}), "exit".
 // BENCH_TRACE=1: at exit, prints on stderr the worst latency per 100 ms of the recorded
 // window ("trace [[slot, ms], ...]", slot = monotonic time / 100 ms mod 10,000).
 // eldP99ms/eldMaxms: this process's event-loop delay since "lat" (monitorEventLoopDelay,
@@ -20,7 +21,7 @@ import { Channel, Client, credentials, Metadata } from '@grpc/grpc-js';
 import { RequestMessage } from '../../proto/gen/feeder/kubearmor.js';
 
 /** What a client keeps of an Alert: a drop notice's count, or the send time in ns. */
-type Slim = { readonly droppedEvents: number; readonly sentNs: number };
+type Slim = { readonly droppedEvents: number; readonly sentNs: number; readonly enriched: boolean };
 
 let p = 0;
 function varint(b: Buffer): number {
@@ -47,6 +48,8 @@ export function slimAlert(b: Buffer): Slim {
   let dropNotice = false;
   let dataAt = -1;
   let dataLen = 0;
+  let ns = false;
+  let pod = false;
   while (p < b.length) {
     const tag = varint(b);
     const wt = tag & 7;
@@ -57,6 +60,8 @@ export function slimAlert(b: Buffer): Slim {
       const len = varint(b);
       const f = tag >>> 3;
       if (f === 19) dropNotice = len === DROPPED.length && b.compare(DROPPED, 0, len, p, p + len) === 0;
+      else if (f === 5) ns = len > 0; // NamespaceName
+      else if (f === 6) pod = len > 0; // PodName
       else if (f === 21) {
         dataAt = p;
         dataLen = len;
@@ -64,10 +69,10 @@ export function slimAlert(b: Buffer): Slim {
       p += len;
     } else throw new Error(`wire type ${wt}`);
   }
-  if (dropNotice) return { droppedEvents: Number(/DroppedEvents=(\d+)/.exec(b.toString('latin1', dataAt, dataAt + dataLen))?.[1] ?? 0), sentNs: 0 };
-  let ns = 0;
-  for (let i = dataAt + 2; i < dataAt + dataLen; i++) ns = ns * 10 + ((b[i] as number) - 48);
-  return { droppedEvents: 0, sentNs: ns };
+  if (dropNotice) return { droppedEvents: Number(/DroppedEvents=(\d+)/.exec(b.toString('latin1', dataAt, dataAt + dataLen))?.[1] ?? 0), sentNs: 0, enriched: false };
+  let t = 0;
+  for (let i = dataAt + 2; i < dataAt + dataLen; i++) t = t * 10 + ((b[i] as number) - 48);
+  return { droppedEvents: 0, sentNs: t, enriched: ns && pod };
 }
 
 const [port, n, window] = process.argv.slice(2, 5).map(Number) as [number, number, number?];
@@ -76,6 +81,8 @@ const API = process.argv[5] === 'stub' ? 'stub' : 'channel';
 /** HTTP/2 receive window per stream and connection (0: grpc-js's default, 64 KiB). */
 const WINDOW = window ?? 0;
 const got: number[] = new Array<number>(n).fill(0);
+/** Alerts received per client with NamespaceName and PodName both non-empty (enriched by the relay). */
+const enriched: number[] = new Array<number>(n).fill(0);
 let dropped = 0;
 let recording = false;
 const lat: number[] = [];
@@ -88,6 +95,7 @@ const onAlert = (i: number, a: Slim): void => {
     return;
   }
   got[i] = (got[i] as number) + 1;
+  if (a.enriched) enriched[i] = (enriched[i] as number) + 1;
   if (recording) {
     const now = Number(process.hrtime.bigint());
     const l = (now - a.sentNs) / 1e6;
@@ -137,16 +145,16 @@ createInterface({ input: process.stdin }).on('line', (cmd) => {
   if (cmd === 'lat') {
     recording = true;
     eld.reset();
-  } else if (cmd === 'count') process.stdout.write(JSON.stringify({ got, dropped }) + '\n');
+  } else if (cmd === 'count') process.stdout.write(JSON.stringify({ got, enriched, dropped }) + '\n');
   else if (cmd === 'raw') {
     const eldP99ms = late(eld.percentile(99)); // before serialising the samples, which blocks this loop
     const eldMaxms = late(eld.max);
-    process.stdout.write(JSON.stringify({ got, dropped, lat, eldP99ms, eldMaxms }) + '\n');
+    process.stdout.write(JSON.stringify({ got, enriched, dropped, lat, eldP99ms, eldMaxms }) + '\n');
   }
   else if (cmd === 'report') {
     const eldP99ms = late(eld.percentile(99)); // before sorting the samples, which blocks this loop
     const eldMaxms = late(eld.max);
-    process.stdout.write(JSON.stringify({ got, dropped, p50: pct(lat, 50), p99: pct(lat, 99), samples: lat.length, eldP99ms, eldMaxms }) + '\n');
+    process.stdout.write(JSON.stringify({ got, enriched, dropped, p50: pct(lat, 50), p99: pct(lat, 99), samples: lat.length, eldP99ms, eldMaxms }) + '\n');
   }
   else if (cmd === 'exit') {
     for (const close of closers) close();
