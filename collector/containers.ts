@@ -68,6 +68,8 @@ export function cgroupIdOf(relPath: string, root = cgroup2Root()): bigint | unde
 
 export interface ContainerResolver {
   resolve(cgroupId: bigint, pid: number): ContainerRef | undefined;
+  /** the answer for this id is final (a container, or a known host cgroup), not "unknown yet" */
+  settled(cgroupId: bigint): boolean;
   /** cgroup path (relative to the cgroup2 root) of an id, when known */
   pathOf(cgroupId: bigint): string | undefined;
   /** cgroup ids whose path names this container id (prefix of at least 12 chars accepted) */
@@ -160,6 +162,7 @@ export function createContainerResolver(options: { root?: string; maxEntries?: n
       refs.set(cgroupId, ref);
       return ref;
     },
+    settled: (id) => refs.has(id),
     pathOf: (id) => pathOf(id),
     cgroupsOf(containerId) {
       if (containerId.length < 12) return [];

@@ -93,17 +93,19 @@ export async function openCollector(openOptions: OpenOptions = {}): Promise<Coll
   let finalNative: NativeStats | undefined;
   const agentTgid = config.excludeSelf ? process.pid : 0;
 
-  // consecutive events mostly come from the same cgroup: remember the last resolution, but
-  // only a container: a host cgroup or one the resolver cannot place yet (a new container's
-  // first events) is asked again (the resolver caches both; it retries an unknown id after
-  // rescanMs), or a run of events from one new cgroup would stay unresolved for good
+  // consecutive events mostly come from the same cgroup: remember the last resolution once it
+  // is settled (a container or a known host cgroup); an id the resolver cannot place yet (a
+  // new container's first events) is asked again, since it retries after rescanMs — else a
+  // run of events from one new cgroup would stay unresolved for good
   let lastCg = -1n;
+  let lastSettled = false;
   let lastRef: CollectorEvent['container'];
   const dispatch = (ev: CollectorEvent): void => {
     const info = processes.observe(ev);
     ev.exe = ev.kind === 'exec' && ev.ret >= 0 ? ev.path : info?.exe ?? '';
-    if (ev.cgroupId !== lastCg || lastRef === undefined) {
+    if (ev.cgroupId !== lastCg || !lastSettled) {
       lastRef = containers.resolve(ev.cgroupId, ev.pid);
+      lastSettled = containers.settled(ev.cgroupId);
       lastCg = ev.cgroupId;
     }
     ev.container = lastRef;
