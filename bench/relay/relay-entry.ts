@@ -21,9 +21,31 @@ new PerformanceObserver((list) => {
     if (e.duration > gcMaxMs) gcMaxMs = e.duration;
     const kind = ((e as unknown as { detail?: { kind?: number } }).detail)?.kind;
     if (kind === 4 /* NODE_PERFORMANCE_GC_MAJOR */) gcMajor++;
+    if (TRACE && e.duration > 5) gcs.push([slotNow(), Math.round(e.duration), kind ?? 0]);
   }
 }).observe({ entryTypes: ['gc'] });
+// BENCH_TRACE=1: event-loop stalls over 20 ms and GC pauses over 5 ms, stamped with the
+// 100 ms slot of the monotonic clock (as the clients' latency trace), printed on stderr at
+// each SIGUSR2 ("relaytrace stalls [[slot, ms]...] gc [[slot, ms, kind]...]").
+const TRACE = process.env['BENCH_TRACE'] === '1';
+const stalls: Array<[number, number]> = [];
+const gcs: Array<[number, number, number]> = [];
+const slotNow = (): number => Math.floor(Number(process.hrtime.bigint()) / 1e8) % 10000;
+if (TRACE) {
+  let last = process.hrtime.bigint();
+  setInterval(() => {
+    const now = process.hrtime.bigint();
+    const lateMs = Number(now - last) / 1e6 - 5;
+    if (lateMs > 20) stalls.push([slotNow(), Math.round(lateMs)]);
+    last = now;
+  }, 5).unref();
+}
 process.on('SIGUSR2', () => {
+  if (TRACE) {
+    process.stderr.write(`relaytrace stalls ${JSON.stringify(stalls)} gc ${JSON.stringify(gcs)}\n`);
+    stalls.length = 0;
+    gcs.length = 0;
+  }
   const ms = (ns: number): number => ns / 1e6;
   const heap = process.memoryUsage();
   process.stdout.write(JSON.stringify({ bench: {

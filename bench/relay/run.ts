@@ -27,12 +27,14 @@
 // first by this runner), not under tsx; --tsx runs both under tsx instead.
 // Prints a table and writes bench/results/relay.json.
 // Usage: node --import tsx bench/relay/run.ts [--seconds 8] [--runs 3] [--tsx] [--client-window bytes]
-//          [--client-api channel|stub] [--clients 5] [--client-procs 2 (processes the clients are spread over)]
+//          [--client-impl go|node (default go: bench/relay/gosink, grpc-go clients as karmor uses; node: bench/relay/sinks.ts, grpc-js)]
+//          [--client-api channel|stub (node clients)] [--clients 5] [--client-procs N (processes the clients are spread over; default 1 for go, 2 for node)]
 //          [--spool off|on (the relay's ingest spool; on: a fresh directory per relay under $PALISADE_TEST_TMP)]
 //          [--warmup 4 (seconds at full rate before each latency window)]
 //          [--kubernetes kubeconfig|none (default kubeconfig: enrichment against the Kubernetes API test server)]
 //   BENCH_RELAY_LOG=<file>: the relays' stdout (their pino log) is appended to <file>.
-//   BENCH_TRACE=1: each client process prints, at exit on stderr, the worst latency per 100 ms
+//   BENCH_TRACE=1: the relay (bench/relay/relay-entry.ts) prints its event-loop stalls and GC pauses per
+//   measured window, this process its own stalls at exit, and each client process prints, at exit on stderr, the worst latency per 100 ms
 //   of the recorded window ("trace [[slot, ms], ...]"), to see when a tail happened.
 //   diagnosis only (results are not written): --only throughput|20k|2k,
 //   --relay-node-arg / --clients-node-arg <node flag> (repeatable, e.g. --cpu-prof)
@@ -47,7 +49,7 @@ import { IngestRequest, IngestResponse } from '../../proto/gen/palisade/v1/inges
 import { startK8sApiServer, writeKubeconfig, type K8sApiServer } from '../../test/support/k8s-api-server.js';
 import { containerIdFor, createDeployment, createNamespace, createNode } from '../../test/support/k8s-fixtures.js';
 
-const { values } = parseArgs({ options: { seconds: { type: 'string', default: '8' }, runs: { type: 'string', default: '3' }, tsx: { type: 'boolean', default: false }, only: { type: 'string', default: '' }, 'relay-node-arg': { type: 'string', multiple: true, default: [] }, 'clients-node-arg': { type: 'string', multiple: true, default: [] }, 'client-window': { type: 'string', default: String(4 * 1024 * 1024) }, 'client-api': { type: 'string', default: 'channel' }, clients: { type: 'string', default: '5' }, 'client-procs': { type: 'string', default: '2' }, spool: { type: 'string', default: 'off' }, kubernetes: { type: 'string', default: 'kubeconfig' }, warmup: { type: 'string', default: '4' } } });
+const { values } = parseArgs({ options: { seconds: { type: 'string', default: '8' }, runs: { type: 'string', default: '3' }, tsx: { type: 'boolean', default: false }, only: { type: 'string', default: '' }, 'relay-node-arg': { type: 'string', multiple: true, default: [] }, 'clients-node-arg': { type: 'string', multiple: true, default: [] }, 'client-window': { type: 'string', default: String(4 * 1024 * 1024) }, 'client-api': { type: 'string', default: 'channel' }, clients: { type: 'string', default: '5' }, 'client-procs': { type: 'string', default: '' }, 'client-impl': { type: 'string', default: 'go' }, spool: { type: 'string', default: 'off' }, kubernetes: { type: 'string', default: 'kubeconfig' }, warmup: { type: 'string', default: '4' } } });
 /**
  * Seconds each latency phase runs at its full rate before the measured window. A cold
  * relay and cold clients (code not yet optimised) fall behind in the first second and
@@ -64,7 +66,18 @@ const SPOOL = values.spool === 'on' ? 'on' : 'off';
  * 4 interleaved 20k runs under load (05:35 UTC) 2 processes gave p99 44 / 545 ms, 1
  * process 808 / 3,171 ms.
  */
-const CLIENT_PROCS = Math.max(1, Number(values['client-procs']));
+/**
+ * Log-stream client implementation. 'go' (default): bench/relay/gosink, grpc-go clients,
+ * the library karmor and other feeder.LogService consumers are built on, reading the same
+ * four Alert fields as the node clients; one process holds all clients (goroutines, one
+ * connection each, grpc-go's default BDP-estimated window). 'node': bench/relay/sinks.ts,
+ * grpc-js. On these 2 vCPUs the node clients used 0.72-0.78 of a core at 20k events/s x 5
+ * clients (event-loop delay p99 80-150 ms), competing with the relay for the same cores and
+ * adding their own lag to every latency sample; the Go clients use about half of that.
+ */
+const CLIENT_IMPL = values['client-impl'] === 'node' ? 'node' : 'go';
+if (values['client-impl'] !== 'go' && values['client-impl'] !== 'node') throw new Error(`--client-impl ${values['client-impl']}: want go or node`);
+const CLIENT_PROCS = Math.max(1, Number(values['client-procs'] || (CLIENT_IMPL === 'go' ? 1 : 2)));
 const CLIENTS = Number(values.clients);
 /** Log-stream clients' HTTP/2 receive window in bytes (0: grpc-js's default, 64 KiB). */
 const CLIENT_WINDOW = Number(values['client-window']);
@@ -90,6 +103,12 @@ const root = new URL('../../', import.meta.url).pathname;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 /** argv for node running one of this folder's entry points, compiled or under tsx. */
 const entry = (name: string): string[] => (TSX ? ['--import', 'tsx', `bench/relay/${name}.ts`] : [`dist/bench/relay/${name}.js`]);
+/** The Go clients' binary, built (go build caches) into dist/bench/relay/gosink before the first run. */
+const GOSINK = join(root, 'dist/bench/relay/gosink');
+if (CLIENT_IMPL === 'go') {
+  const go = spawnSync('go', ['build', '-o', GOSINK, '.'], { cwd: join(root, 'bench/relay/gosink'), stdio: 'inherit', env: { ...process.env, GOFLAGS: '-mod=mod' } });
+  if (go.status !== 0) throw new Error('go build in bench/relay/gosink failed (Go toolchain and the Go module proxy are needed; or run with --client-impl node)');
+}
 if (!TSX) {
   const tsc = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'bench/relay/tsconfig.json'], { cwd: root, stdio: 'inherit' });
   if (tsc.status !== 0) throw new Error('tsc -p bench/relay/tsconfig.json failed');
@@ -143,6 +162,18 @@ async function startCluster(): Promise<Cluster> {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+// BENCH_TRACE=1: this process's (the nodes') event-loop stalls over 20 ms, per 100 ms slot, on stderr at exit.
+if (process.env['BENCH_TRACE'] === '1') {
+  const stalls: Array<[number, number]> = [];
+  let last = process.hrtime.bigint();
+  setInterval(() => {
+    const now = process.hrtime.bigint();
+    const lateMs = Number(now - last) / 1e6 - 5;
+    if (lateMs > 20) stalls.push([Math.floor(Number(now) / 1e8) % 10000, Math.round(lateMs)]);
+    last = now;
+  }, 5).unref();
+  process.on('exit', () => process.stderr.write(`nodetrace stalls ${JSON.stringify(stalls)}\n`));
 }
 mkdirSync(process.env['PALISADE_TEST_TMP'] ?? '/tmp/palisade-test', { recursive: true });
 const cluster = await startCluster();
@@ -314,7 +345,9 @@ class SinkProc {
   private buf = '';
   private readonly waiting: Array<(line: string) => void> = [];
   constructor(port: number, clients: number) {
-    this.child = spawn(process.execPath, [...(values['clients-node-arg'] ?? []), ...entry('sinks'), String(port), String(clients), String(CLIENT_WINDOW), values['client-api'] ?? 'channel'], { cwd: root, stdio: ['pipe', 'pipe', 'inherit'] });
+    this.child = CLIENT_IMPL === 'go'
+      ? spawn(GOSINK, [String(port), String(clients)], { cwd: root, stdio: ['pipe', 'pipe', 'inherit'] })
+      : spawn(process.execPath, [...(values['clients-node-arg'] ?? []), ...entry('sinks'), String(port), String(clients), String(CLIENT_WINDOW), values['client-api'] ?? 'channel'], { cwd: root, stdio: ['pipe', 'pipe', 'inherit'] });
     this.child.stdout.on('data', (b: Buffer) => {
       this.buf += b.toString();
       let i;
@@ -542,8 +575,7 @@ async function latency(rate: number, extra: readonly string[] = []): Promise<Rec
     samples: rep.samples,
     clientDroppedTotal: rep.dropped,
     enrichedFraction: enrichedFraction(rep),
-    clientsEventLoopDelayP99ms: rep.eldP99ms,
-    clientsEventLoopDelayMaxms: rep.eldMaxms,
+    ...(CLIENT_IMPL === 'node' ? { clientsEventLoopDelayP99ms: rep.eldP99ms, clientsEventLoopDelayMaxms: rep.eldMaxms } : {}),
     rssPeakMiB: Math.max(peak, hwm),
     ...cpu,
     ...relayStats,
@@ -585,7 +617,7 @@ const ratio = (ref: number | undefined, x: number | undefined): number => (ref ?
 const result = {
   date: new Date().toISOString(),
   machine: { cpus: cpus().length, model: cpus()[0]?.model ?? '', kernel: release(), node: process.version, loadavg: loadavg(), loadavgAtStart: loadStart },
-  method: `relay = palisade relay process (${TSX ? 'tsx' : 'compiled JS, no tsx'}), ${KUBE === 'kubeconfig' ? `enrichment on: --kubernetes-mode kubeconfig against the repository's protocol-faithful Kubernetes API test server (test/support/k8s-api-server.ts, plain HTTP on 127.0.0.1, in the bench runner process, populated before the first relay with ${NODES} Nodes, ${NAMESPACES} namespaces, per node one Deployment -> ReplicaSet -> ${PODS_PER_NODE} running pods scheduled on it, one container each, containerd:// ids in containerStatuses; each relay lists and watches it through its informers, nothing changes during the run), each node's alerts carry its ${PODS_PER_NODE} pods' container ids (bare 64 hex) in turn, so every alert needs an identity lookup; enrichedFraction = the smallest share over clients of received alerts with NamespaceName and PodName non-empty (must be 1)` : `enrichment off: --kubernetes-mode none (alerts carry container ids but no lookup is made; enrichedFraction 0 expected)`}, ${NODES} ingest clients in this process, ${CLIENTS} WatchAlerts clients in ${CLIENT_PROCS === 1 ? 'a child process' : `${CLIENT_PROCS} child processes`} (bench/relay/sinks.ts: grpc-js ${values['client-api'] === 'stub' ? 'Client.makeServerStreamRequest' : 'Channel.createCall (no per-message Readable/interceptors)'}, one HTTP/2 connection each, receive window ${CLIENT_WINDOW > 0 ? `${CLIENT_WINDOW} B (grpc-go clients such as karmor grow theirs by BDP estimation up to 16 MiB)` : "grpc-js's default 64 KiB"}; each message is decoded only for Operation (drop notices) and Data (the send time)), latency phases: each node sends one batch every 50 ms holding what it owes by the clock (rate / 50 x elapsed - sent, so offeredEventsPerSec is the target rate), node phases spread evenly over the period (10 phases 5 ms apart); after each window the runner waits up to 10 s for every client to hold every event sent (clientMissingEventsMax: events sent that some client did not get), latency = client receive time minus the send time carried in the alert's Data; loopback, throttle/collapse off, ${SPOOL === 'on' ? 'ingest spool on (a fresh directory per relay, fsync per group commit)' : 'ingest spool off (acks after the in-memory hand-off)'}, relay queue/replay 50,000 events, ${SECONDS} s measured after a warm-up at full rate (throughput: 2 s, latency phases: ${WARMUP_S} s) per phase; ${RUNS} rounds (throughput, 20k, 20k reference, 2k, 2k reference), medians per field, each run's p99 listed; relay event-loop delay = perf_hooks.monitorEventLoopDelay (10 ms resolution) minus the resolution, and GC pauses (PerformanceObserver 'gc'), both in the relay process over each measured window (bench/relay/relay-entry.ts, read by SIGUSR2) (2 vCPUs shared with other work: load average in machine.loadavg)`,
+  method: `relay = palisade relay process (${TSX ? 'tsx' : 'compiled JS, no tsx'}), ${KUBE === 'kubeconfig' ? `enrichment on: --kubernetes-mode kubeconfig against the repository's protocol-faithful Kubernetes API test server (test/support/k8s-api-server.ts, plain HTTP on 127.0.0.1, in the bench runner process, populated before the first relay with ${NODES} Nodes, ${NAMESPACES} namespaces, per node one Deployment -> ReplicaSet -> ${PODS_PER_NODE} running pods scheduled on it, one container each, containerd:// ids in containerStatuses; each relay lists and watches it through its informers, nothing changes during the run), each node's alerts carry its ${PODS_PER_NODE} pods' container ids (bare 64 hex) in turn, so every alert needs an identity lookup; enrichedFraction = the smallest share over clients of received alerts with NamespaceName and PodName non-empty (must be 1)` : `enrichment off: --kubernetes-mode none (alerts carry container ids but no lookup is made; enrichedFraction 0 expected)`}, ${NODES} ingest clients in this process, ${CLIENTS} WatchAlerts clients in ${CLIENT_PROCS === 1 ? 'a child process' : `${CLIENT_PROCS} child processes`} (${CLIENT_IMPL === 'go' ? "bench/relay/gosink: grpc-go (the library karmor is built on), one grpc.ClientConn and HTTP/2 connection each, grpc-go's default BDP-estimated receive window, a raw codec" : `bench/relay/sinks.ts: grpc-js ${values['client-api'] === 'stub' ? 'Client.makeServerStreamRequest' : 'Channel.createCall (no per-message Readable/interceptors)'}, one HTTP/2 connection each, receive window ${CLIENT_WINDOW > 0 ? `${CLIENT_WINDOW} B (grpc-go clients such as karmor grow theirs by BDP estimation up to 16 MiB)` : "grpc-js's default 64 KiB"}`}; each message is decoded only for NamespaceName/PodName (enriched?), Operation (drop notices) and Data (the send time)), latency phases: each node sends one batch every 50 ms holding what it owes by the clock (rate / 50 x elapsed - sent, so offeredEventsPerSec is the target rate), node phases spread evenly over the period (10 phases 5 ms apart); after each window the runner waits up to 10 s for every client to hold every event sent (clientMissingEventsMax: events sent that some client did not get), latency = client receive time minus the send time carried in the alert's Data; loopback, throttle/collapse off, ${SPOOL === 'on' ? 'ingest spool on (a fresh directory per relay, fsync per group commit)' : 'ingest spool off (acks after the in-memory hand-off)'}, relay queue/replay 50,000 events, ${SECONDS} s measured after a warm-up at full rate (throughput: 2 s, latency phases: ${WARMUP_S} s) per phase; ${RUNS} rounds (throughput, 20k, 20k reference, 2k, 2k reference), medians per field, each run's p99 listed; relay event-loop delay = perf_hooks.monitorEventLoopDelay (10 ms resolution) minus the resolution, and GC pauses (PerformanceObserver 'gc'), both in the relay process over each measured window (bench/relay/relay-entry.ts, read by SIGUSR2) (2 vCPUs shared with other work: load average in machine.loadavg)`,
   kubernetes: KUBE,
   goal: { eventsPerSec: 100_000, p99msAt20k: 50, rssMiB: 300 },
   throughput: tp,
