@@ -16,25 +16,27 @@
 // palisade.v1 Watch cursors ("<epoch>:<n>"; a cursor from another epoch, or older
 // than the oldest retained event, is out of range).
 //
-// Compact entries (`compact: true`, the relay without scale-out): an entry keeps the
+// Compact entries (`compact: true`, the relay without scale-out): the ring keeps each
 // event's feeder encoding (made once at publish; what feeder clients are sent anyway)
-// and its id fields, not the decoded message. The decoded body (tens of objects and
-// strings per alert) then dies young instead of living for the ring's lifetime,
-// which would make every young-generation GC copy it (the relay's GC cost and pause
-// at 20k events/s). `ev` is rebuilt from the bytes on first use (palisade.v1 Watch
-// clients, tenancy filters) and kept; `kind` answers the per-kind stream filter
-// without rebuilding. Without `compact`, `ev` is the published object itself
-// (scale-out keys stream ids by that object).
+// and its id fields off the JS heap, in an ArenaStore (arena-store.ts: one byte arena
+// plus typed arrays per ring slot), not the decoded message nor any object per entry.
+// The decoded body (tens of objects and strings per alert) dies young, and nothing the
+// ring holds is promoted to the old generation (the relay's GC cost and latency tail at
+// 20k events/s). Reading an entry makes a short-lived view; `ev` is rebuilt from the
+// bytes on first use (palisade.v1 Watch clients, tenancy filters) and kept with the
+// slot; `kind` answers the per-kind stream filter without rebuilding. Without
+// `compact`, `ev` is the published object itself (scale-out keys stream ids by that
+// object).
 // Byte bound (`maxBytes`, compact entries only): the ring also holds at most
-// maxBytes of entries (encoded size + ENTRY_OVERHEAD each); publishing past it
-// evicts the oldest entries, exactly like ring overwrites (clients behind them
-// skip forward, counted; cursors before them are out of range). The newest entry
-// always stays.
+// maxBytes of encoded entries (ENTRY_OVERHEAD: the per-entry bookkeeping is
+// preallocated per ring slot, outside the bound); publishing past it evicts the
+// oldest entries, exactly like ring overwrites (clients behind them skip forward,
+// counted; cursors before them are out of range). The newest entry always stays.
 import { randomBytes } from 'node:crypto';
-import { Alert, Log, Message } from '../../proto/gen/feeder/kubearmor.js';
 import type { EventBody, RelayEvent } from '../event.js';
 import type { Counters } from '../metrics/counters.js';
 import { encodeBody } from '../serve/encode.js';
+import { ArenaStore } from './arena-store.js';
 
 export type HubEntry = {
   readonly cursor: number;
@@ -49,45 +51,6 @@ export type HubEntry = {
 
 /** The body's kind without rebuilding a compact entry's event. */
 export const kindOf = (e: HubEntry): EventBody['$case'] => e.kind ?? e.ev.body.$case;
-
-function decodeBody(kind: EventBody['$case'], b: Buffer): EventBody {
-  switch (kind) {
-    case 'alert': return { $case: 'alert', value: Alert.decode(b) };
-    case 'log': return { $case: 'log', value: Log.decode(b) };
-    case 'message': return { $case: 'message', value: Message.decode(b) };
-  }
-}
-
-/** A ring entry holding the feeder encoding instead of the decoded event (see above). */
-class CompactEntry implements HubEntry {
-  readonly kind: EventBody['$case'];
-  readonly nodeId: string;
-  readonly bootId: string;
-  readonly seq: bigint;
-  readonly enriched: boolean;
-  readonly count: number;
-  readonly receivedAt: bigint;
-  feederBytes: Buffer;
-  watchBytes?: Buffer;
-  labels?: ReadonlyMap<string, string>;
-  private rebuilt: RelayEvent | undefined = undefined;
-  constructor(readonly cursor: number, ev: RelayEvent) {
-    this.kind = ev.body.$case;
-    this.nodeId = ev.nodeId;
-    this.bootId = ev.bootId;
-    this.seq = ev.seq;
-    this.enriched = ev.enriched;
-    this.count = ev.count;
-    this.receivedAt = ev.receivedAt;
-    this.feederBytes = encodeBody(ev.body);
-  }
-  get ev(): RelayEvent {
-    if (!this.rebuilt) {
-      this.rebuilt = { nodeId: this.nodeId, bootId: this.bootId, seq: this.seq, body: decodeBody(this.kind, this.feederBytes), enriched: this.enriched, count: this.count, receivedAt: this.receivedAt };
-    }
-    return this.rebuilt;
-  }
-}
 
 export type StartAt = { readonly kind: 'live' } | { readonly kind: 'oldest' } | { readonly kind: 'after'; readonly cursor: string };
 
@@ -123,24 +86,30 @@ export type HubOptions = {
   readonly maxBytes?: number;
 };
 
-/** Heap bytes of a compact entry besides its encoding (entry, Buffer object, seq), measured roughly. */
-export const ENTRY_OVERHEAD = 256;
+/** Bytes of the byte bound a compact entry takes besides its encoding: none (its bookkeeping is preallocated per ring slot). */
+export const ENTRY_OVERHEAD = 0;
+/** The arena's size without a byte bound (it grows only as far as the ring's entries need). */
+const UNBOUNDED_ARENA_BYTES = 2 ** 31;
 
 export function createHub(opts: HubOptions): Hub {
   const size = Math.max(opts.ringSize, opts.clientQueueSize, 1);
-  const ring: Array<HubEntry | undefined> = new Array<HubEntry | undefined>(size);
+  const compact = opts.compact === true;
+  const ring: Array<HubEntry | undefined> = compact ? [] : new Array<HubEntry | undefined>(size);
+  const store = compact ? new ArenaStore(size, opts.maxBytes !== undefined && opts.maxBytes > 0 ? opts.maxBytes : UNBOUNDED_ARENA_BYTES) : undefined;
+  /** The entry under cursor c if the ring still holds it (compact: a fresh view). */
+  const entryAt = (c: number): HubEntry | undefined => {
+    if (store) return store.entry(c);
+    const e = ring[c % size];
+    return e && e.cursor === c ? e : undefined;
+  };
   const epoch = randomBytes(6).toString('hex');
   let head = 0; // cursor of the newest entry; cursors start at 1
   let closed = false;
   const subs = new Set<Sub>();
   let wakeScheduled = false;
-  const compact = opts.compact === true;
-  const maxBytes = compact && opts.maxBytes !== undefined && opts.maxBytes > 0 ? opts.maxBytes : Infinity;
-  let bytes = 0; // of the retained compact entries
   let evicted = 0; // cursors <= evicted were dropped by the byte bound
   /** Cursor of the oldest retained entry (may be head + 1 when there is none). */
   const first = (): number => Math.max(head - size + 1, evicted + 1, 1);
-  const sizeOf = (e: HubEntry | undefined): number => (e instanceof CompactEntry ? e.feederBytes.length + ENTRY_OVERHEAD : 0);
 
   class Sub implements Subscription {
     pos: number; // cursor of the next entry to read
@@ -157,8 +126,8 @@ export function createHub(opts: HubOptions): Hub {
       if (this.pos < oldestAllowed) {
         let skipped = 0;
         for (let c = Math.max(this.pos, oldest); c < oldestAllowed; c++) {
-          const e = ring[c % size];
-          if (e && e.cursor === c && this.filter(e)) skipped++;
+          const e = entryAt(c);
+          if (e && this.filter(e)) skipped++;
         }
         // entries already overwritten or evicted before we could look at them: count them all
         skipped += Math.max(0, oldest - this.pos);
@@ -169,7 +138,7 @@ export function createHub(opts: HubOptions): Hub {
         }
       }
       while (this.pos <= head) {
-        const e = ring[this.pos % size] as HubEntry;
+        const e = entryAt(this.pos) as HubEntry;
         this.pos++;
         if (this.filter(e)) return e;
       }
@@ -205,19 +174,13 @@ export function createHub(opts: HubOptions): Hub {
       if (closed) return;
       for (const ev of events) {
         head++;
-        if (!compact) {
+        if (!store) {
           ring[head % size] = { cursor: head, ev };
           continue;
         }
-        const e = new CompactEntry(head, ev);
-        bytes += sizeOf(e) - sizeOf(ring[head % size]);
-        ring[head % size] = e;
-        // evict the oldest past the byte bound, never the newest
-        for (let c = first(); bytes > maxBytes && c < head; c++) {
-          bytes -= sizeOf(ring[c % size]);
-          ring[c % size] = undefined;
-          evicted = c;
-        }
+        // evicts the oldest past the byte bound, never the newest
+        const gone = store.put(head, ev, encodeBody(ev.body), first());
+        if (gone > evicted) evicted = gone;
       }
       if (!wakeScheduled && subs.size > 0) {
         wakeScheduled = true;
