@@ -23,6 +23,14 @@ export type AttachMode = 'auto' | 'tp_btf' | 'raw_tracepoint';
 export const ATTACH_MODES: readonly AttachMode[] = ['auto', 'tp_btf', 'raw_tracepoint'];
 /** environment variable that sets the default attachMode (an explicit option wins) */
 export const ATTACH_ENV = 'PALISADE_COLLECTOR_ATTACH';
+/** how batches reach JS: 'copy' (the drain thread checks each record and copies it into a pooled
+ * batch with string hints for the decoder) or 'ring' (zero copy: the drain thread reads only
+ * record headers and lends JS read-only views of the ring itself, released in ring order; the
+ * decoder checks every record; no string hints) */
+export type Delivery = 'copy' | 'ring';
+export const DELIVERIES: readonly Delivery[] = ['copy', 'ring'];
+/** environment variable that sets the default delivery (an explicit option wins) */
+export const DELIVERY_ENV = 'PALISADE_COLLECTOR_DELIVERY';
 /** at most this many namespaces in the kernel set (the pal_ns map's size) */
 export const MAX_NAMESPACES = 4096;
 
@@ -44,6 +52,8 @@ export type CollectorConfig = {
   readonly namespaces: NamespaceFilter;
   /** default: $PALISADE_COLLECTOR_ATTACH, else 'auto' */
   readonly attachMode: AttachMode;
+  /** default: $PALISADE_COLLECTOR_DELIVERY, else 'copy' */
+  readonly delivery: Delivery;
   /** never report this process (default true) */
   readonly excludeSelf: boolean;
   /** syscall numbers reported as raw 'syscall' events when the 'syscall' class is on */
@@ -69,6 +79,7 @@ export function defaultConfig(): CollectorConfig {
     cgroups: { mode: 'all', ids: [] },
     namespaces: { mode: 'all' },
     attachMode: (process.env[ATTACH_ENV] ?? 'auto') as AttachMode,
+    delivery: (process.env[DELIVERY_ENV] ?? 'copy') as Delivery,
     excludeSelf: true,
     syscalls: [],
     iteratorQueue: 65536,
@@ -97,6 +108,9 @@ export function validate(partial: Partial<CollectorConfig>): ConfigResult {
   if (ns) return { ok: false, error: ns };
   if (!ATTACH_MODES.includes(c.attachMode)) {
     return { ok: false, error: `attachMode: '${String(c.attachMode)}' must be ${ATTACH_MODES.join(', ')}${partial.attachMode === undefined ? ` (from $${ATTACH_ENV})` : ''}` };
+  }
+  if (!DELIVERIES.includes(c.delivery)) {
+    return { ok: false, error: `delivery: '${String(c.delivery)}' must be ${DELIVERIES.join(' or ')}${partial.delivery === undefined ? ` (from $${DELIVERY_ENV})` : ''}` };
   }
   for (const n of c.syscalls) if (!Number.isInteger(n) || n < 0 || n >= 512) return { ok: false, error: `syscalls: ${n} must be a syscall number 0..511` };
   if (!Number.isInteger(c.iteratorQueue) || c.iteratorQueue < 1) return { ok: false, error: `iteratorQueue: ${c.iteratorQueue} must be a positive integer` };

@@ -1,8 +1,14 @@
-// Decodes a batch from the native addon: frames of [u32 len | flags][record], records as
+// Decodes a batch from the native addon. Copy delivery (decodeBatch): frames of [u32 len | flags][record], records as
 // in bpf/include/palisade_event.h; the flags (bit 31 ASCII, bit 30 no "/." or "//" in any
 // string, bit 29 a file record with the same paths as the frame before it) are hints
 // computed by the native side (collector/native/src/record.h). Reads with a DataView over the batch (no
 // copy of the batch; strings are decoded from it directly).
+// Ring delivery (decodeRingBatch): the batch is a view of the kernel ring itself, in ring layout:
+// [u32 len | busy bit 31 | discard bit 30][u32 pg_off][record][pad to 8 bytes]; discarded records
+// are skipped (not counted), a busy bit ends the batch (counted 'frame': the drain thread never
+// hands out an uncommitted record). No native check ran and there are no string hints: every
+// record is checked here (the same checks as the native pal_record_check) and strings take the
+// general path (UTF-8, normalisation scan). The memory is read-only: never write to the batch.
 // Invariants: never throws and never reads outside the batch; every record that fails a
 // check is counted in DecodeCounters.bad[reason] and skipped, and decoding continues with
 // the next frame. A frame length running past the batch ends the batch (counted 'frame').
@@ -27,6 +33,10 @@ const KIND = { ...L.KIND }, NET = { ...L.NET }, SYSCALL = { ...L.SYSCALL }, FLAG
 const CAP = { ...L.CAP }, CAP_FLAG = { ...L.CAP_FLAG };
 const FILE_OPS = [...L.FILE_OPS], NET_OPS = [...L.NET_OPS];
 const FRAME_ASCII = 0x80000000, FRAME_CANON = 0x40000000, FRAME_SAME = 0x20000000, FRAME_LEN = 0x1fffffff;
+// JS-only frame bit (never set in a native frame: it lies in the length field, and a copy frame
+// with it set runs past the batch): compare a file record's path bytes with the previous one's
+// here (ring delivery has no native SAME hint)
+const FRAME_COMPARE = 0x10000000;
 const TWO32 = 4294967296;
 
 export type BadReason = 'short' | 'size' | 'abi' | 'kind' | 'strings' | 'frame';
@@ -76,14 +86,66 @@ export function decodeBatch(batch: Uint8Array, ctx: DecodeContext, counters: Dec
   return good;
 }
 
+const RING_BUSY = 0x80000000, RING_DISCARD = 0x40000000, RING_LEN = 0x3fffffff;
+
+/** Decodes a batch in ring layout (ring delivery), calling `sink` for each good record. Returns
+ * the count of good records. Same guarantees as decodeBatch. */
+export function decodeRingBatch(batch: Uint8Array, ctx: DecodeContext, counters: DecodeCounters,
+  sink: (ev: CollectorEvent) => void): number {
+  const view = new DataView(batch.buffer, batch.byteOffset, batch.byteLength);
+  const buf = Buffer.from(batch.buffer, batch.byteOffset, batch.byteLength);
+  const total = batch.byteLength;
+  let off = 0;
+  let good = 0;
+  prevFile = false;
+  while (off < total) {
+    if (total - off < 8) { counters.bad.frame++; break; }
+    const w = view.getUint32(off, true);
+    const len = w & RING_LEN;
+    off += 8;
+    if ((w & RING_BUSY) !== 0 || len > total - off) { counters.bad.frame++; break; }
+    if ((w & RING_DISCARD) === 0) {
+      const ev = decodeRecord(view, buf, off, len, ctx, counters, FRAME_COMPARE);
+      if (ev) {
+        good++;
+        counters.records++;
+        sink(ev);
+      }
+    }
+    off += (len + 7) & ~7;
+  }
+  return good;
+}
+
+type Utf8Buffer = Buffer & { utf8Slice(start: number, end: number): string };
+const HAS_UTF8 = typeof (Buffer.prototype as Partial<Utf8Buffer>).utf8Slice === 'function';
+
 function str(buf: Buffer, start: number, len: number, ascii: boolean): string {
   if (len === 0) return '';
   if (ascii && HAS_LATIN1) return (buf as Latin1Buffer).latin1Slice(start, start + len);
+  if (HAS_UTF8) return (buf as Utf8Buffer).utf8Slice(start, start + len);
   return buf.toString('utf8', start, start + len);
 }
 
-// paths of the frame just before, when it decoded as a file record (FRAME_SAME refers to it)
+// paths of the frame just before, when it decoded as a file record (FRAME_SAME refers to it),
+// and where its strings lie in the batch (FRAME_COMPARE), with their lengths and header flags
 let prevFile = false, prevPath = '', prevPath2: string | undefined;
+let prevAt = 0, prevL1 = -1, prevL2 = -1, prevFlags = -1;
+
+/** the n bytes at a and at b are equal; compared from the end, 4 at a time (paths that differ
+ * mostly differ in their last component) */
+function sameBytes(view: DataView, buf: Buffer, a: number, b: number, n: number): boolean {
+  let i = n;
+  while (i >= 4) {
+    i -= 4;
+    if (view.getInt32(a + i, true) !== view.getInt32(b + i, true)) return false;
+  }
+  while (i > 0) {
+    i--;
+    if (buf[a + i] !== buf[b + i]) return false;
+  }
+  return true;
+}
 
 // previous record's comm, cgroup id and start time, by their bytes
 let commW0 = -1, commW1 = -1, commW2 = -1, commW3 = -1, commStr = '';
@@ -127,6 +189,7 @@ function normalise(path: string, flags: number, canon: boolean): string {
 export function decodeRecord(view: DataView, buf: Buffer, off: number, len: number, ctx: DecodeContext,
   counters: DecodeCounters, frame = 0): CollectorEvent | undefined {
   const same = prevFile && (frame & FRAME_SAME) !== 0;
+  const compare = prevFile && (frame & FRAME_COMPARE) !== 0;
   prevFile = false;
   if (len < HDR.size) { counters.bad.short++; return undefined; }
   const kind = view.getUint16(off + HDR.kind, true);
@@ -241,9 +304,11 @@ export function decodeRecord(view: DataView, buf: Buffer, off: number, len: numb
       const op = FILE_OPS[view.getUint16(b + FILE.op, true)] as FileOp;
       const chown = op === 'chown';
       // same bytes, same header flags: the strings the previous frame built (path2 only for rename)
-      const path = same ? prevPath : normalise(str(buf, s, l1, ascii), flags, canon);
-      const path2 = op !== 'rename' ? undefined : same && prevPath2 !== undefined ? prevPath2 : normalise(str(buf, s + l1, l2, ascii), flags, canon);
+      const reuse = same || (compare && l1 === prevL1 && l2 === prevL2 && flags === prevFlags && sameBytes(view, buf, prevAt, s, l1 + l2));
+      const path = reuse ? prevPath : normalise(str(buf, s, l1, ascii), flags, canon);
+      const path2 = op !== 'rename' ? undefined : reuse && prevPath2 !== undefined ? prevPath2 : normalise(str(buf, s + l1, l2, ascii), flags, canon);
       prevFile = true; prevPath = path; prevPath2 = path2;
+      prevAt = s; prevL1 = l1; prevL2 = l2; prevFlags = flags;
       return {
         class: 'file', kind: 'file', bootNs, timestamp, pid, tid, ppid, nsPid, nsTid, nsPpid, uid, gid,
         cgroupId: cg, mntNs, pidNs, startNs: start, comm: cm, ret, syscall, truncated, exe: '', container: undefined,

@@ -5,19 +5,21 @@
 // -> cgroup, namespace and syscall maps -> classes on. close() runs the reverse: stop the drain thread
 // (a last drain), deliver what is queued, free the BPF object, end iterators. Idempotent.
 // Drops: kernel ring full (per CPU), drain->JS queue full (native), iterator queue full
-// (drop newest): all counted in stats(); `lost` is their sum.
+// (drop newest), bad records (native check in copy delivery, decoder in ring delivery): all
+// counted in stats(); `lost` is their sum. Delivery (config.delivery, stats().delivery): 'copy'
+// batches are decoded by decodeBatch, 'ring' views of the ring by decodeRingBatch.
 import { EventEmitter } from 'node:events';
 import { CGROUP_MODE, type EventClass } from './layout.js';
 import { pino, type Logger } from 'pino';
 import { classMask, validate, type CgroupFilter, type CollectorConfig, type NamespaceFilter } from './config.js';
-import { decodeBatch, newDecodeCounters, type DecodeCounters } from './decode.js';
+import { decodeBatch, decodeRingBatch, newDecodeCounters, type DecodeCounters } from './decode.js';
 import type { CollectorEvent } from './events.js';
 import { bpfObjectPath, loadNative, type NativeHandle, type NativeStats } from './native/index.js';
 import { createProcessTable, type ProcessTable } from './proc-table.js';
 import { createContainerResolver, type ContainerResolver } from './containers.js';
 
 export type { CollectorEvent } from './events.js';
-export type { CollectorConfig, NamespaceFilter, AttachMode } from './config.js';
+export type { CollectorConfig, NamespaceFilter, AttachMode, Delivery } from './config.js';
 
 export type CollectorStats = {
   readonly kernel: {
@@ -26,7 +28,9 @@ export type CollectorStats = {
     readonly filtered: number;
     readonly perCpu: { readonly emitted: readonly number[]; readonly dropped: readonly number[]; readonly filtered: readonly number[] };
   };
-  readonly native: Omit<NativeStats, 'kernel' | 'attachMode' | 'attachFallback' | 'capabilityError'>;
+  readonly native: Omit<NativeStats, 'kernel' | 'attachMode' | 'attachFallback' | 'capabilityError' | 'delivery'>;
+  /** how batches reach JS: 'copy' (checked in native code, copied) or 'ring' (views of the ring, checked by the decoder) */
+  readonly delivery: 'copy' | 'ring';
   readonly decoder: { readonly records: number; readonly bad: DecodeCounters['bad']; readonly badTotal: number };
   readonly events: { readonly delivered: number; readonly iteratorDropped: number; readonly listenerErrors: number };
   readonly processes: { readonly size: number; readonly evicted: number; readonly procLookups: number };
@@ -35,7 +39,7 @@ export type CollectorStats = {
   /** capability events: whether the program is attached (else `error` says why) and the checks
    * not reported because they repeated one reported within the kernel's window (not a loss) */
   readonly capability: { readonly available: boolean; readonly error: string; readonly suppressed: number };
-  /** kernel.dropped + native.droppedRecords + native.badRecords + events.iteratorDropped */
+  /** kernel.dropped + native.droppedRecords + native.badRecords + decoder.badTotal + events.iteratorDropped */
   readonly lost: number;
 };
 
@@ -126,13 +130,15 @@ export async function openCollector(openOptions: OpenOptions = {}): Promise<Coll
     }
   };
   const ctx = { bootEpochMs };
-  const onBatch = (buf: Buffer): void => { decodeBatch(buf, ctx, counters, dispatch); };
+  const decode = config.delivery === 'ring' ? decodeRingBatch : decodeBatch;
+  const onBatch = (buf: Buffer): void => { decode(buf, ctx, counters, dispatch); };
   const closedPromise = new Promise<void>((resolve) => closedEmitter.once('closed', resolve));
 
   const handle: NativeHandle = native.open({
     objectPath,
     ...(config.rawObjectPath !== undefined ? { rawObjectPath: config.rawObjectPath } : {}),
     attachMode: { auto: 0, tp_btf: 1, raw_tracepoint: 2 }[config.attachMode],
+    delivery: config.delivery === 'ring' ? 1 : 0,
     ringBytes: config.ringBytes,
     batchBytes: config.batchBytes,
     pollMs: config.pollMs,
@@ -188,7 +194,7 @@ export async function openCollector(openOptions: OpenOptions = {}): Promise<Coll
 
   const stats = (): CollectorStats => {
     const n = finalNative ?? native.stats(handle);
-    const { kernel, attachMode, attachFallback, capabilityError, ...rest } = n;
+    const { kernel, attachMode, attachFallback, capabilityError, delivery: nativeDelivery, ...rest } = n;
     const badTotal = sum(Object.values(counters.bad));
     return {
       kernel: { emitted: sum(kernel.emitted), dropped: sum(kernel.dropped), filtered: sum(kernel.filtered), perCpu: kernel },
@@ -198,7 +204,8 @@ export async function openCollector(openOptions: OpenOptions = {}): Promise<Coll
       processes: { size: processes.size, evicted: processes.evicted, procLookups: processes.procLookups },
       attach: { mode: attachMode, fallback: attachFallback },
       capability: { available: capabilityError === '', error: capabilityError, suppressed: sum(kernel.capSuppressed) },
-      lost: sum(kernel.dropped) + rest.droppedRecords + rest.badRecords + iteratorDropped,
+      delivery: nativeDelivery,
+      lost: sum(kernel.dropped) + rest.droppedRecords + rest.badRecords + badTotal + iteratorDropped,
     };
   };
 

@@ -1,6 +1,9 @@
 // Collector benchmarks: drain rate into JS vs a pure-C libbpf consumer of the same
 // programs, per-syscall overhead (openat loop attached vs not, and filtered in the
 // kernel), loss accounting under overload, RSS/CPU at 10k events/s, fork/exec overhead.
+// Drain and overhead measure both delivery modes of the addon ('copy': checked records copied
+// into pooled batches; 'ring': zero-copy views of the ring) next to the same run's C consumer;
+// the top-level JS figures are the copy mode's (as before), the ring mode's are named ring*.
 // Usage: node --import tsx bench/collector/run.ts [--runs 5] [--opens 300000] [--only drain,rss,...]
 // Writes bench/results/collector.json (not with --only). Needs root. Medians of --runs after
 // one warm-up. Sections: overhead, drain, loss, rss, fork.
@@ -95,16 +98,22 @@ const sysExitNs = (): { ns: number; cnt: number } => {
 spawnSync('sysctl', ['-qw', 'kernel.bpf_stats_enabled=0']);
 const one = async (): Promise<number> => (await gen(['open', String(OPENS)])).ns_per_op ?? NaN;
 await one(); // warm-up
-const perRun: Record<string, number[]> = { bare: [], js: [], filtered: [], c: [], rJs: [], rFiltered: [], rC: [], bpfCapturedNs: [], bpfFilteredNs: [] };
-let jsDelivered = 0, jsLost = 0, cRecords = 0;
+const perRun: Record<string, number[]> = { bare: [], js: [], jsRing: [], filtered: [], c: [], rJs: [], rJsRing: [], rFiltered: [], rC: [], bpfCapturedNs: [], bpfFilteredNs: [] };
+let jsDelivered = 0, jsLost = 0, cRecords = 0, ringDelivered = 0, ringLost = 0;
 for (let i = 0; i < RUNS; i++) {
   const b0 = await one();
-  const cj = await openCollector({ classes: ['file'], ringBytes: 64 << 20, cgroups: { mode: 'only', ids: [cgId] }, seedProcesses: false });
+  const cj = await openCollector({ classes: ['file'], ringBytes: 64 << 20, cgroups: { mode: 'only', ids: [cgId] }, seedProcesses: false, delivery: 'copy' });
   let delivered = 0;
   cj.onEvent(() => { delivered++; });
   const js = await one();
   const stj = await cj.close();
   jsDelivered += delivered; jsLost += stj.lost;
+  const cr = await openCollector({ classes: ['file'], ringBytes: 64 << 20, cgroups: { mode: 'only', ids: [cgId] }, seedProcesses: false, delivery: 'ring' });
+  let deliveredRing = 0;
+  cr.onEvent(() => { deliveredRing++; });
+  const jsRing = await one();
+  const str = await cr.close();
+  ringDelivered += deliveredRing; ringLost += str.lost;
   const cf = await openCollector({ classes: ['file'], cgroups: { mode: 'only', ids: [emptyId] }, seedProcesses: false });
   const fl = await one();
   await cf.close();
@@ -119,9 +128,9 @@ for (let i = 0; i < RUNS; i++) {
   cRecords += kv(out).records ?? 0;
   const b1 = await one();
   const bare = (b0 + b1) / 2;
-  perRun.bare?.push(bare); perRun.js?.push(js); perRun.filtered?.push(fl); perRun.c?.push(cc);
-  perRun.rJs?.push(js / bare); perRun.rFiltered?.push(fl / bare); perRun.rC?.push(cc / bare);
-  process.stderr.write(`  run ${i}: bare ${bare.toFixed(0)} ns, JS ${js.toFixed(0)}, filtered ${fl.toFixed(0)}, C ${cc.toFixed(0)}\n`);
+  perRun.bare?.push(bare); perRun.js?.push(js); perRun.jsRing?.push(jsRing); perRun.filtered?.push(fl); perRun.c?.push(cc);
+  perRun.rJs?.push(js / bare); perRun.rJsRing?.push(jsRing / bare); perRun.rFiltered?.push(fl / bare); perRun.rC?.push(cc / bare);
+  process.stderr.write(`  run ${i}: bare ${bare.toFixed(0)} ns, JS copy ${js.toFixed(0)}, JS ring ${jsRing.toFixed(0)}, filtered ${fl.toFixed(0)}, C ${cc.toFixed(0)}\n`);
 }
 spawnSync('sysctl', ['-qw', 'kernel.bpf_stats_enabled=1']);
 for (const [key, ids] of [['bpfCapturedNs', [cgId]], ['bpfFilteredNs', [emptyId]]] as const) {
@@ -133,27 +142,28 @@ for (const [key, ids] of [['bpfCapturedNs', [cgId]], ['bpfFilteredNs', [emptyId]
 spawnSync('sysctl', ['-qw', 'kernel.bpf_stats_enabled=0']);
 const med = (k: string): number => median(perRun[k] ?? []);
 results.syscallOverhead = {
-  workload: 'openat(AT_FDCWD, missing path) loop in the monitored cgroup, median ns per call; ratios per run against the mean of the bare runs around it; timed with kernel.bpf_stats_enabled=0 (BPF ns per sys_exit from one separate pass with stats on)',
-  bareNs: med('bare'), jsAttachedNs: med('js'), cAttachedNs: med('c'), filteredInKernelNs: med('filtered'),
-  ratioJsAttached: med('rJs'), ratioCAttached: med('rC'), ratioFilteredInKernel: med('rFiltered'),
+  workload: 'openat(AT_FDCWD, missing path) loop in the monitored cgroup, median ns per call; ratios per run against the mean of the bare runs around it; timed with kernel.bpf_stats_enabled=0 (BPF ns per sys_exit from one separate pass with stats on); JS attached = copy delivery, JS ring attached = ring delivery',
+  bareNs: med('bare'), jsAttachedNs: med('js'), jsRingAttachedNs: med('jsRing'), cAttachedNs: med('c'), filteredInKernelNs: med('filtered'),
+  ratioJsAttached: med('rJs'), ratioJsRingAttached: med('rJsRing'), ratioCAttached: med('rC'), ratioFilteredInKernel: med('rFiltered'),
   bpfNsPerSysExitCaptured: med('bpfCapturedNs'), bpfNsPerSysExitFiltered: med('bpfFilteredNs'),
   goal: { attached: 1.4, filtered: 1.1 },
-  jsEventsDelivered: jsDelivered, jsEventsLost: jsLost, cRecordsDelivered: cRecords, perRun,
+  jsEventsDelivered: jsDelivered, jsEventsLost: jsLost, jsRingEventsDelivered: ringDelivered, jsRingEventsLost: ringLost, cRecordsDelivered: cRecords, perRun,
 };
 
 }
 
 // ---- drain rate: fill the ring while the consumer sleeps, then time the drain. Each run
-// drains the same load (FILL openat records from the same generator) three ways, one after
-// the other: the pure-C libbpf consumer, JS raw batches (the addon's onBatch), JS decoded
-// events (openCollector + onEvent); ratios are taken per run against that run's C figure.
+// drains the same load (FILL openat records from the same generator) five ways, one after
+// the other: the pure-C libbpf consumer, JS raw batches (the addon's onBatch) with copy and
+// with ring delivery, JS decoded events (openCollector + onEvent) with copy and with ring
+// delivery; ratios are taken per run against that run's C figure.
 const FILL = Math.min(OPENS * 2, 600_000);
 type Drain = { rate: number; records: number; batches?: number; poolWaits?: number };
-async function drainJs(decode: boolean): Promise<Drain> {
+async function drainJs(decode: boolean, delivery: 'copy' | 'ring'): Promise<Drain> {
   if (decode) {
     // time taken every 256th event (and the counts at those instants): the listener stays cheap
     let records = 0, first = 0, firstN = 0, last = 0, lastN = 0;
-    const c = await openCollector({ classes: ['file'], ringBytes: 256 << 20, pollMs: 8000, wakeupBytes: 2 ** 31, maxQueuedBatches: 64, cgroups: { mode: 'only', ids: [cgId] }, seedProcesses: false });
+    const c = await openCollector({ classes: ['file'], ringBytes: 256 << 20, pollMs: 8000, wakeupBytes: 2 ** 31, maxQueuedBatches: 64, cgroups: { mode: 'only', ids: [cgId] }, seedProcesses: false, delivery });
     c.onEvent(() => {
       records++;
       if ((records & 255) === 1) { const t = performance.now(); if (!first) { first = t; firstN = records; } last = t; lastN = records; }
@@ -167,7 +177,7 @@ async function drainJs(decode: boolean): Promise<Drain> {
   let closed: () => void = () => undefined;
   const done = new Promise<void>((r) => { closed = r; });
   let records = 0, first = 0, firstBatch = 0, last = 0, batches = 0;
-  const h = native.open({ objectPath: bpfObjectPath('palisade.bpf.o'), ringBytes: 256 << 20, batchBytes: 256 << 10, pollMs: 8000, maxQueuedBatches: 64, classes: 2, agentTgid: process.pid, cgroupMode: 1, wakeupBytes: 2 ** 31 }, (_buf, n) => {
+  const h = native.open({ objectPath: bpfObjectPath('palisade.bpf.o'), ringBytes: 256 << 20, batchBytes: 256 << 10, pollMs: 8000, maxQueuedBatches: 64, classes: 2, agentTgid: process.pid, cgroupMode: 1, wakeupBytes: 2 ** 31, delivery: delivery === 'ring' ? 1 : 0 }, (_buf, n) => {
     const t = performance.now();
     if (!records) { first = t; firstBatch = n; }
     records += n; last = t; batches++;
@@ -194,19 +204,25 @@ async function drainC(): Promise<Drain> {
 }
 if (want('drain')) {
   process.stderr.write('drain rate\n');
-  const runs: Array<{ c: Drain; raw: Drain; decoded: Drain }> = [];
+  type DrainRun = { c: Drain; raw: Drain; decoded: Drain; rawRing: Drain; decodedRing: Drain };
+  const runs: DrainRun[] = [];
+  const mps = (d: Drain, c: Drain, digits = 2): string => `${(d.rate / 1e6).toFixed(2)} M/s (${(d.rate / c.rate).toFixed(digits)} of C)`;
   for (let i = 0; i < RUNS; i++) {
     const c = await drainC();
-    const raw = await drainJs(false);
-    const decoded = await drainJs(true);
-    runs.push({ c, raw, decoded });
-    process.stderr.write(`  run ${i}: C ${(c.rate / 1e6).toFixed(2)} M/s, JS raw batches ${(raw.rate / 1e6).toFixed(2)} M/s (${(raw.rate / c.rate).toFixed(2)} of C), JS decoded ${(decoded.rate / 1e6).toFixed(2)} M/s (${(decoded.rate / c.rate).toFixed(3)} of C)\n`);
+    const raw = await drainJs(false, 'copy');
+    const rawRing = await drainJs(false, 'ring');
+    const decoded = await drainJs(true, 'copy');
+    const decodedRing = await drainJs(true, 'ring');
+    runs.push({ c, raw, decoded, rawRing, decodedRing });
+    process.stderr.write(`  run ${i}: C ${(c.rate / 1e6).toFixed(2)} M/s; JS raw batches copy ${mps(raw, c)}, ring ${mps(rawRing, c)}; JS decoded copy ${mps(decoded, c, 3)}, ring ${mps(decodedRing, c, 3)}\n`);
   }
-  const m = (f: (r: { c: Drain; raw: Drain; decoded: Drain }) => number): number => median(runs.map(f));
+  const m = (f: (r: DrainRun) => number): number => median(runs.map(f));
   results.drainRate = {
-    method: `${FILL} openat records written while the consumer sleeps, then drained; rate = records / (last - first delivery); per run: C, JS raw batches, JS decoded on the same load; medians of ${RUNS} runs, ratios per run against that run's C`,
+    method: `${FILL} openat records written while the consumer sleeps, then drained; rate = records / (last - first delivery); per run: C, JS raw batches (copy, ring delivery), JS decoded (copy, ring delivery) on the same load; medians of ${RUNS} runs, ratios per run against that run's C`,
     cRecordsPerSec: m((r) => r.c.rate), jsBatchesRecordsPerSec: m((r) => r.raw.rate), jsDecodedEventsPerSec: m((r) => r.decoded.rate),
     ratioJsBatchesToC: m((r) => r.raw.rate / r.c.rate), ratioJsDecodedToC: m((r) => r.decoded.rate / r.c.rate),
+    ringJsBatchesRecordsPerSec: m((r) => r.rawRing.rate), ringJsDecodedEventsPerSec: m((r) => r.decodedRing.rate),
+    ratioRingJsBatchesToC: m((r) => r.rawRing.rate / r.c.rate), ratioRingJsDecodedToC: m((r) => r.decodedRing.rate / r.c.rate),
     goal: { ratio: 0.5, eventsPerSec: 1_000_000 },
     perRun: runs,
   };
@@ -331,6 +347,7 @@ const fe = (results.forkExec ?? {}) as Record<string, number>;
 const rows: Array<[string, string, string]> = [
   ['openat bare (ns)', so.bareNs?.toFixed(0) ?? '', ''],
   ['openat, JS collector attached', `${so.jsAttachedNs?.toFixed(0)} ns`, `${so.ratioJsAttached?.toFixed(2)}x (goal <= 1.4)`],
+  ['openat, JS attached, ring deliv.', `${so.jsRingAttachedNs?.toFixed(0)} ns`, `${so.ratioJsRingAttached?.toFixed(2)}x (goal <= 1.4)`],
   ['BPF ns per sys_exit (captured run)', `${so.bpfNsPerSysExitCaptured?.toFixed(0)} ns`, ''],
   ['BPF ns per sys_exit (filtered run)', `${so.bpfNsPerSysExitFiltered?.toFixed(0)} ns`, ''],
   ['openat, C consumer attached', `${so.cAttachedNs?.toFixed(0)} ns`, `${so.ratioCAttached?.toFixed(2)}x`],
@@ -338,6 +355,8 @@ const rows: Array<[string, string, string]> = [
   ['drain, C consumer', `${dr.cRecordsPerSec?.toFixed(0)} /s`, ''],
   ['drain, JS batches', `${dr.jsBatchesRecordsPerSec?.toFixed(0)} /s`, `${dr.ratioJsBatchesToC?.toFixed(2)} of C (goal >= 0.5)`],
   ['drain, JS decoded events', `${dr.jsDecodedEventsPerSec?.toFixed(0)} /s`, `${dr.ratioJsDecodedToC?.toFixed(3)} of C (goal >= 1M/s)`],
+  ['drain, JS batches, ring deliv.', `${dr.ringJsBatchesRecordsPerSec?.toFixed(0)} /s`, `${dr.ratioRingJsBatchesToC?.toFixed(2)} of C (goal >= 0.5)`],
+  ['drain, JS decoded, ring deliv.', `${dr.ringJsDecodedEventsPerSec?.toFixed(0)} /s`, `${dr.ratioRingJsDecodedToC?.toFixed(3)} of C (goal >= 1M/s)`],
   ['loss accounting exact', String(la.exact), `${la.generated} = ${la.delivered} + ${la.kernelDropped} + ${la.userDropped}`],
   ['CPU at 10k ev/s (compiled)', `${rs.cpuPercentOfOneCore?.toFixed(1)} %`, '(goal <= 10 %)'],
   ['RSS at 10k ev/s (compiled)', `${rs.rssMiB?.toFixed(0)} MiB`, '(goal <= 100 MiB)'],

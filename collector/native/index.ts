@@ -22,6 +22,9 @@ export type NativeOpenOptions = NativeConfig & {
   readonly rawObjectPath?: string;
   /** 0 auto (tp_btf, raw_tracepoint when tp_btf fails), 1 tp_btf only, 2 raw_tracepoint only */
   readonly attachMode?: number;
+  /** 0 copy (checked records copied into pooled batches, frames [u32 len | hints][record]),
+   * 1 ring (zero copy: read-only views of the ring in ring layout, unchecked, released in order) */
+  readonly delivery?: number;
   readonly ringBytes: number;
   readonly batchBytes: number;
   readonly pollMs: number;
@@ -57,6 +60,8 @@ export type NativeStats = {
   readonly attachMode: 'tp_btf' | 'raw_tracepoint';
   /** why tp_btf was not used after an automatic fallback ('' otherwise) */
   readonly attachFallback: string;
+  /** how batches are delivered (open's `delivery`) */
+  readonly delivery: 'copy' | 'ring';
 };
 
 export type ProbeResult = {
@@ -68,7 +73,8 @@ declare const handleBrand: unique symbol;
 export type NativeHandle = { readonly [handleBrand]: true };
 
 export interface NativeAddon {
-  /** onBatch's Buffer is lent for the call only: it is detached (empty) once onBatch returns */
+  /** onBatch's Buffer is lent for the call only: it is detached (empty) once onBatch returns.
+   * With delivery 1 (ring) it is read-only memory: writing to it crashes the process. */
   open(options: NativeOpenOptions, onBatch: (batch: Buffer, records: number) => void, onClosed: () => void): NativeHandle;
   close(handle: NativeHandle): void;
   stats(handle: NativeHandle): NativeStats;
@@ -78,6 +84,8 @@ export interface NativeAddon {
   /** kind 1: mount namespace, 2: pid namespace (inode numbers) */
   setNamespace(handle: NativeHandle, kind: 1 | 2, inode: number, present: boolean): void;
   batchCheck(batch: Buffer): { readonly good: number; readonly bad: number };
+  /** the same over a batch in ring layout (ring delivery) */
+  ringBatchCheck(batch: Buffer): { readonly good: number; readonly bad: number };
   layout(): Readonly<Record<string, number>>;
   probe(objectPath?: string): ProbeResult;
   bootTimeNs(): bigint;

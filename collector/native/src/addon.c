@@ -3,8 +3,10 @@
  * Threads: every exported function runs on the JS main thread. The drain thread (see
  * collector.c) only calls deliver(), which queues a batch on a threadsafe function without
  * blocking; call_js() then runs on the main thread and lends JS one Buffer per batch (an
- * external buffer over the pooled batch memory, no copy), valid during the onBatch call
- * only: it is detached when the call returns and the batch goes back to the pool.
+ * external buffer over the pooled batch memory, or in ring delivery over the ring range
+ * itself (read-only memory: a write from JS would fault), no copy), valid during the onBatch
+ * call only: it is detached when the call returns and the batch goes back to the pool (ring
+ * delivery: the range is released, in ring order, and the kernel may reuse it).
  *
  * Lifetime: close() stops the drain thread (after a last drain) and releases the
  * threadsafe function; batches still queued are delivered, then the tsfn finalizer frees
@@ -118,7 +120,7 @@ static void call_js(napi_env env, napi_value js_cb, void *context, void *data)
 		pal_batch_release(h->c, b);
 		return;
 	}
-	if (napi_create_external_buffer(env, b->used, b->data, NULL, NULL, &buf) != napi_ok) {
+	if (napi_create_external_buffer(env, b->used, (void *)b->ptr, NULL, NULL, &buf) != napi_ok) {
 		pal_count_discarded(h->c, b->records, b->used);
 		pal_batch_release(h->c, b);
 		return;
@@ -252,12 +254,17 @@ static napi_value js_open(napi_env env, napi_callback_info info)
 	    get_u32(env, argv[0], "pollMs", &o.poll_ms) < 0 ||
 	    get_u32(env, argv[0], "maxQueuedBatches", &max_queue) < 0 ||
 	    get_u32(env, argv[0], "attachMode", &o.attach_mode) < 0 ||
+	    get_u32(env, argv[0], "delivery", &o.delivery) < 0 ||
 	    get_config(env, argv[0], &o.config) < 0) {
 		napi_throw_type_error(env, "EINVAL", "open: numeric options must be unsigned 32-bit integers");
 		return NULL;
 	}
 	if (o.attach_mode > PAL_ATTACH_RAW) {
 		napi_throw_range_error(env, "EINVAL", "open: attachMode must be 0 (auto), 1 (tp_btf) or 2 (raw_tracepoint)");
+		return NULL;
+	}
+	if (o.delivery > PAL_DELIVERY_RING) {
+		napi_throw_range_error(env, "EINVAL", "open: delivery must be 0 (copy) or 1 (ring)");
 		return NULL;
 	}
 	if (max_queue < 2)
@@ -370,6 +377,9 @@ static napi_value js_stats(napi_env env, napi_callback_info info)
 		napi_set_named_property(env, out, "attachMode", v);
 		napi_create_string_utf8(env, why, NAPI_AUTO_LENGTH, &v);
 		napi_set_named_property(env, out, "attachFallback", v);
+		napi_create_string_utf8(env, pal_delivery(h->c) == PAL_DELIVERY_RING ? "ring" : "copy",
+					NAPI_AUTO_LENGTH, &v);
+		napi_set_named_property(env, out, "delivery", v);
 		napi_create_string_utf8(env, pal_cap_error(h->c), NAPI_AUTO_LENGTH, &v);
 		napi_set_named_property(env, out, "capabilityError", v);
 	}
@@ -493,6 +503,26 @@ static napi_value js_batch_check(napi_env env, napi_callback_info info)
 	return out;
 }
 
+/* ringBatchCheck(buffer) -> { good, bad }: the native checker over a batch in ring layout
+ * (what ring delivery hands out), exposed for tests */
+static napi_value js_ring_batch_check(napi_env env, napi_callback_info info)
+{
+	size_t argc = 1, len = 0, bad = 0, good;
+	napi_value argv[1], out;
+	void *data = NULL;
+
+	CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+	if (argc < 1 || napi_get_buffer_info(env, argv[0], &data, &len) != napi_ok) {
+		napi_throw_type_error(env, "EINVAL", "ringBatchCheck(buffer)");
+		return NULL;
+	}
+	good = pal_ring_batch_check(data, len, &bad);
+	napi_create_object(env, &out);
+	set_num(env, out, "good", good);
+	set_num(env, out, "bad", bad);
+	return out;
+}
+
 /* layout() -> sizes and field offsets of the record structs, for the decoder's tests */
 static napi_value js_layout(napi_env env, napi_callback_info info)
 {
@@ -569,6 +599,7 @@ NAPI_MODULE_INIT()
 		{ "setSyscall", js_set_syscall },
 		{ "setNamespace", js_set_namespace },
 		{ "batchCheck", js_batch_check },
+		{ "ringBatchCheck", js_ring_batch_check },
 		{ "layout", js_layout },
 		{ "probe", js_probe },
 		{ "bootTimeNs", js_boot_time },

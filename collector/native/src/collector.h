@@ -11,9 +11,21 @@
  * thread waits for one to come back and records wait in the kernel ring (whose overflow
  * the kernel counts): memory is bounded by pool_batches x batch_bytes.
  *
- * Batch format (what JS receives): a sequence of frames [u32 len | flags, little-endian]
- * [record of len bytes], records as defined in bpf/include/palisade_event.h, flags (string
- * hints) as defined in record.h.
+ * Two delivery modes (pal_options.delivery):
+ *  - PAL_DELIVERY_COPY: each checked record is copied into a pooled batch; batch format (what
+ *    JS receives): frames [u32 len | flags, little-endian][record of len bytes], records as
+ *    defined in bpf/include/palisade_event.h, flags (string hints) as defined in record.h.
+ *    The consumer position advances as soon as records are copied.
+ *  - PAL_DELIVERY_RING: zero copy. The drain thread walks only the ring's record headers,
+ *    ahead of the consumer position, and a batch is a view of a ring range [start, start+used)
+ *    in ring layout: [u32 len | BUSY | DISCARD][u32 pg_off][record][pad to 8] ... (the data
+ *    area is mapped once plus one maximal record past its end, so a range whose last record
+ *    wraps reads contiguously; a batch never has a record starting past the end). Records are
+ *    not checked (the consumer does it); discarded ones are in the range and must be skipped.
+ *    The ring's consumer position advances only when the batches before and at a range were
+ *    released, in ring order (batches are released in order; a refused or discarded one is
+ *    released too), so the kernel never overwrites a range the consumer may read. The pool
+ *    then holds descriptors only; memory is the ring. Ranges are read-only memory.
  */
 #ifndef PALISADE_COLLECTOR_H
 #define PALISADE_COLLECTOR_H
@@ -24,9 +36,13 @@
 #include "palisade_event.h"
 
 struct pal_batch {
-	struct pal_batch *next;    /* pool free list */
-	size_t used;
+	struct pal_batch *next;    /* pool free list; ring mode: the in-flight queue */
+	const uint8_t *ptr;        /* what the consumer reads: data (copy) or the ring range */
+	size_t used;               /* bytes at ptr */
 	size_t cap;
+	unsigned long start;       /* ring mode: ring position of the range */
+	unsigned long end_pos;     /* ring mode: consumer position to publish once released */
+	int done;                  /* ring mode: released, waiting for the batches before it */
 	size_t last;               /* offset of the last frame's record, or SIZE_MAX (none yet) */
 	uint32_t records;
 	uint8_t data[];
@@ -42,7 +58,12 @@ typedef int (*pal_deliver_fn)(void *ctx, struct pal_batch *b);
 #define PAL_ATTACH_TP_BTF 1   /* tp_btf only */
 #define PAL_ATTACH_RAW 2      /* raw_tracepoint only */
 
+/* how batches reach the consumer (pal_options.delivery) */
+#define PAL_DELIVERY_COPY 0   /* checked records copied into pooled batches (frame hints) */
+#define PAL_DELIVERY_RING 1   /* views of the ring in ring layout, no copy, no native check */
+
 struct pal_options {
+	uint32_t delivery;         /* PAL_DELIVERY_* */
 	const char *object_path;   /* bpf/build/palisade.bpf.o (tp_btf syscall programs) */
 	const char *raw_object_path; /* bpf/build/palisade-raw.bpf.o (raw_tracepoint ones) */
 	uint32_t attach_mode;      /* PAL_ATTACH_* */
@@ -58,7 +79,8 @@ struct pal_options {
 struct pal_user_stats {
 	uint64_t ring_records;     /* records read from the ring */
 	uint64_t ring_bytes;
-	uint64_t bad_records;      /* failed pal_record_check: skipped */
+	uint64_t bad_records;      /* failed pal_record_check (copy) or longer than PAL_RECORD_MAX
+				    * (both modes): skipped */
 	uint64_t delivered_records;/* handed to the deliver callback and accepted */
 	uint64_t delivered_bytes;
 	uint64_t delivered_batches;
@@ -86,6 +108,8 @@ int pal_cgroup_set(struct pal_collector *c, uint64_t id, int present);
 int pal_syscall_set(struct pal_collector *c, uint32_t nr, int on);
 /* namespace filter set: kind PAL_NS_MNT or PAL_NS_PID, inode number */
 int pal_ns_set(struct pal_collector *c, uint32_t kind, uint32_t inum, int present);
+/* PAL_DELIVERY_COPY or PAL_DELIVERY_RING */
+int pal_delivery(struct pal_collector *c);
 /* the mode in use (PAL_ATTACH_TP_BTF or PAL_ATTACH_RAW) and, after an automatic fallback,
  * why tp_btf was not used ("" otherwise; static storage owned by the collector) */
 int pal_attach_mode(struct pal_collector *c, const char **fallback_reason);

@@ -211,3 +211,34 @@ size_t pal_batch_check(const uint8_t *p, size_t len, size_t *bad)
 		*bad = nbad;
 	return good;
 }
+
+size_t pal_ring_batch_check(const uint8_t *p, size_t len, size_t *bad)
+{
+	size_t off = 0, good = 0, nbad = 0;
+
+	while (p && off < len) {
+		uint32_t w, flen;
+		if (len - off < 8) {
+			nbad++;
+			break;
+		}
+		w = rd32(p + off);
+		flen = w & ~(PAL_RING_BUSY | PAL_RING_DISCARD);
+		off += 8;
+		if ((w & PAL_RING_BUSY) || flen > len - off) {
+			nbad++;
+			break;
+		}
+		if (!(w & PAL_RING_DISCARD)) {
+			if (pal_record_check(p + off, flen) == PAL_OK)
+				good++;
+			else
+				nbad++;
+		}
+		/* the padding to 8 bytes (may run past the end: the walk then stops) */
+		off += ((size_t)flen + 7) & ~(size_t)7;
+	}
+	if (bad)
+		*bad = nbad;
+	return good;
+}

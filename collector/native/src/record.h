@@ -46,4 +46,14 @@ uint32_t pal_record_same(const uint8_t *prev, size_t prev_len, const uint8_t *p,
  * length runs past the batch ends the walk (counted once as bad). */
 size_t pal_batch_check(const uint8_t *p, size_t len, size_t *bad);
 
+/* Walks a batch in ring layout (ring delivery): frames [u32 len | BUSY | DISCARD][u32 pg_off]
+ * [record of len bytes][pad to 8 bytes]; the last frame's padding may be cut. A discarded
+ * frame is skipped (neither good nor bad); each other frame is checked with pal_record_check.
+ * A frame with the busy bit, or whose length runs past the batch, ends the walk (counted
+ * once as bad), as does a tail shorter than a ring header. Returns the number of good records;
+ * *bad gets the number of bad ones. */
+#define PAL_RING_BUSY 0x80000000u
+#define PAL_RING_DISCARD 0x40000000u
+size_t pal_ring_batch_check(const uint8_t *p, size_t len, size_t *bad);
+
 #endif

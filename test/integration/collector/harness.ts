@@ -53,6 +53,12 @@ export async function record(options: Partial<CollectorConfig> = {}): Promise<Re
     await collector.close();
     throw new Error(`collector attached as ${collector.stats().attach.mode}, not ${asked}`);
   }
+  // ... and again with PALISADE_COLLECTOR_DELIVERY=ring (ring-delivery.test.ts)
+  const delivery = options.delivery ?? process.env.PALISADE_COLLECTOR_DELIVERY;
+  if ((delivery === 'copy' || delivery === 'ring') && collector.stats().delivery !== delivery) {
+    await collector.close();
+    throw new Error(`collector delivers by ${collector.stats().delivery}, not ${delivery}`);
+  }
   const events: CollectorEvent[] = [];
   const waiters = new Set<{ pred: (ev: CollectorEvent) => boolean; resolve: (ev: CollectorEvent) => void }>();
   collector.onEvent((ev) => {
