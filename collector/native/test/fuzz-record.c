@@ -4,6 +4,9 @@
  * Also compares pal_record_flags (the frame's ASCII / canonical-path hints) with a byte-by-
  * byte reference on valid records with random strings, and pal_record_same (the "same paths as
  * the frame before" hint) with a byte-by-byte reference on pairs of valid records.
+ * Ring-layout batches (ring delivery, pal_ring_batch_check): valid records between random,
+ * discarded, busy and truncated frames, and random bytes, with the verdicts counted against
+ * what was built.
  * Prints "good=<n> bad=<n>" for the whole run; exits non-zero on a wrong verdict. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -166,6 +169,58 @@ static int check_same(void)
 	return fails;
 }
 
+/* a ring-layout batch of 1..6 frames in an exact-size heap buffer: valid FILE records,
+ * corrupted ones, discarded ones; sometimes a busy frame, a cut tail or random bytes. Checks
+ * the good count against the valid, non-discarded frames before the first busy/cut one. */
+static int check_ring(void)
+{
+	static uint8_t buf[8 * (PAL_RECORD_MAX + 16)];
+	size_t off = 0, nb = 0, got, want = 0, len;
+	int stopped = 0, frames = 1 + rnd() % 6, k, exact = 1;
+	uint8_t *copy;
+
+	for (k = 0; k < frames; k++) {
+		uint32_t w;
+		size_t n = make_file(buf + off + 8, rnd() % 300);
+		int kind = rnd() % 8;
+		w = (uint32_t)n;
+		if (kind == 0) {
+			w |= PAL_RING_DISCARD;
+		} else if (kind == 1) {
+			buf[off + 8 + rnd() % n] ^= (uint8_t)(1 + rnd() % 255); /* maybe bad */
+			exact = 0;
+		} else if (kind == 2 && rnd() % 4 == 0) {
+			w |= PAL_RING_BUSY;
+			stopped = 1;
+		} else if (!stopped) {
+			want++;
+		}
+		memcpy(buf + off, &w, 4);
+		memcpy(buf + off + 4, &k, 4);
+		off += 8 + ((n + 7) & ~(size_t)7);
+	}
+	len = off;
+	if (rnd() % 8 == 0) {
+		len = rnd() % (off + 1); /* cut anywhere */
+		exact = 0;
+	}
+	if (rnd() % 16 == 0) {
+		size_t i;
+		for (i = 0; i < len; i++)
+			buf[i] = (uint8_t)rnd(); /* random bytes */
+		exact = 0;
+	}
+	copy = malloc(len ? len : 1);
+	memcpy(copy, buf, len);
+	got = pal_ring_batch_check(copy, len, &nb);
+	free(copy);
+	if (exact && got != want) {
+		fprintf(stderr, "ring: %zu good, %zu expected (%d frames)\n", got, want, frames);
+		return 1;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static uint8_t rec[PAL_RECORD_MAX + 64];
@@ -181,6 +236,7 @@ int main(int argc, char **argv)
 		case 6:
 			fails += check_flags(rec);
 			fails += check_same();
+			fails += check_ring();
 			break;
 		case 0: /* valid file record */
 			n = make_file(rec, rnd() % 300);

@@ -71,3 +71,14 @@ export function batch(records: Buffer[], hints: readonly number[] = []): Buffer 
     return [len, r];
   }));
 }
+
+/** lays records out as the kernel ring does (ring delivery): [u32 len | busy bit 31 | discard
+ * bit 30][u32 pg_off][record][pad to 8 bytes]; `bits[i]` is or-ed into record i's length word */
+export function ringBatch(records: Buffer[], bits: readonly number[] = []): Buffer {
+  return Buffer.concat(records.flatMap((r, i) => {
+    const hdr = Buffer.alloc(8);
+    hdr.writeUInt32LE((r.length | (bits[i] ?? 0)) >>> 0);
+    hdr.writeUInt32LE(i, 4);
+    return [hdr, r, Buffer.alloc(((r.length + 7) & ~7) - r.length)];
+  }));
+}
