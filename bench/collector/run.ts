@@ -98,21 +98,28 @@ const sysExitNs = (): { ns: number; cnt: number } => {
 spawnSync('sysctl', ['-qw', 'kernel.bpf_stats_enabled=0']);
 const one = async (): Promise<number> => (await gen(['open', String(OPENS)])).ns_per_op ?? NaN;
 await one(); // warm-up
-const perRun: Record<string, number[]> = { bare: [], js: [], jsRing: [], filtered: [], c: [], rJs: [], rJsRing: [], rFiltered: [], rC: [], bpfCapturedNs: [], bpfFilteredNs: [] };
+const perRun: Record<string, number[]> = { bare: [], js: [], jsRing: [], cpuNsPerEventJs: [], cpuNsPerEventJsRing: [], filtered: [], c: [], rJs: [], rJsRing: [], rFiltered: [], rC: [], bpfCapturedNs: [], bpfFilteredNs: [] };
 let jsDelivered = 0, jsLost = 0, cRecords = 0, ringDelivered = 0, ringLost = 0;
 for (let i = 0; i < RUNS; i++) {
   const b0 = await one();
   const cj = await openCollector({ classes: ['file'], ringBytes: 64 << 20, cgroups: { mode: 'only', ids: [cgId] }, seedProcesses: false, delivery: 'copy' });
   let delivered = 0;
   cj.onEvent(() => { delivered++; });
+  const u0 = process.cpuUsage();
   const js = await one();
   const stj = await cj.close();
+  const u1 = process.cpuUsage(u0);
   jsDelivered += delivered; jsLost += stj.lost;
   const cr = await openCollector({ classes: ['file'], ringBytes: 64 << 20, cgroups: { mode: 'only', ids: [cgId] }, seedProcesses: false, delivery: 'ring' });
   let deliveredRing = 0;
   cr.onEvent(() => { deliveredRing++; });
+  const u2 = process.cpuUsage();
   const jsRing = await one();
   const str = await cr.close();
+  const u3 = process.cpuUsage(u2);
+  // this process's CPU (every thread: drain, JS decode; and the generator's spawn) per delivered event
+  perRun.cpuNsPerEventJs?.push((u1.user + u1.system) * 1000 / Math.max(1, delivered));
+  perRun.cpuNsPerEventJsRing?.push((u3.user + u3.system) * 1000 / Math.max(1, deliveredRing));
   ringDelivered += deliveredRing; ringLost += str.lost;
   const cf = await openCollector({ classes: ['file'], cgroups: { mode: 'only', ids: [emptyId] }, seedProcesses: false });
   const fl = await one();
@@ -130,7 +137,7 @@ for (let i = 0; i < RUNS; i++) {
   const bare = (b0 + b1) / 2;
   perRun.bare?.push(bare); perRun.js?.push(js); perRun.jsRing?.push(jsRing); perRun.filtered?.push(fl); perRun.c?.push(cc);
   perRun.rJs?.push(js / bare); perRun.rJsRing?.push(jsRing / bare); perRun.rFiltered?.push(fl / bare); perRun.rC?.push(cc / bare);
-  process.stderr.write(`  run ${i}: bare ${bare.toFixed(0)} ns, JS copy ${js.toFixed(0)}, JS ring ${jsRing.toFixed(0)}, filtered ${fl.toFixed(0)}, C ${cc.toFixed(0)}\n`);
+  process.stderr.write(`  run ${i}: bare ${bare.toFixed(0)} ns, JS copy ${js.toFixed(0)}, JS ring ${jsRing.toFixed(0)}, filtered ${fl.toFixed(0)}, C ${cc.toFixed(0)}; collector CPU per event copy ${perRun.cpuNsPerEventJs?.at(-1)?.toFixed(0)} ns, ring ${perRun.cpuNsPerEventJsRing?.at(-1)?.toFixed(0)} ns\n`);
 }
 spawnSync('sysctl', ['-qw', 'kernel.bpf_stats_enabled=1']);
 for (const [key, ids] of [['bpfCapturedNs', [cgId]], ['bpfFilteredNs', [emptyId]]] as const) {
@@ -145,6 +152,7 @@ results.syscallOverhead = {
   workload: 'openat(AT_FDCWD, missing path) loop in the monitored cgroup, median ns per call; ratios per run against the mean of the bare runs around it; timed with kernel.bpf_stats_enabled=0 (BPF ns per sys_exit from one separate pass with stats on); JS attached = copy delivery, JS ring attached = ring delivery',
   bareNs: med('bare'), jsAttachedNs: med('js'), jsRingAttachedNs: med('jsRing'), cAttachedNs: med('c'), filteredInKernelNs: med('filtered'),
   ratioJsAttached: med('rJs'), ratioJsRingAttached: med('rJsRing'), ratioCAttached: med('rC'), ratioFilteredInKernel: med('rFiltered'),
+  collectorCpuNsPerEventCopy: med('cpuNsPerEventJs'), collectorCpuNsPerEventRing: med('cpuNsPerEventJsRing'),
   bpfNsPerSysExitCaptured: med('bpfCapturedNs'), bpfNsPerSysExitFiltered: med('bpfFilteredNs'),
   goal: { attached: 1.4, filtered: 1.1 },
   jsEventsDelivered: jsDelivered, jsEventsLost: jsLost, jsRingEventsDelivered: ringDelivered, jsRingEventsLost: ringLost, cRecordsDelivered: cRecords, perRun,
@@ -348,6 +356,7 @@ const rows: Array<[string, string, string]> = [
   ['openat bare (ns)', so.bareNs?.toFixed(0) ?? '', ''],
   ['openat, JS collector attached', `${so.jsAttachedNs?.toFixed(0)} ns`, `${so.ratioJsAttached?.toFixed(2)}x (goal <= 1.4)`],
   ['openat, JS attached, ring deliv.', `${so.jsRingAttachedNs?.toFixed(0)} ns`, `${so.ratioJsRingAttached?.toFixed(2)}x (goal <= 1.4)`],
+  ['collector CPU/event copy, ring', `${so.collectorCpuNsPerEventCopy?.toFixed(0)} ns`, `${so.collectorCpuNsPerEventRing?.toFixed(0)} ns`],
   ['BPF ns per sys_exit (captured run)', `${so.bpfNsPerSysExitCaptured?.toFixed(0)} ns`, ''],
   ['BPF ns per sys_exit (filtered run)', `${so.bpfNsPerSysExitFiltered?.toFixed(0)} ns`, ''],
   ['openat, C consumer attached', `${so.cAttachedNs?.toFixed(0)} ns`, `${so.ratioCAttached?.toFixed(2)}x`],
