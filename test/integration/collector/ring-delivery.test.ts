@@ -1,12 +1,13 @@
-// Ring delivery (zero copy: onBatch gets read-only views of the kernel ring, released in ring
-// order). Here: the option and PALISADE_COLLECTOR_DELIVERY select the mode and stats() reports
-// it; the addon lends each range for the onBatch call only (detached after it), keeps the
-// descriptor pool bounded, and never lets the kernel reuse a range JS may still be reading —
-// with a small ring, a slow onBatch and a concurrent burst, every record decodes (none bad),
-// in order, and delivered + kernel drops = generated, exactly; and the key kernel-event suites
-// (exec, open, TCP, own activity, filter changes, exact loss, namespaces, ia32, fork flags,
-// unix accept, containers) run again in a child test run with PALISADE_COLLECTOR_DELIVERY=ring
-// (harness.record() fails a suite whose collector does not deliver that way).
+// Delivery modes. Ring delivery (the default; zero copy: onBatch gets read-only views of the
+// kernel ring, released in ring order): the option and PALISADE_COLLECTOR_DELIVERY select the
+// mode and stats() reports it; the addon lends each range for the onBatch call only (detached
+// after it), keeps the descriptor pool bounded, and never lets the kernel reuse a range JS may
+// still be reading — with a small ring, a slow onBatch and a concurrent burst, every record
+// decodes (none bad), in order, and delivered + kernel drops = generated, exactly. The key
+// kernel-event suites (exec, open, TCP, own activity, filter changes, exact loss, namespaces,
+// ia32, fork flags, unix accept, containers) run again in a child test run with the other mode
+// than this run's default (copy, unless PALISADE_COLLECTOR_DELIVERY says copy): harness.record()
+// fails a suite whose collector does not deliver that way.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -16,6 +17,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { openCollector } from '../../../collector/index.js';
+import { defaultConfig } from '../../../collector/config.js';
 import { cgroup2Root, cgroupIdOf } from '../../../collector/containers.js';
 import { decodeRingBatch, newDecodeCounters } from '../../../collector/decode.js';
 import { bpfObjectPath, loadNative } from '../../../collector/native/index.js';
@@ -121,15 +123,16 @@ describe('collector: ring delivery', () => {
     assert.ok(held.length > 1 && held.every((b) => b.length === 0), 'each range is detached once onBatch returned');
   });
 
-  it('passes the kernel-event suites with ring delivery', () => {
+  const other = defaultConfig().delivery === 'ring' ? 'copy' : 'ring';
+  it(`passes the kernel-event suites with ${other} delivery too`, () => {
     // a fresh test run (NODE_TEST_CONTEXT would make the child report to this runner instead)
     const { NODE_TEST_CONTEXT: _ctx, ...env } = process.env;
     const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=tap', ...SUITES], {
-      cwd: root, env: { ...env, PALISADE_COLLECTOR_DELIVERY: 'ring' }, encoding: 'utf8', timeout: 480_000,
+      cwd: root, env: { ...env, PALISADE_COLLECTOR_DELIVERY: other }, encoding: 'utf8', timeout: 480_000,
     });
     const pass = Number(/^# pass (\d+)/m.exec(r.stdout)?.[1] ?? -1);
     const fail = Number(/^# fail (\d+)/m.exec(r.stdout)?.[1] ?? -1);
-    assert.equal(fail, 0, `failures with ring delivery:\n${r.stdout.split('\n').filter((l) => /not ok|error|Error/.test(l)).slice(0, 40).join('\n')}\n${r.stderr.slice(-2000)}`);
+    assert.equal(fail, 0, `failures with ${other} delivery:\n${r.stdout.split('\n').filter((l) => /not ok|error|Error/.test(l)).slice(0, 40).join('\n')}\n${r.stderr.slice(-2000)}`);
     assert.ok(pass >= 15, `the suites ran (${pass} passed)`);
     assert.equal(r.status, 0);
   });
