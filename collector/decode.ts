@@ -304,7 +304,8 @@ export function decodeRecord(view: DataView, buf: Buffer, off: number, len: numb
       const op = FILE_OPS[view.getUint16(b + FILE.op, true)] as FileOp;
       const chown = op === 'chown';
       // same bytes, same header flags: the strings the previous frame built (path2 only for rename)
-      const reuse = same || (compare && l1 === prevL1 && l2 === prevL2 && flags === prevFlags && sameBytes(view, buf, prevAt, s, l1 + l2));
+      const reuse = same || (compare && l1 === prevL1 && l2 === prevL2 && flags === prevFlags && prevAt + l1 + l2 <= s
+        && sameBytes(view, buf, prevAt, s, l1 + l2));
       const path = reuse ? prevPath : normalise(str(buf, s, l1, ascii), flags, canon);
       const path2 = op !== 'rename' ? undefined : reuse && prevPath2 !== undefined ? prevPath2 : normalise(str(buf, s + l1, l2, ascii), flags, canon);
       prevFile = true; prevPath = path; prevPath2 = path2;
