@@ -29,6 +29,15 @@
  *    memory (PAL_F_SOCKETCALL). Other compat syscalls are not reported (the `syscall` class
  *    lists x86-64 numbers).
  *
+ * Cost (tp_btf build): every helper call costs 30-170 ns on these VMs (SRSO safe-RET and
+ * retpolines make each kernel call and return expensive), so the hot paths read kernel memory
+ * with direct loads wherever the verifier allows it: the current task's fields, the header's
+ * slow path, the namespace filter's miss path, the dentry walk, fd tables and sockets (kernel
+ * pointers obtained as numbers are cast to their BTF type with bpf_rdonly_cast, see KCAST).
+ * A captured absolute-path open makes 4-5 helper calls (current task, clock, path, ring
+ * output, and a ring query once per wakeup_bytes/16 bytes per CPU). The raw build keeps CO-RE
+ * probe reads (kernels that refuse tp_btf may also lack bpf_rdonly_cast).
+ *
  * Invariants: every record goes into the one ring buffer `events` through emit(), which
  * counts it as emitted or dropped (per CPU, atomically) — nothing is lost uncounted once a
  * hook decided to report. Records are assembled in a per-CPU scratch buffer. The cgroup and
@@ -74,6 +83,8 @@ _Static_assert(PAL_RECORD_MAX == 0x4000, "evoff mask");
 struct scratch {
 	char ev[PAL_RECORD_MAX];
 	char path[PATH_HALF * 2];
+	__u32 wake_since;  /* emit(): record bytes written on this CPU since the last ring query */
+	__u32 wake_above;  /* emit(): consecutive queries on this CPU that found the watermark reached */
 };
 
 struct {
@@ -210,6 +221,49 @@ static __always_inline int ns_inums_listed(__u32 mnt, __u32 pidns)
 	return bpf_map_lookup_elem(&pal_ns, &k) != 0;
 }
 
+/* numbers[lvl] of a struct pid (tp_btf: `p` is a BTF pointer): its nr, its namespace (as a
+ * number, for comparisons) and that namespace's inode. The verifier allows only constant
+ * offsets into a BTF object, so the usual levels (0: host, 1: a container, 2-3: nested) are
+ * direct loads; deeper ones take probe reads. barrier_var() in each branch keeps clang from
+ * merging the branches into one load through a selected pointer, which the verifier refuses. */
+#define UPID_BTF(k)                                                                    \
+	case k: {                                                                      \
+		struct pid_namespace *kns = p->numbers[k].ns;                          \
+		__u32 knr = p->numbers[k].nr, ki = inum ? kns->ns.inum : 0;            \
+		barrier_var(knr);                                                      \
+		barrier_var(kns);                                                      \
+		barrier_var(ki);                                                       \
+		*nr = knr;                                                             \
+		*ns = (__u64)kns;                                                      \
+		if (inum)                                                              \
+			*inum = ki;                                                    \
+		return;                                                                \
+	}
+static __always_inline void upid_btf(struct pid *p, unsigned int lvl, __u32 *nr, __u64 *ns,
+				     __u32 *inum)
+{
+	struct pid_namespace *pns = 0;
+	__u32 pnr = 0, pi = 0;
+
+	switch (lvl) {
+	UPID_BTF(0)
+	UPID_BTF(1)
+	UPID_BTF(2)
+	UPID_BTF(3)
+	}
+	bpf_core_read(&pnr, sizeof(pnr), &p->numbers[lvl & 31].nr);
+	bpf_core_read(&pns, sizeof(pns), &p->numbers[lvl & 31].ns);
+	if (inum)
+		pi = BPF_CORE_READ(pns, ns.inum);
+	barrier_var(pnr);
+	barrier_var(pns);
+	barrier_var(pi);
+	*nr = pnr;
+	*ns = (__u64)pns;
+	if (inum)
+		*inum = pi;
+}
+
 /* the task's own pid namespace: that of its pid at the pid's level */
 static __always_inline __u32 task_pidns_inum(struct task_struct *t)
 {
@@ -221,29 +275,41 @@ static __always_inline __u32 task_pidns_inum(struct task_struct *t)
 	return BPF_CORE_READ(up.ns, ns.inum);
 }
 
-/* Is the current task (`task`, read with CO-RE probe reads on a miss) in the namespace set? */
-static __always_inline int ns_task_listed(__u64 task, __u32 tid, __u64 nsproxy)
+/* Is the current task `t` in the namespace set? On a miss, tp_btf (`raw` = 0: `t` is a BTF
+ * pointer) reads the namespaces with direct loads, the raw build with CO-RE probe reads. */
+static __always_inline int ns_task_listed(struct task_struct *t, __u32 tid, __u64 nsproxy,
+					  const int raw)
 {
 	__u32 zero = 0, gen = cg_gen;
 	struct ns_cache *nc = bpf_map_lookup_elem(&ns_cache_map, &zero);
-	struct task_struct *t = (void *)task;
 	struct ns_slot *sl;
-	__u32 mnt;
+	__u32 mnt, pidns;
 	int hit;
 
-	if (!nc)
-		return ns_inums_listed(BPF_CORE_READ((struct nsproxy *)nsproxy, mnt_ns, ns.inum),
-				       task_pidns_inum(t));
-	sl = &nc->slot[tid & (NS_SLOTS - 1)];
-	if (sl->task == task && sl->tid == tid && sl->nsproxy == nsproxy && sl->gen == gen)
-		return sl->hit;
-	mnt = BPF_CORE_READ((struct nsproxy *)nsproxy, mnt_ns, ns.inum);
-	hit = ns_inums_listed(mnt, task_pidns_inum(t));
-	sl->task = task;
-	sl->tid = tid;
-	sl->nsproxy = nsproxy;
-	sl->gen = gen;
-	sl->hit = hit;
+	if (nc) {
+		sl = &nc->slot[tid & (NS_SLOTS - 1)];
+		if (sl->task == (__u64)t && sl->tid == tid && sl->nsproxy == nsproxy && sl->gen == gen)
+			return sl->hit;
+	}
+	if (raw) {
+		mnt = BPF_CORE_READ((struct nsproxy *)nsproxy, mnt_ns, ns.inum);
+		pidns = task_pidns_inum(t);
+	} else {
+		struct pid *p = t->thread_pid;
+		__u32 nr = 0;
+		__u64 ns = 0;
+		mnt = t->nsproxy->mnt_ns->ns.inum;
+		pidns = 0;
+		upid_btf(p, p->level, &nr, &ns, &pidns);
+	}
+	hit = ns_inums_listed(mnt, pidns);
+	if (nc) {
+		sl->task = (__u64)t;
+		sl->tid = tid;
+		sl->nsproxy = nsproxy;
+		sl->gen = gen;
+		sl->hit = hit;
+	}
 	return hit;
 }
 
@@ -299,6 +365,17 @@ static __always_inline struct scratch *get_scratch(void)
 	return bpf_map_lookup_elem(&scratch_map, &zero);
 }
 
+/* Wake-up policy. Records are written with BPF_RB_NO_WAKEUP; the consumer drains every
+ * pollMs and is woken early when the pending data reaches the watermark (wakeup_bytes; 0:
+ * every record wakes it). Asking the ring how much is pending is a helper call (~30 ns here),
+ * so each CPU asks only once per wakeup_bytes/16 bytes it wrote (WAKE_SAMPLES per watermark):
+ * a query that finds the watermark reached forces a wake-up if the previous query on this CPU
+ * did not (the crossing), and again every WAKE_SAMPLES queries while it stays reached (a
+ * consumer that drained and went back to sleep in between is woken at the latest after
+ * another wakeup_bytes from this CPU; before that, its poll timeout catches it). Forcing a
+ * wake-up on every record while above the watermark cost ~2.5 us per record here. */
+#define WAKE_SAMPLES 16
+
 static __always_inline void emit(struct scratch *s, __u32 size)
 {
 	struct pal_config *c = get_config();
@@ -309,16 +386,25 @@ static __always_inline void emit(struct scratch *s, __u32 size)
 		return;
 	size = evoff(size); /* unchanged (< PAL_RECORD_MAX); tells the verifier so */
 	h->size = size;
-	/* Wake the consumer only when this record makes the pending data cross the watermark:
-	 * forcing a wake-up on every record while above it cost ~2.5 us per record here. The
-	 * ring's poll is level-triggered, so a consumer that is already draining keeps going;
-	 * a missed crossing is caught by the consumer's poll timeout. */
 	if (!c || c->wakeup_bytes == 0) {
 		flags = BPF_RB_FORCE_WAKEUP;
 	} else {
-		__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
-		if (avail < c->wakeup_bytes && avail + size + 8 >= c->wakeup_bytes)
-			flags = BPF_RB_FORCE_WAKEUP;
+		__u32 w = c->wakeup_bytes, since = s->wake_since + size + 8;
+
+		if (since < w / WAKE_SAMPLES) {
+			s->wake_since = since;
+		} else {
+			__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+
+			s->wake_since = 0;
+			if (avail + size + 8 >= w) {
+				if (s->wake_above % WAKE_SAMPLES == 0)
+					flags = BPF_RB_FORCE_WAKEUP;
+				s->wake_above++;
+			} else {
+				s->wake_above = 0;
+			}
+		}
 	}
 	if (bpf_ringbuf_output(&events, s->ev, size, flags))
 		count(PAL_CNT_DROPPED);
@@ -484,16 +570,59 @@ static __always_inline void fill_hdr(struct pal_hdr *h, struct task_struct *t, i
 	fill_hdr_slow(h, t, parent, nsproxy, hc);
 }
 
+/* fill_hdr_slow() for the tp_btf dispatcher: the same fields by direct loads (a few ns each)
+ * instead of ~16 probe reads (~60 ns each on this VM), so that a task switch on a CPU (a miss
+ * of the per-CPU cache) stays cheap. A fault in a load reads 0, as a failed probe read did. */
+static __always_inline void fill_hdr_slow_btf(struct pal_hdr *h, struct task_struct *t,
+					      struct task_struct *parent, struct nsproxy *nsproxy,
+					      struct hdr_cache *hc)
+{
+	struct task_struct *leader = t->group_leader;
+	struct pid *lp = leader->thread_pid, *tp = t->thread_pid, *pp;
+	unsigned int level = lp->level;
+	__u64 pidns = 0, pns = 0;
+	__u32 nr = 0, pnr = 0, inum = 0;
+
+	h->start_ns = leader->start_boottime;
+	h->ppid = parent->tgid;
+	upid_btf(lp, level, &nr, &pidns, &inum);
+	h->ns_pid = nr;
+	h->pid_ns = inum;
+	upid_btf(tp, tp->level, &nr, &pns, 0);
+	h->ns_tid = nr;
+	pp = parent->group_leader->thread_pid;
+	h->ns_ppid = 0;
+	if (pp->level >= level && level <= 31) {
+		upid_btf(pp, level, &pnr, &pns, 0);
+		if (pns == pidns)
+			h->ns_ppid = pnr;
+	}
+	h->mnt_ns = nsproxy->mnt_ns->ns.inum;
+	if (hc) {
+		hc->task = (__u64)t;
+		hc->tid = h->tid;
+		hc->parent = (__u64)parent;
+		hc->nsproxy = (__u64)nsproxy;
+		hc->start_ns = h->start_ns;
+		hc->ppid = h->ppid;
+		hc->ns_pid = h->ns_pid;
+		hc->ns_tid = h->ns_tid;
+		hc->ns_ppid = h->ns_ppid;
+		hc->mnt_ns = h->mnt_ns;
+		hc->pid_ns = h->pid_ns;
+	}
+}
+
 /* The syscall dispatcher's header fill for the current task `t` (a BTF pointer from
  * bpf_get_current_task_btf()): the same fields as fill_hdr(t, is_current = 1), read with
  * direct loads instead of helper calls (30-60 ns each on this VM); only the clock is a
- * helper call. A cache miss takes the CO-RE path of fill_hdr_slow(). */
+ * helper call. A cache miss takes fill_hdr_slow_btf() (direct loads too). */
 static __always_inline void fill_hdr_task(struct pal_hdr *h, struct task_struct *t, __u16 kind,
 					  __u32 syscall_nr, __u64 cgroup_id)
 {
 	const struct cred *cr = t->cred;
 	struct task_struct *parent = t->real_parent;
-	void *nsproxy = t->nsproxy;
+	struct nsproxy *nsproxy = t->nsproxy;
 	struct hdr_cache *hc;
 	__u32 zero = 0;
 
@@ -515,7 +644,7 @@ static __always_inline void fill_hdr_task(struct pal_hdr *h, struct task_struct 
 	hc = bpf_map_lookup_elem(&hdr_cache_map, &zero);
 	if (hdr_from_cache(h, hc, t, parent, nsproxy, kind))
 		return;
-	fill_hdr_slow(h, (void *)bpf_get_current_task(), parent, nsproxy, hc);
+	fill_hdr_slow_btf(h, t, parent, nsproxy, hc);
 }
 
 struct walk_ctx {
@@ -528,6 +657,15 @@ struct walk_ctx {
 	__u16 flags;
 	__u16 done;
 };
+
+#ifndef PAL_RAW_SYSCALLS
+/* tp_btf build: kernel pointers from probe reads are cast to BTF types (bpf_rdonly_cast, a
+ * kfunc the verifier turns into a plain move; Linux 6.2+, which tp_btf objects need here
+ * anyway) so that their fields are read with direct loads (faulting loads read 0) instead of
+ * one probe read each (~60 ns on this VM). */
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
+#define KCAST(type, p) ((type *)bpf_rdonly_cast((const void *)(p), bpf_core_type_id_kernel(type)))
+#endif
 
 /* one step of the dentry walk (a bpf_loop callback: verified once, not per iteration) */
 static long walk_step(__u32 i, void *arg)
@@ -544,19 +682,38 @@ static long walk_step(__u32 i, void *arg)
 		return 1;
 	if (d == w->root_d && vm == w->root_m)
 		goto done;
+#ifdef PAL_RAW_SYSCALLS
 	mnt_root = BPF_CORE_READ(vm, mnt_root);
 	parent = BPF_CORE_READ(d, d_parent);
+#else
+	mnt_root = vm->mnt_root;
+	parent = d->d_parent;
+#endif
 	if (d == mnt_root || d == parent) {
+#ifdef PAL_RAW_SYSCALLS
 		struct mount *mp = BPF_CORE_READ(m, mnt_parent);
 		if (m == mp || !mp)
 			goto done; /* the top of this mount tree */
 		w->d = BPF_CORE_READ(m, mnt_mountpoint);
 		w->m = mp;
 		w->vm = &mp->mnt;
+#else
+		struct mount *mp = m->mnt_parent;
+		if (m == mp || !mp)
+			goto done; /* the top of this mount tree */
+		w->d = m->mnt_mountpoint;
+		w->m = mp;
+		w->vm = KCAST(struct vfsmount, &mp->mnt);
+#endif
 		return 0;
 	}
+#ifdef PAL_RAW_SYSCALLS
 	len = BPF_CORE_READ(d, d_name.len);
 	name = BPF_CORE_READ(d, d_name.name);
+#else
+	len = d->d_name.len;
+	name = d->d_name.name;
+#endif
 	if (len > 255)
 		len = 255;
 	if (len + 1 > off) {
@@ -581,6 +738,7 @@ static __always_inline __u32 walk_path(struct scratch *s, struct dentry *d, stru
 				       __u16 *flags)
 {
 	struct task_struct *task = (void *)bpf_get_current_task();
+#ifdef PAL_RAW_SYSCALLS
 	struct fs_struct *fs = BPF_CORE_READ(task, fs);
 	struct walk_ctx w = {
 		.d = d,
@@ -590,6 +748,17 @@ static __always_inline __u32 walk_path(struct scratch *s, struct dentry *d, stru
 		.root_m = BPF_CORE_READ(fs, root.mnt),
 		.off = PATH_HALF,
 	};
+#else
+	struct fs_struct *fsb = KCAST(struct task_struct, task)->fs;
+	struct walk_ctx w = {
+		.d = KCAST(struct dentry, d),
+		.vm = KCAST(struct vfsmount, vm),
+		.m = KCAST(struct mount, (__u64)vm - bpf_core_field_offset(struct mount, mnt)),
+		.root_d = fsb->root.dentry,
+		.root_m = fsb->root.mnt,
+		.off = PATH_HALF,
+	};
+#endif
 
 	bpf_loop(PATH_DEPTH, walk_step, &w, 0);
 	if (!w.done)
@@ -631,19 +800,28 @@ static __always_inline struct file *fd_file(struct task_struct *t, int fd)
 
 	if (fd < 0)
 		return 0;
+#ifdef PAL_RAW_SYSCALLS
 	fdt = BPF_CORE_READ(t, files, fdt);
 	if ((unsigned int)fd >= BPF_CORE_READ(fdt, max_fds))
 		return 0;
 	arr = BPF_CORE_READ(fdt, fd);
+#else
+	fdt = KCAST(struct task_struct, t)->files->fdt;
+	if ((unsigned int)fd >= fdt->max_fds)
+		return 0;
+	arr = fdt->fd; /* a pointer to pointers: a number to the verifier, read below */
+#endif
 	bpf_core_read(&f, sizeof(f), &arr[fd]);
 	return f;
 }
 
 /* Appends the absolute form of user path `upath` (relative to dirfd) at pos and returns the
- * bytes written. An empty user path means the dirfd itself (AT_EMPTY_PATH). A global
+ * bytes written. An empty user path means the dirfd itself (AT_EMPTY_PATH). `have` > 0: the
+ * caller already read the path (`have` bytes with its NUL) into the record at pos; it is
+ * copied from there (a kernel copy) instead of read from user memory again. A global
  * function: the verifier checks it once with unknown arguments instead of once per caller
  * state, which keeps the handlers far below the complexity limit. Flags go into the header. */
-__noinline int g_user_path(struct scratch *s, __u32 pos, int dirfd, __u64 upath)
+__noinline int g_user_path(struct scratch *s, __u32 pos, int dirfd, __u64 upath, int have)
 {
 	struct task_struct *t = (void *)bpf_get_current_task();
 	struct pal_hdr *h;
@@ -654,7 +832,15 @@ __noinline int g_user_path(struct scratch *s, __u32 pos, int dirfd, __u64 upath)
 	if (!s)
 		return 0;
 	h = (void *)s->ev;
-	n = bpf_probe_read_user_str(&s->path[PATH_HALF + 1], PATH_HALF - 1, (const void *)upath);
+	if (have > 0 && have <= PATH_HALF - 1 && pos < PAL_RECORD_MAX) {
+		__u64 hv = have;
+		asm volatile("%[v] &= 0xfff" : [v] "+r"(hv)); /* unchanged; bounds it for the verifier */
+		if (bpf_probe_read_kernel(&s->path[PATH_HALF + 1], hv, &s->ev[EVOFF(pos)]))
+			return 0;
+		n = hv;
+	} else {
+		n = bpf_probe_read_user_str(&s->path[PATH_HALF + 1], PATH_HALF - 1, (const void *)upath);
+	}
 	if (n <= 0)
 		return 0;
 	end = PATH_HALF + n; /* exclusive; drops the NUL */
@@ -664,8 +850,13 @@ __noinline int g_user_path(struct scratch *s, __u32 pos, int dirfd, __u64 upath)
 	}
 	h->flags |= PAL_F_RELATIVE;
 	if (dirfd == AT_FDCWD_) {
+#ifdef PAL_RAW_SYSCALLS
 		struct fs_struct *fs = BPF_CORE_READ(t, fs);
 		start = walk_path(s, BPF_CORE_READ(fs, pwd.dentry), BPF_CORE_READ(fs, pwd.mnt), &h->flags);
+#else
+		struct fs_struct *fs = KCAST(struct task_struct, t)->fs;
+		start = walk_path(s, fs->pwd.dentry, fs->pwd.mnt, &h->flags);
+#endif
 	} else {
 		struct file *f = fd_file(t, dirfd);
 		if (!f) {
@@ -701,9 +892,10 @@ __noinline int g_file_path(struct scratch *s, __u32 pos, __u64 file)
 	return len;
 }
 
-/* Appends the absolute form of user path `upath` at pos. An absolute path is read straight
- * into the record (one helper call); anything else (relative, empty, or a record already too
- * long for a direct read) goes through g_user_path(), which reads it again. */
+/* Appends the absolute form of user path `upath` at pos. The path is read straight into the
+ * record (one helper call); an absolute one is done. A relative or empty one is joined by
+ * g_user_path(), which copies what was read (a record already too long for a direct read:
+ * g_user_path() reads it). */
 static __always_inline __u32 put_user_path(struct scratch *s, __u32 pos, int dirfd,
 					   const char *upath, __u16 *len_out, __u16 *flags)
 {
@@ -722,8 +914,10 @@ static __always_inline __u32 put_user_path(struct scratch *s, __u32 pos, int dir
 			*len_out = n - 1; /* without the NUL */
 			return pos + n - 1;
 		}
+		n = g_user_path(s, pos, dirfd, (__u64)upath, n); /* relative: joined, not read again */
+	} else {
+		n = g_user_path(s, pos, dirfd, (__u64)upath, 0);
 	}
-	n = g_user_path(s, pos, dirfd, (__u64)upath);
 
 	if (n < 0 || n > PAL_PATH_MAX)
 		n = 0;
@@ -738,7 +932,7 @@ static __always_inline __u32 put_user_path_slow(struct scratch *s, __u32 pos, in
 {
 	int n;
 
-	n = g_user_path(s, pos, dirfd, (__u64)upath);
+	n = g_user_path(s, pos, dirfd, (__u64)upath, 0);
 	if (n < 0 || n > PAL_PATH_MAX)
 		n = 0;
 	*len_out = n;
@@ -1257,6 +1451,7 @@ static __always_inline int do_socket(struct sys_ctx *c)
 }
 
 /* Local (and, when remote != 0, peer) address of the socket behind fd. */
+#ifdef PAL_RAW_SYSCALLS
 static __always_inline void sock_addrs(struct pal_net *nt, int fd, int remote)
 {
 	struct file *f = fd_file((void *)bpf_get_current_task(), fd);
@@ -1292,6 +1487,54 @@ static __always_inline void sock_addrs(struct pal_net *nt, int fd, int remote)
 		}
 	}
 }
+
+#else
+/* the same by direct loads (tp_btf build: see KCAST) */
+static __always_inline void sock_addrs(struct pal_net *nt, int fd, int remote)
+{
+	struct file *f = fd_file((void *)bpf_get_current_task(), fd);
+	struct file *fb;
+	struct socket *sock;
+	struct sock *sk;
+	__u16 family;
+
+	if (!f)
+		return;
+	fb = KCAST(struct file, f);
+	if ((fb->f_inode->i_mode & S_IFMT_) != S_IFSOCK_)
+		return;
+	sock = KCAST(struct socket, fb->private_data);
+	sk = sock->sk;
+	if (!sk)
+		return;
+	family = sk->__sk_common.skc_family;
+	if (!nt->family)
+		nt->family = family;
+	nt->type = sk->sk_type;
+	nt->protocol = sk->sk_protocol;
+	nt->lport = sk->__sk_common.skc_num;
+	if (family == AF_INET_) {
+		*(__u32 *)nt->laddr = sk->__sk_common.skc_rcv_saddr;
+		if (remote) {
+			*(__u32 *)nt->raddr = sk->__sk_common.skc_daddr;
+			nt->rport = __builtin_bswap16(sk->__sk_common.skc_dport);
+		}
+	} else if (family == AF_INET6_) {
+		__u32 *la = (__u32 *)nt->laddr, *ra = (__u32 *)nt->raddr;
+		la[0] = sk->__sk_common.skc_v6_rcv_saddr.in6_u.u6_addr32[0];
+		la[1] = sk->__sk_common.skc_v6_rcv_saddr.in6_u.u6_addr32[1];
+		la[2] = sk->__sk_common.skc_v6_rcv_saddr.in6_u.u6_addr32[2];
+		la[3] = sk->__sk_common.skc_v6_rcv_saddr.in6_u.u6_addr32[3];
+		if (remote) {
+			ra[0] = sk->__sk_common.skc_v6_daddr.in6_u.u6_addr32[0];
+			ra[1] = sk->__sk_common.skc_v6_daddr.in6_u.u6_addr32[1];
+			ra[2] = sk->__sk_common.skc_v6_daddr.in6_u.u6_addr32[2];
+			ra[3] = sk->__sk_common.skc_v6_daddr.in6_u.u6_addr32[3];
+			nt->rport = __builtin_bswap16(sk->__sk_common.skc_dport);
+		}
+	}
+}
+#endif
 
 /* Reads a user sockaddr into the address given by the caller; returns the new pos. */
 static __always_inline __u32 user_sockaddr(struct scratch *s, __u32 pos, struct pal_net *nt,
@@ -1707,7 +1950,7 @@ static __always_inline int dispatch(struct bpf_raw_tracepoint_args *ctx, const i
 	if (raw)
 		nsproxy = (__u64)BPF_CORE_READ((struct task_struct *)task, nsproxy);
 	if (c->ns_mode != PAL_NS_ALL) {
-		int hit = ns_task_listed(task, tid, nsproxy);
+		int hit = ns_task_listed(raw ? (void *)task : bt, tid, nsproxy, raw);
 		if (c->ns_mode == PAL_NS_ONLY ? !hit : hit)
 			goto filtered;
 	}
@@ -1884,7 +2127,7 @@ static __always_inline int cap_event(__u64 cred, __u64 target_ns, __u64 capable_
 			goto filtered;
 	}
 	if (c->ns_mode != PAL_NS_ALL) {
-		int hit = ns_task_listed(task, tid, nsproxy);
+		int hit = ns_task_listed(raw ? (void *)task : bpf_get_current_task_btf(), tid, nsproxy, raw);
 		if (c->ns_mode == PAL_NS_ONLY ? !hit : hit)
 			goto filtered;
 	}
