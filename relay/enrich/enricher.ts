@@ -40,13 +40,26 @@ export function createEnricher(lookup: IdentityLookup | undefined, waitMs: numbe
   return {
     async enrich(events) {
       if (!lookup) return;
-      const pending = new Map<string, Promise<IdentityResult>>();
+      // Fast path: containers known now are applied at once (no promise); the rest are
+      // resolved in parallel, one lookup per distinct container of the batch.
+      let pending: Map<string, Promise<IdentityResult>> | undefined;
+      let lastCid = '';
+      let lastId: PodIdentity | undefined;
       for (const ev of events) {
         if (ev.body.$case === 'message') continue;
         const cid = ev.body.value.ContainerID;
-        if (cid !== '' && !pending.has(cid)) pending.set(cid, lookup.resolve(cid, { waitMs }));
+        if (cid === '') continue;
+        if (cid !== lastCid) {
+          lastCid = cid;
+          lastId = pending?.has(cid) === true ? undefined : lookup.peek?.(cid);
+        }
+        if (lastId !== undefined) apply(ev.body.value, lastId);
+        else {
+          pending ??= new Map();
+          if (!pending.has(cid)) pending.set(cid, lookup.resolve(cid, { waitMs }));
+        }
       }
-      if (pending.size === 0) return;
+      if (pending === undefined) return;
       const results = new Map<string, IdentityResult>();
       await Promise.all([...pending].map(async ([cid, p]) => {
         try {
@@ -59,12 +72,12 @@ export function createEnricher(lookup: IdentityLookup | undefined, waitMs: numbe
       for (const ev of events) {
         if (ev.body.$case === 'message') continue;
         const cid = ev.body.value.ContainerID;
-        if (cid === '') continue;
-        const r = results.get(cid);
-        if (r?.known) apply(ev.body.value, r.identity);
+        const r = cid === '' ? undefined : results.get(cid);
+        if (r === undefined) continue; // host event, or enriched on the fast path
+        if (r.known) apply(ev.body.value, r.identity);
         else {
           markUnknown(ev);
-          counters.inc('palisade_relay_unenriched_events_total', { reason: r?.reason ?? 'unknown' });
+          counters.inc('palisade_relay_unenriched_events_total', { reason: r.reason });
         }
       }
     },

@@ -19,6 +19,8 @@ export type IdentityResult = { readonly known: true; readonly identity: PodIdent
 
 export interface IdentityLookup {
   resolve(containerId: string, opts: { readonly waitMs: number }): Promise<IdentityResult>;
+  /** Optional fast path: the identity if known right now, else undefined (then resolve() is asked). Never waits, never throws. */
+  peek?(containerId: string): PodIdentity | undefined;
 }
 
 /** "k1=v1,k2=v2" with keys sorted: KubeArmor's Labels string. */

@@ -65,6 +65,12 @@ export interface IdentityCache {
   start(): Promise<{ synced: boolean }>;
   /** The identity if it is in the cache now; never waits. */
   lookup(containerId: string): ResolveResult;
+  /**
+   * The identity of a live container known now, else undefined (never waits; misses are
+   * not counted: the caller goes on to resolve(), which counts them). The enricher's
+   * fast path: no promise per lookup.
+   */
+  peek(containerId: string): ContainerIdentity | undefined;
   /** Like lookup, but an unknown container is awaited up to waitMs (default config.defaultWaitMs). */
   resolve(containerId: string, opts?: { waitMs?: number }): Promise<ResolveResult>;
   namespace(name: string): NamespaceInfo | undefined;

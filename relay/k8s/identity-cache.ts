@@ -14,7 +14,7 @@ import type { IdentityCache, IdentityCacheStats, ResolveResult, UnknownReason } 
 import { UNKNOWN_REASONS } from './api.js';
 import type { K8sIdentityConfig } from './config.js';
 import { normaliseContainerId } from './container-id.js';
-import { ContainerIndex, podKeyOf } from './container-index.js';
+import { ContainerIndex, podKeyOf, type ContainerRef } from './container-index.js';
 import {
   CLIMB_THROUGH, buildIdentity, namespaceInfoOf, nodeInfoOf, podSummaryOf, type ContainerIdentity,
 } from './identity.js';
@@ -98,9 +98,12 @@ export function createInformerIdentityCache(config: K8sIdentityConfig, logger: L
       if (hit.ambiguous) return unknown('ambiguous-prefix', `container id prefix ${id} matches more than one container`, 0);
       return removed(id) ?? { id, miss: 'not-found' };
     }
-    const ref = hit.ref;
+    return live(hit.ref) ?? removed(id) ?? { id, miss: 'not-found' };
+  };
+  /** The memoised identity of an indexed container whose pod is cached (a hit, counted), else undefined. */
+  const live = (ref: ContainerRef): ResolveResult | undefined => {
     const pod = podsCache()?.get(ref.pod, ref.namespace) as V1Pod | undefined;
-    if (pod === undefined) return removed(id) ?? { id, miss: 'not-found' };
+    if (pod === undefined) return undefined;
     hits += 1;
     const m = memo.get(ref.id);
     if (m !== undefined && m.pod === pod && m.ownerGen === ownerGen) return m.result;
@@ -171,6 +174,15 @@ export function createInformerIdentityCache(config: K8sIdentityConfig, logger: L
       const ok = await waitForSync(config.syncTimeoutMs);
       if (!ok) log.warn({ syncTimeoutMs: config.syncTimeoutMs }, 'Kubernetes informers not synced yet; lookups may miss until they are');
       return { synced: ok };
+    },
+
+    peek: (raw) => {
+      if (config.mode === 'none' || closed) return undefined;
+      const id = normaliseContainerId(raw);
+      if (id === undefined) return undefined;
+      const hit = index.find(id);
+      const r = hit.found ? live(hit.ref) : undefined;
+      return r?.ok ? r.identity : undefined;
     },
 
     lookup: (raw) => {

@@ -107,6 +107,48 @@ function execEvent(e: ExecEvent): void {
   str(18, e.ExecutableName);
 }
 
+/**
+ * The run of fields from NamespaceName to ContainerImage (Kubernetes identity and
+ * container id: the same for every alert of a container once enriched), encoded once
+ * per container and copied while the alert's fields equal the cached ones (compared
+ * by value; enrichment assigns the same string objects, so this is mostly pointer
+ * compares). Bounded: cleared when it holds MAX_BLOCKS containers.
+ */
+type IdentityBlock = {
+  readonly ns: string; readonly pod: string; readonly labels: string; readonly cname: string; readonly image: string;
+  readonly ownerRef: string | undefined; readonly ownerName: string; readonly ownerNs: string;
+  readonly bytes: Buffer;
+};
+const MAX_BLOCKS = 10_000;
+const blocks = new Map<string, IdentityBlock>();
+
+function identityBlock(m: Alert): void {
+  const cid = m.ContainerID;
+  const o = m.Owner;
+  const b = cid === '' ? undefined : blocks.get(cid);
+  if (b !== undefined && b.ns === m.NamespaceName && b.pod === m.PodName && b.labels === m.Labels && b.cname === m.ContainerName
+    && b.image === m.ContainerImage && b.ownerRef === o?.Ref && (o === undefined || (b.ownerName === o.Name && b.ownerNs === o.Namespace))) {
+    ensure(b.bytes.length);
+    b.bytes.copy(buf, pos);
+    pos += b.bytes.length;
+    return;
+  }
+  const start = pos;
+  str(42, m.NamespaceName);
+  if (o !== undefined) nested(250, () => owner(o));
+  str(50, m.PodName);
+  str(234, m.Labels);
+  str(58, cid);
+  str(66, m.ContainerName);
+  str(194, m.ContainerImage);
+  if (cid === '') return;
+  if (blocks.size >= MAX_BLOCKS) blocks.clear();
+  blocks.set(cid, {
+    ns: m.NamespaceName, pod: m.PodName, labels: m.Labels, cname: m.ContainerName, image: m.ContainerImage,
+    ownerRef: o?.Ref, ownerName: o?.Name ?? '', ownerNs: o?.Namespace ?? '', bytes: Buffer.from(buf.subarray(start, pos)),
+  });
+}
+
 export function encodeAlert(m: Alert): Buffer {
   pos = 0;
   if (m.Timestamp !== 0n) {
@@ -116,16 +158,7 @@ export function encodeAlert(m: Alert): Buffer {
   str(18, m.UpdatedTime);
   str(26, m.ClusterName);
   str(34, m.HostName);
-  str(42, m.NamespaceName);
-  if (m.Owner !== undefined) {
-    const o = m.Owner;
-    nested(250, () => owner(o));
-  }
-  str(50, m.PodName);
-  str(234, m.Labels);
-  str(58, m.ContainerID);
-  str(66, m.ContainerName);
-  str(194, m.ContainerImage);
+  identityBlock(m);
   int32(216, m.HostPPID);
   int32(72, m.HostPID);
   int32(80, m.PPID);

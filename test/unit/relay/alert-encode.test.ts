@@ -49,3 +49,28 @@ test('a long nested Owner (length > 127) and a large alert round-trip', () => {
   assert.ok(got.equals(Buffer.from(Alert.encode(a).finish())));
   assert.deepEqual(Alert.decode(got), a);
 });
+
+test('the per-container identity block is reused only while the identity fields are unchanged', () => {
+  // few container ids, identity fields drawn from small sets: the cache is hit, and
+  // missed whenever any of the 7 fields (or the Owner's 3) differs from the cached alert's
+  let st = 7;
+  const next = (): number => {
+    st = (st + 0x6d2b79f5) >>> 0; // mulberry32: rnd()'s low bits repeat too regularly for this
+    let t = Math.imul(st ^ (st >>> 15), st | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)] as T;
+  for (let i = 0; i < 5000; i++) {
+    const a = randomAlert();
+    a.ContainerID = pick(['', 'c1', 'c2', 'd'.repeat(64)]);
+    a.NamespaceName = pick(['ns-a', 'ns-b', '']);
+    a.PodName = pick(['p1', 'p2']);
+    a.Labels = pick(['a=b', 'a=b,c=d', '']);
+    a.ContainerName = pick(['web', 'sidecar']);
+    a.ContainerImage = pick(['img:1', 'img:2@sha256:ab', '']);
+    a.Owner = pick([undefined, { Ref: 'Deployment', Name: 'd1', Namespace: 'ns-a' }, { Ref: 'Deployment', Name: 'd2', Namespace: 'ns-a' }, { Ref: 'Deployment', Name: 'd1', Namespace: 'ns-b' }, { Ref: '', Name: '', Namespace: '' }]);
+    const got = encodeAlert(a);
+    assert.ok(got.equals(Buffer.from(Alert.encode(a).finish())), `alert ${i} differs: ${JSON.stringify({ cid: a.ContainerID, ns: a.NamespaceName, owner: a.Owner, pod: a.PodName, labels: a.Labels })}`);
+  }
+});
