@@ -66,3 +66,33 @@ test('labels format and parse', () => {
   assert.deepEqual([...parseLabels('a=1,b=2,c')], [['a', '1'], ['b', '2'], ['c', '']]);
   assert.equal(parseLabels('').size, 0);
 });
+
+test('fast path: containers the lookup knows now are applied without resolve(); the rest are resolved once each', async () => {
+  const calls: string[] = [];
+  const peeks: string[] = [];
+  const slow = fake(calls);
+  const lookup: IdentityLookup = {
+    resolve: slow.resolve.bind(slow),
+    peek(cid) {
+      peeks.push(cid);
+      return cid === 'c1' ? { namespace: 'shop', podName: 'web-1', labels: { app: 'web' }, labelString: 'app=web', containerName: 'nginx', image: 'nginx:1' } : undefined;
+    },
+  };
+  const counters = createCounters();
+  const evs = [alertEvent(1), alertEvent(2), alertEvent(3, { ContainerID: 'c2' }), alertEvent(4), alertEvent(5, { ContainerID: 'c2' }), logEvent(6), alertEvent(7, { ContainerID: '' })];
+  await createEnricher(lookup, 100, counters).enrich(evs);
+  assert.deepEqual(calls, ['c2/100'], 'only the container peek did not know is resolved, once');
+  assert.deepEqual(peeks, ['c1', 'c2', 'c1', 'c1'], 'peek once per run of one container; c2 not again once pending');
+  for (const i of [0, 1, 3]) {
+    assert.equal(alertOf(evs[i]!).PodName, 'web-1');
+    assert.equal(alertOf(evs[i]!).Labels, 'app=web');
+    assert.equal(evs[i]!.enriched, true);
+  }
+  assert.equal(evs[5]!.body.$case === 'log' && evs[5]!.body.value.NamespaceName, 'shop');
+  for (const i of [2, 4]) {
+    assert.equal(evs[i]!.enriched, false);
+    assert.deepEqual(alertOf(evs[i]!).ATags, [UNENRICHED_TAG]);
+  }
+  assert.equal(counters.get('palisade_relay_unenriched_events_total', { reason: 'not_found' }), 2);
+  assert.equal(alertOf(evs[6]!).NamespaceName, '', 'host event untouched');
+});
