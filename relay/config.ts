@@ -50,6 +50,8 @@ export type RelayConfig = {
     readonly stallTimeoutMs: number;
     /** Write batches of messages straight to the HTTP/2 stream (relay/serve/h2-out.ts); false: grpc-js per-message writes. */
     readonly directWrites: boolean;
+    /** Least ms between two deliveries to waiting clients (publishes closer together go out in one write per client); 0: after every publish. */
+    readonly flushIntervalMs: number;
   };
   readonly tls: {
     readonly certFile: string;
@@ -102,7 +104,7 @@ export function defaultConfig(): RelayConfig {
       dedupWindow: 65_536,
       helloTimeoutMs: 10_000,
     },
-    logStream: { listen: '0.0.0.0:32767', clientQueueSize: 10_000, maxClients: 2_000, replayBuffer: 50_000, replayBufferBytes: 64 * 1024 * 1024, stallTimeoutMs: 30_000, directWrites: true },
+    logStream: { listen: '0.0.0.0:32767', clientQueueSize: 10_000, maxClients: 2_000, replayBuffer: 50_000, replayBufferBytes: 64 * 1024 * 1024, stallTimeoutMs: 30_000, directWrites: true, flushIntervalMs: 4 },
     tls: { certFile: '', keyFile: '', caFile: '', requireClientCert: false },
     redis: { url: '', streamKey: 'palisade:events', streamMaxLen: 1_000_000 },
     kubernetes: { mode: 'none', kubeconfig: '', identityWaitMs: 2_000 },
@@ -144,6 +146,7 @@ export const FIELDS: readonly Field[] = [
   { path: ['logStream', 'replayBufferBytes'], kind: int(0, 2 ** 40), help: 'bytes the shared event ring may hold (oldest dropped first; 0: no byte bound; without Redis)' },
   { path: ['logStream', 'stallTimeoutMs'], kind: int(1, 86_400_000), help: 'a stream blocked by flow control this long is cut off' },
   { path: ['logStream', 'directWrites'], kind: { t: 'bool' }, help: 'batched writes to the HTTP/2 stream (false: one grpc-js write per message)' },
+  { path: ['logStream', 'flushIntervalMs'], kind: int(0, 1000), help: 'least ms between two deliveries to waiting clients: events published closer together go out in one write per client (0: after every publish)' },
   { path: ['tls', 'certFile'], kind: { t: 'string' }, help: 'server certificate (PEM); empty: plaintext' },
   { path: ['tls', 'keyFile'], kind: { t: 'string' }, help: 'server key (PEM)' },
   { path: ['tls', 'caFile'], kind: { t: 'string' }, help: 'CA for client certificates (PEM)' },

@@ -112,7 +112,7 @@ export function createRelay(config: RelayConfig, opts: RelayOptions = {}): Relay
   const host = hostname();
   const factory = createRelayEventFactory(bootId);
   // compact entries unless scale-out, which keys stream ids by the published event objects
-  const hub = createHub({ ringSize: config.logStream.replayBuffer, clientQueueSize: config.logStream.clientQueueSize, counters, compact: config.redis.url === '', maxBytes: config.logStream.replayBufferBytes });
+  const hub = createHub({ ringSize: config.logStream.replayBuffer, clientQueueSize: config.logStream.clientQueueSize, counters, compact: config.redis.url === '', maxBytes: config.logStream.replayBufferBytes, minWakeIntervalMs: config.logStream.flushIntervalMs });
   const dedup = createDedupWindow({ window: config.ingest.dedupWindow, onEvict: () => counters.inc('palisade_relay_dedup_evicted_spaces_total') });
   const enricherFor = (lookup: IdentityLookup | undefined): Enricher => createEnricher(lookup, config.kubernetes.identityWaitMs, counters);
   const collapser = createCollapser(config.throttle.collapseWindowMs, now);

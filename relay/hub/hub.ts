@@ -12,7 +12,11 @@
 //   shutdown  close() wakes every client with end-of-stream; what is still queued is
 //             delivered by the server until its shutdown deadline.
 // Publishing is O(1) per event and never waits for any client: a stalled client
-// costs nothing but its cursor. The ring doubles as the replay buffer for
+// costs nothing but its cursor. Waking: waiting subscribers are woken on the next
+// turn of the event loop after a publish, but not more often than every
+// `minWakeIntervalMs`: publishes closer together than that are delivered together by
+// one wake-up (one write per client instead of one per ingest batch), so at high rates
+// a client waits at most that long more, and at low rates not at all. The ring doubles as the replay buffer for
 // palisade.v1 Watch cursors ("<epoch>:<n>"; a cursor from another epoch, or older
 // than the oldest retained event, is out of range).
 //
@@ -84,6 +88,8 @@ export type HubOptions = {
   readonly compact?: boolean;
   /** Byte bound of the ring with compact entries (see the header); 0 or absent: none. */
   readonly maxBytes?: number;
+  /** Least time between two wake-ups of waiting subscribers (see the header); 0 or absent: every publish. */
+  readonly minWakeIntervalMs?: number;
 };
 
 /** Bytes of the byte bound a compact entry takes besides its encoding: none (its bookkeeping is preallocated per ring slot). */
@@ -159,8 +165,11 @@ export function createHub(opts: HubOptions): Hub {
     }
   }
 
+  const minWakeMs = opts.minWakeIntervalMs ?? 0;
+  let lastWake = -Infinity;
   function wakeAll(): void {
     wakeScheduled = false;
+    if (minWakeMs > 0) lastWake = performance.now();
     for (const s of subs) {
       if (s.waiting && (s.pos <= head || closed)) {
         s.waiting = false;
@@ -184,7 +193,9 @@ export function createHub(opts: HubOptions): Hub {
       }
       if (!wakeScheduled && subs.size > 0) {
         wakeScheduled = true;
-        setImmediate(wakeAll);
+        const wait = minWakeMs > 0 ? lastWake + minWakeMs - performance.now() : 0;
+        if (wait >= 1) setTimeout(wakeAll, wait);
+        else setImmediate(wakeAll);
       }
     },
     subscribe(filter, start, queueSize = opts.clientQueueSize) {

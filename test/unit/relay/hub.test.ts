@@ -87,3 +87,27 @@ test('publish wakes waiting subscribers; close ends them', async () => {
   assert.equal(wakes, 2);
   assert.deepEqual(hub.subscribe(() => true, { kind: 'live' }), { ok: false, reason: 'closed' });
 });
+
+test('minWakeIntervalMs: publishes closer together than the interval wake a waiting subscriber once', async () => {
+  const hub = createHub({ ringSize: 100, clientQueueSize: 100, counters: createCounters(), minWakeIntervalMs: 1000 });
+  const s = hub.subscribe(() => true, { kind: 'live' });
+  assert.ok(s.ok);
+  const wakes: number[] = [];
+  s.sub.onWake(() => {
+    wakes.push(drain(() => s.sub.next()).length);
+  });
+  assert.equal(s.sub.next(), undefined); // waiting
+  hub.publish([alertEvent(1)]);
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(wakes, [1], 'the first publish wakes on the next turn');
+  // three more publishes well inside the interval: one wake-up, after the interval, with all three
+  hub.publish([alertEvent(2)]);
+  hub.publish([alertEvent(3)]);
+  await new Promise((r) => setImmediate(r));
+  hub.publish([alertEvent(4)]);
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(wakes, [1], 'not woken again inside the interval');
+  for (let i = 0; i < 300 && wakes.length < 2; i++) await new Promise((r) => setTimeout(r, 20));
+  assert.deepEqual(wakes, [1, 3]);
+  hub.close();
+});
