@@ -43,6 +43,8 @@ export function createEnricher(lookup: IdentityLookup | undefined, waitMs: numbe
       // Fast path: containers known now are applied at once (no promise); the rest are
       // resolved in parallel, one lookup per distinct container of the batch.
       let pending: Map<string, Promise<IdentityResult>> | undefined;
+      /** peek answers of this batch (a node's events alternate between its containers) */
+      const known = new Map<string, PodIdentity | undefined>();
       let lastCid = '';
       let lastId: PodIdentity | undefined;
       for (const ev of events) {
@@ -51,7 +53,11 @@ export function createEnricher(lookup: IdentityLookup | undefined, waitMs: numbe
         if (cid === '') continue;
         if (cid !== lastCid) {
           lastCid = cid;
-          lastId = pending?.has(cid) === true ? undefined : lookup.peek?.(cid);
+          if (known.has(cid)) lastId = known.get(cid);
+          else {
+            lastId = lookup.peek?.(cid);
+            known.set(cid, lastId);
+          }
         }
         if (lastId !== undefined) apply(ev.body.value, lastId);
         else {

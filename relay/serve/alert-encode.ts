@@ -36,7 +36,13 @@ function int32(tag: number, v: number): void {
   else int64(BigInt(v)); // negative int32: ten-byte two's complement varint
 }
 
+const SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
 function int64(v: bigint): void {
+  if (v >= 0n && v <= SAFE) {
+    varint(Number(v)); // the common case (Timestamp in seconds) without BigInt arithmetic per byte
+    return;
+  }
   ensure(10);
   let u = BigInt.asUintN(64, v);
   while (u > 0x7fn) {
