@@ -45,7 +45,6 @@ import type { Counters } from '../metrics/counters.js';
 import type { Pipeline } from '../pipeline.js';
 import type { DedupWindow } from './dedup-window.js';
 import { makeFiller } from './fill.js';
-import { decodeIngestRequestLazy, hasEvent } from './lazy-request.js';
 import { createTokenBucket, type TokenBucket } from './token-bucket.js';
 
 type Call = ServerDuplexStream<IngestRequest, IngestResponse>;
@@ -115,7 +114,7 @@ export function createIngestServer(d: IngestDeps): IngestServer {
       ...IngestService.stream,
       requestDeserialize: (b: Buffer): IngestRequest => {
         try {
-          const r = decodeIngestRequestLazy(b);
+          const r = IngestRequest.decode(b);
           if (d.spool && r.kind?.$case === 'batch') (r.kind.value as SpooledBatch)[RAW] = b;
           return r;
         } catch (err) {
@@ -276,15 +275,17 @@ export function createIngestServer(d: IngestDeps): IngestServer {
       const now = process.hrtime.bigint();
       const nowMs = Date.now();
       const clusterName = h.clusterName || d.clusterName;
-      // bodies stay encoded until after the spool write (lazy-request.ts): only seqs here
-      const fresh: Array<Batch['entries'][number]> = [];
+      const fill = makeFiller(h.nodeName, clusterName, nowMs); // KubeArmor clients expect these set
+      const fresh: RelayEvent[] = [];
       let dups = 0;
       for (const e of b.entries) {
         if (d.dedup.isDuplicate(b.nodeId, b.bootId, e.seq)) {
           dups++;
           continue;
         }
-        fresh.push(e);
+        const body = e.event as NonNullable<typeof e.event>;
+        fill(body);
+        fresh.push({ nodeId: b.nodeId, bootId: b.bootId, seq: e.seq, body, enriched: true, count: 1, receivedAt: now });
       }
       const span = Number(b.lastSeq - b.firstSeq) + 1;
       let lost = 0;
@@ -313,24 +314,8 @@ export function createIngestServer(d: IngestDeps): IngestServer {
         } else {
           await prev;
         }
-        const fill = makeFiller(h.nodeName, clusterName, nowMs); // KubeArmor clients expect these set
-        const events: RelayEvent[] = [];
         try {
-          for (const e of fresh) {
-            const body = e.event as NonNullable<typeof e.event>;
-            fill(body);
-            events.push({ nodeId: b.nodeId, bootId: b.bootId, seq: e.seq, body, enriched: true, count: 1, receivedAt: now });
-          }
-        } catch (e) {
-          // the bodies passed a field-by-field walk at deserialisation; a decoder that still fails is a relay error
-          reject('malformed');
-          d.log.warn({ err: e, node: b.nodeId }, 'ingest: an event body did not decode; batch not acked');
-          if (lsn !== undefined) d.spool?.published(lsn);
-          lsn = undefined;
-          return this.fail(Status.INTERNAL, 'malformed event body');
-        }
-        try {
-          await d.pipeline.submit(events);
+          await d.pipeline.submit(fresh);
         } catch (e) {
           d.log.warn({ err: e, node: b.nodeId }, 'ingest hand-off failed; batch not acked');
           return err(IngestErrorCode.INGEST_ERROR_CODE_UNAVAILABLE, 'relay cannot make the batch durable now', true, 'handoff_failed');
@@ -406,7 +391,7 @@ function validate(b: Batch, maxSpan: number): string | undefined {
     const e = b.entries[i] as Batch['entries'][number];
     if (e.seq < b.firstSeq || e.seq > b.lastSeq) return `batch.entries[${i}].seq ${e.seq} outside ${b.firstSeq}..${b.lastSeq}`;
     if (e.seq <= prev) return `batch.entries[${i}].seq ${e.seq} not increasing`;
-    if (!hasEvent(e)) return `batch.entries[${i}].event is empty`;
+    if (e.event === undefined) return `batch.entries[${i}].event is empty`;
     prev = e.seq;
   }
   return undefined;
