@@ -156,6 +156,14 @@ function identityBlock(m: Alert): void {
 }
 
 export function encodeAlert(m: Alert): Buffer {
+  return Buffer.from(encodeAlertView(m));
+}
+
+/**
+ * Like encodeAlert, but the bytes are a view of the encoder's scratch buffer, valid only
+ * until the next encode: for a caller that copies them at once (the hub's arena).
+ */
+export function encodeAlertView(m: Alert): Buffer {
   pos = 0;
   if (m.Timestamp !== 0n) {
     varint(8);
@@ -197,7 +205,5 @@ export function encodeAlert(m: Alert): Buffer {
     nested(290, () => execEvent(e));
   }
   str(298, m.KubeArmorVersion);
-  const out = Buffer.allocUnsafe(pos);
-  buf.copy(out, 0, 0, pos);
-  return out;
+  return buf.subarray(0, pos);
 }

@@ -7,13 +7,22 @@ import { Log, Message } from '../../proto/gen/feeder/kubearmor.js';
 import { WatchEvent } from '../../proto/gen/palisade/v1/watch.js';
 import type { EventBody } from '../event.js';
 import type { Hub, HubEntry } from '../hub/hub.js';
-import { encodeAlert } from './alert-encode.js';
+import { encodeAlert, encodeAlertView } from './alert-encode.js';
 
 export function encodeBody(b: EventBody): Buffer {
   switch (b.$case) {
     case 'alert': return encodeAlert(b.value);
     case 'log': return Buffer.from(Log.encode(b.value).finish());
     case 'message': return Buffer.from(Message.encode(b.value).finish());
+  }
+}
+
+/** The feeder encoding for a caller that copies it at once (alerts: a view of the encoder's scratch buffer). */
+export function encodeBodyTransient(b: EventBody): Uint8Array {
+  switch (b.$case) {
+    case 'alert': return encodeAlertView(b.value);
+    case 'log': return Log.encode(b.value).finish();
+    case 'message': return Message.encode(b.value).finish();
   }
 }
 
