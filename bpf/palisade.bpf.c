@@ -480,6 +480,25 @@ struct {
 	__type(value, struct hdr_cache);
 } hdr_cache_map SEC(".maps");
 
+/* stores the per-task header fields just filled, for hdr_from_cache() (hc may be null) */
+static __always_inline void hdr_to_cache(struct hdr_cache *hc, const struct pal_hdr *h, const void *t,
+					 const void *parent, const void *nsproxy)
+{
+	if (!hc)
+		return;
+	hc->task = (__u64)t;
+	hc->tid = h->tid;
+	hc->parent = (__u64)parent;
+	hc->nsproxy = (__u64)nsproxy;
+	hc->start_ns = h->start_ns;
+	hc->ppid = h->ppid;
+	hc->ns_pid = h->ns_pid;
+	hc->ns_tid = h->ns_tid;
+	hc->ns_ppid = h->ns_ppid;
+	hc->mnt_ns = h->mnt_ns;
+	hc->pid_ns = h->pid_ns;
+}
+
 /* the fields of fill_hdr() that take pointer chasing; refreshes the cache entry hc */
 static __always_inline void fill_hdr_slow(struct pal_hdr *h, struct task_struct *t,
 					  struct task_struct *parent, void *nsproxy,
@@ -495,19 +514,7 @@ static __always_inline void fill_hdr_slow(struct pal_hdr *h, struct task_struct 
 	h->ns_ppid = parent_ns_pid(parent, level, pidns);
 	h->mnt_ns = BPF_CORE_READ(t, nsproxy, mnt_ns, ns.inum);
 	h->pid_ns = BPF_CORE_READ(pidns, ns.inum);
-	if (hc) {
-		hc->task = (__u64)t;
-		hc->tid = h->tid;
-		hc->parent = (__u64)parent;
-		hc->nsproxy = (__u64)nsproxy;
-		hc->start_ns = h->start_ns;
-		hc->ppid = h->ppid;
-		hc->ns_pid = h->ns_pid;
-		hc->ns_tid = h->ns_tid;
-		hc->ns_ppid = h->ns_ppid;
-		hc->mnt_ns = h->mnt_ns;
-		hc->pid_ns = h->pid_ns;
-	}
+	hdr_to_cache(hc, h, t, parent, nsproxy);
 }
 
 /* Fills the per-task part of the header from this CPU's cache when the cache holds the same
@@ -598,19 +605,7 @@ static __always_inline void fill_hdr_slow_btf(struct pal_hdr *h, struct task_str
 			h->ns_ppid = pnr;
 	}
 	h->mnt_ns = nsproxy->mnt_ns->ns.inum;
-	if (hc) {
-		hc->task = (__u64)t;
-		hc->tid = h->tid;
-		hc->parent = (__u64)parent;
-		hc->nsproxy = (__u64)nsproxy;
-		hc->start_ns = h->start_ns;
-		hc->ppid = h->ppid;
-		hc->ns_pid = h->ns_pid;
-		hc->ns_tid = h->ns_tid;
-		hc->ns_ppid = h->ns_ppid;
-		hc->mnt_ns = h->mnt_ns;
-		hc->pid_ns = h->pid_ns;
-	}
+	hdr_to_cache(hc, h, t, parent, nsproxy);
 }
 
 /* The syscall dispatcher's header fill for the current task `t` (a BTF pointer from

@@ -484,8 +484,9 @@ static napi_value js_set_namespace(napi_env env, napi_callback_info info)
 	return NULL;
 }
 
-/* batchCheck(buffer) -> { good, bad }: the native checker, exposed for tests */
-static napi_value js_batch_check(napi_env env, napi_callback_info info)
+/* The native checker `check` over one Buffer argument -> { good, bad }; for tests. */
+static napi_value batch_check_with(napi_env env, napi_callback_info info,
+				   size_t (*check)(const uint8_t *, size_t, size_t *), const char *usage)
 {
 	size_t argc = 1, len = 0, bad = 0, good;
 	napi_value argv[1], out;
@@ -493,34 +494,27 @@ static napi_value js_batch_check(napi_env env, napi_callback_info info)
 
 	CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
 	if (argc < 1 || napi_get_buffer_info(env, argv[0], &data, &len) != napi_ok) {
-		napi_throw_type_error(env, "EINVAL", "batchCheck(buffer)");
+		napi_throw_type_error(env, "EINVAL", usage);
 		return NULL;
 	}
-	good = pal_batch_check(data, len, &bad);
+	good = check(data, len, &bad);
 	napi_create_object(env, &out);
 	set_num(env, out, "good", good);
 	set_num(env, out, "bad", bad);
 	return out;
 }
 
+/* batchCheck(buffer) -> { good, bad }: the native checker, exposed for tests */
+static napi_value js_batch_check(napi_env env, napi_callback_info info)
+{
+	return batch_check_with(env, info, pal_batch_check, "batchCheck(buffer)");
+}
+
 /* ringBatchCheck(buffer) -> { good, bad }: the native checker over a batch in ring layout
  * (what ring delivery hands out), exposed for tests */
 static napi_value js_ring_batch_check(napi_env env, napi_callback_info info)
 {
-	size_t argc = 1, len = 0, bad = 0, good;
-	napi_value argv[1], out;
-	void *data = NULL;
-
-	CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-	if (argc < 1 || napi_get_buffer_info(env, argv[0], &data, &len) != napi_ok) {
-		napi_throw_type_error(env, "EINVAL", "ringBatchCheck(buffer)");
-		return NULL;
-	}
-	good = pal_ring_batch_check(data, len, &bad);
-	napi_create_object(env, &out);
-	set_num(env, out, "good", good);
-	set_num(env, out, "bad", bad);
-	return out;
+	return batch_check_with(env, info, pal_ring_batch_check, "ringBatchCheck(buffer)");
 }
 
 /* layout() -> sizes and field offsets of the record structs, for the decoder's tests */

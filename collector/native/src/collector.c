@@ -265,6 +265,23 @@ void pal_batch_forget(struct pal_collector *c, struct pal_batch *b)
 	pthread_mutex_unlock(&c->pool_mu);
 }
 
+/* Hands a batch of n records (used bytes) to JS and counts it as delivered or dropped.
+ * Returns 0 when delivered; otherwise the caller still owns the batch and releases it. */
+static int deliver_counted(struct pal_collector *c, struct pal_batch *b, uint32_t n, size_t used)
+{
+	if (c->deliver(c->ctx, b) == 0) {
+		add(&c->st.delivered_records, n);
+		add(&c->st.delivered_bytes, used);
+		add(&c->st.delivered_batches, 1);
+		hist_add(c, n);
+		return 0;
+	}
+	add(&c->st.dropped_records, n);
+	add(&c->st.dropped_bytes, used);
+	add(&c->st.dropped_batches, 1);
+	return -1;
+}
+
 /* Ring delivery: queues the range being filled (in ring order, before the consumer can
  * release it) and delivers it; a range of discarded records only is released at once. */
 static void flush_ring(struct pal_collector *c)
@@ -288,19 +305,10 @@ static void flush_ring(struct pal_collector *c)
 		c->q_head = b;
 	c->q_tail = b;
 	pthread_mutex_unlock(&c->pool_mu);
-	if (n == 0) {
+	if (n == 0)
 		ring_release(c, b);
-	} else if (c->deliver(c->ctx, b) == 0) {
-		add(&c->st.delivered_records, n);
-		add(&c->st.delivered_bytes, used);
-		add(&c->st.delivered_batches, 1);
-		hist_add(c, n);
-	} else {
-		add(&c->st.dropped_records, n);
-		add(&c->st.dropped_bytes, used);
-		add(&c->st.dropped_batches, 1);
+	else if (deliver_counted(c, b, n, used) != 0)
 		ring_release(c, b);
-	}
 }
 
 static void flush(struct pal_collector *c)
@@ -318,17 +326,8 @@ static void flush(struct pal_collector *c)
 	c->cur = NULL;
 	n = b->records;
 	used = b->used;
-	if (c->deliver(c->ctx, b) == 0) {
-		add(&c->st.delivered_records, n);
-		add(&c->st.delivered_bytes, used);
-		add(&c->st.delivered_batches, 1);
-		hist_add(c, n);
-	} else {
-		add(&c->st.dropped_records, n);
-		add(&c->st.dropped_bytes, used);
-		add(&c->st.dropped_batches, 1);
+	if (deliver_counted(c, b, n, used) != 0)
 		pal_batch_release(c, b);
-	}
 }
 
 /* One pass over what the kernel committed: check each record, copy the good ones into
