@@ -7,19 +7,10 @@ import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { containerIdFor, createNamespace, podObject } from '../../support/k8s-fixtures.js';
 import { pollUntil } from '../../support/k8s-poll.js';
+import { seededRandom } from '../../support/prng.js';
 import { startHarness, type Harness } from './harness.js';
 
-/** mulberry32: a small seeded PRNG, so a failure can be replayed with the same seed */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = seededRandom;
 
 type Live = { labels: Record<string, string>; ids: string[]; gen: number };
 

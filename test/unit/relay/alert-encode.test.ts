@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Alert } from '../../../proto/gen/feeder/kubearmor.js';
 import { encodeAlert } from '../../../relay/serve/alert-encode.js';
+import { seededRandom } from '../../support/prng.js';
 
 let seed = 12345;
 const rnd = (n: number): number => {
@@ -53,13 +54,7 @@ test('a long nested Owner (length > 127) and a large alert round-trip', () => {
 test('the per-container identity block is reused only while the identity fields are unchanged', () => {
   // few container ids, identity fields drawn from small sets: the cache is hit, and
   // missed whenever any of the 7 fields (or the Owner's 3) differs from the cached alert's
-  let st = 7;
-  const next = (): number => {
-    st = (st + 0x6d2b79f5) >>> 0; // mulberry32: rnd()'s low bits repeat too regularly for this
-    let t = Math.imul(st ^ (st >>> 15), st | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = seededRandom(7); // rnd()'s low bits repeat too regularly for this
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)] as T;
   for (let i = 0; i < 5000; i++) {
     const a = randomAlert();

@@ -11,18 +11,10 @@ import { createHub, type HubEntry } from '../../../relay/hub/hub.js';
 import { createCounters } from '../../../relay/metrics/counters.js';
 import type { RelayEvent } from '../../../relay/event.js';
 import { alertEvent } from './helpers.js';
+import { seededRandom } from '../../support/prng.js';
 
-/** Deterministic PRNG (mulberry32) so a failure can be replayed from its seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic PRNG, so a failure can be replayed from its seed. */
+const rng = seededRandom;
 
 const encodedSize = (ev: RelayEvent): number => Alert.encode(ev.body.value as Alert).finish().length;
 
