@@ -1,9 +1,10 @@
 // The relay's event path after ingest: enrich -> collapse -> throttle -> hub.
 //
-// submit() resolves once every event of the batch has been handed to the hub (or
+// submit() returns once every event of the batch has been handed to the hub (or
 // is held by the collapser/throttle, which live in the same process memory and
-// release or summarise everything they hold on tick(force)). Ingest acks only after
-// submit() resolved. Batches of one stream are submitted in order; batches of
+// release or summarise everything they hold on tick(force)): at once (undefined)
+// when enrichment needed no lookup, else through the promise it returns. Ingest
+// acks only after that. Batches of one stream are submitted in order; batches of
 // different streams interleave only between awaits (enrichment).
 //
 // tick() runs on a timer (and with force at shutdown): it releases collapsed
@@ -16,7 +17,8 @@ import type { Hub } from './hub/hub.js';
 import type { Counters } from './metrics/counters.js';
 
 export interface Pipeline {
-  submit(events: readonly RelayEvent[]): Promise<void>;
+  /** undefined: handed to the hub already; a promise: resolves when it is. */
+  submit(events: readonly RelayEvent[]): Promise<void> | undefined;
   tick(force?: boolean): void;
 }
 
@@ -37,12 +39,18 @@ export function createPipeline(p: PipelineParts): Pipeline {
     return out;
   };
   return {
-    async submit(events) {
-      if (events.length === 0) return;
-      await p.enricher.enrich(events);
-      const out = shaped(events);
-      p.hub.publish(out);
-      p.counters.inc('palisade_relay_published_events_total', {}, out.length);
+    submit(events) {
+      if (events.length === 0) return undefined;
+      const publish = (): void => {
+        const out = shaped(events);
+        p.hub.publish(out);
+        p.counters.inc('palisade_relay_published_events_total', {}, out.length);
+      };
+      // known containers: decoded, enriched and published in one synchronous step, so a
+      // batch's decoded events die young even when many batches are handed on at once
+      const wait = p.enricher.enrich(events);
+      if (wait === undefined) return void publish();
+      return wait.then(publish);
     },
     tick(force = false) {
       const released: RelayEvent[] = [];

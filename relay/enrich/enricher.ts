@@ -16,7 +16,12 @@ import { formatLabels, type IdentityLookup, type IdentityResult, type PodIdentit
 export const UNENRICHED_TAG = 'palisade:identity-unknown';
 
 export interface Enricher {
-  enrich(events: readonly RelayEvent[]): Promise<void>;
+  /**
+   * Enriches in place. Returns undefined when it is done already (every container
+   * known now, or no lookup), so that a caller can decode, enrich and publish a
+   * batch in one synchronous step; a promise when some container needs a lookup.
+   */
+  enrich(events: readonly RelayEvent[]): Promise<void> | undefined;
 }
 
 function apply(target: Alert | Log, id: PodIdentity): void {
@@ -38,8 +43,8 @@ function markUnknown(ev: RelayEvent): void {
 
 export function createEnricher(lookup: IdentityLookup | undefined, waitMs: number, counters: Counters): Enricher {
   return {
-    async enrich(events) {
-      if (!lookup) return;
+    enrich(events) {
+      if (!lookup) return undefined;
       // Fast path: containers known now are applied at once (no promise); the rest are
       // resolved in parallel, one lookup per distinct container of the batch.
       let pending: Map<string, Promise<IdentityResult>> | undefined;
@@ -65,27 +70,32 @@ export function createEnricher(lookup: IdentityLookup | undefined, waitMs: numbe
           if (!pending.has(cid)) pending.set(cid, lookup.resolve(cid, { waitMs }));
         }
       }
-      if (pending === undefined) return;
-      const results = new Map<string, IdentityResult>();
-      await Promise.all([...pending].map(async ([cid, p]) => {
-        try {
-          results.set(cid, await p);
-        } catch (err) {
-          // resolve() must not reject; if it does, the event still goes out, unenriched and counted
-          results.set(cid, { known: false, reason: `lookup_error:${(err as Error).name}` });
-        }
-      }));
-      for (const ev of events) {
-        if (ev.body.$case === 'message') continue;
-        const cid = ev.body.value.ContainerID;
-        const r = cid === '' ? undefined : results.get(cid);
-        if (r === undefined) continue; // host event, or enriched on the fast path
-        if (r.known) apply(ev.body.value, r.identity);
-        else {
-          markUnknown(ev);
-          counters.inc('palisade_relay_unenriched_events_total', { reason: r.reason });
-        }
-      }
+      if (pending === undefined) return undefined;
+      return resolvePending(events, pending, counters);
     },
   };
+}
+
+/** The slow path: waits (bounded) for the containers the fast path did not know. */
+async function resolvePending(events: readonly RelayEvent[], pending: ReadonlyMap<string, Promise<IdentityResult>>, counters: Counters): Promise<void> {
+  const results = new Map<string, IdentityResult>();
+  await Promise.all([...pending].map(async ([cid, p]) => {
+    try {
+      results.set(cid, await p);
+    } catch (err) {
+      // resolve() must not reject; if it does, the event still goes out, unenriched and counted
+      results.set(cid, { known: false, reason: `lookup_error:${(err as Error).name}` });
+    }
+  }));
+  for (const ev of events) {
+    if (ev.body.$case === 'message') continue;
+    const cid = ev.body.value.ContainerID;
+    const r = cid === '' ? undefined : results.get(cid);
+    if (r === undefined) continue; // host event, or enriched on the fast path
+    if (r.known) apply(ev.body.value, r.identity);
+    else {
+      markUnknown(ev);
+      counters.inc('palisade_relay_unenriched_events_total', { reason: r.reason });
+    }
+  }
 }

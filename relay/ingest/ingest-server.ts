@@ -8,7 +8,9 @@
 //   - with a spool (relay/spool), the batch's record (the request bytes as received,
 //     plus the values filled into empty fields) is on disk — spool.append() resolved,
 //     after fdatasync — before pipeline.submit() and so before the ack: an acked
-//     event survives a relay crash. A full spool refuses the batch with a retryable
+//     event survives a relay crash. Events are decoded only then (batch-scan.ts: until
+//     the hand-off a batch is its bytes and its seqs), so batches waiting for the disk
+//     or for their turn hold no decoded events. A full spool refuses the batch with a retryable
 //     UNAVAILABLE (rejected{reason="spool_full"}); the enforcer keeps and resends it;
 //   - duplicates (retransmits after a reconnect) are dropped and counted, never
 //     published twice while their sequence space is remembered;
@@ -32,7 +34,6 @@ import { status as Status, type ServerDuplexStream, type ServiceDefinition, type
 import type { Logger } from 'pino';
 import {
   IngestErrorCode,
-  IngestRequest,
   IngestResponse,
   IngestService,
   type Batch,
@@ -43,11 +44,12 @@ import type { RelayConfig } from '../config.js';
 import type { RelayEvent } from '../event.js';
 import type { Counters } from '../metrics/counters.js';
 import type { Pipeline } from '../pipeline.js';
+import { decodeScanned, scanIngestRequest, type ScannedBatch, type ScannedRequest } from './batch-scan.js';
 import type { DedupWindow } from './dedup-window.js';
 import { makeFiller } from './fill.js';
 import { createTokenBucket, type TokenBucket } from './token-bucket.js';
 
-type Call = ServerDuplexStream<IngestRequest, IngestResponse>;
+type Call = ServerDuplexStream<ScannedRequest, IngestResponse>;
 
 export type IngestDeps = {
   readonly config: RelayConfig['ingest'];
@@ -79,10 +81,6 @@ export type SpoolBatch = {
   readonly raw: Buffer;
 };
 
-/** The request bytes as received ride on the decoded batch (a WeakMap cost measurably more GC). */
-const RAW: unique symbol = Symbol('palisade.ingest.raw');
-type SpooledBatch = Batch & { [RAW]?: Buffer };
-
 /** Pause asked of a sender whose batch the full spool refused. */
 const SPOOL_FULL_PAUSE_MS = 1000;
 /** Batches of one stream in flight with the spool (see run()). */
@@ -112,11 +110,9 @@ export function createIngestServer(d: IngestDeps): IngestServer {
   const service: ServiceDefinition = {
     stream: {
       ...IngestService.stream,
-      requestDeserialize: (b: Buffer): IngestRequest => {
+      requestDeserialize: (b: Buffer): ScannedRequest => {
         try {
-          const r = IngestRequest.decode(b);
-          if (d.spool && r.kind?.$case === 'batch') (r.kind.value as SpooledBatch)[RAW] = b;
-          return r;
+          return scanIngestRequest(b);
         } catch (err) {
           reject('malformed');
           throw err;
@@ -127,7 +123,7 @@ export function createIngestServer(d: IngestDeps): IngestServer {
 
   class StreamState {
     hello: Hello | undefined;
-    queue: Batch[] = [];
+    queue: ScannedBatch[] = [];
     busy: Promise<void> | undefined;
     ended = false;
     strikes = 0;
@@ -161,11 +157,10 @@ export function createIngestServer(d: IngestDeps): IngestServer {
       if (this.conn.streams === 0) conns.delete(this.peer);
     }
 
-    onRequest(req: IngestRequest): void {
+    onRequest(req: ScannedRequest): void {
       if (this.ended) return;
-      const kind = req.kind;
-      if (kind?.$case === 'hello') {
-        const h = kind.value;
+      if (req.kind === 'hello') {
+        const h = req.hello;
         if (h.nodeId === '' || h.bootId === '') {
           reject('bad_hello');
           this.fail(Status.INVALID_ARGUMENT, 'hello: node_id and boot_id must be set');
@@ -187,18 +182,18 @@ export function createIngestServer(d: IngestDeps): IngestServer {
         this.fail(Status.INVALID_ARGUMENT, 'the first request must be a hello');
         return;
       }
-      if (kind?.$case !== 'batch') {
+      if (req.kind !== 'batch') {
         reject('empty_request');
         return;
       }
-      this.queue.push(kind.value);
+      this.queue.push(req.batch);
       if (this.queue.length >= MAX_QUEUED_BATCHES) this.call.pause();
       if (!this.busy) this.busy = this.run();
     }
 
     /** Ranges of this stream's batches between their admission and their ack (pipelined with the spool). */
     pending: Array<{ nodeId: string; bootId: string; first: bigint; last: bigint }> = [];
-    overlapsPending(b: Batch): boolean {
+    overlapsPending(b: ScannedBatch): boolean {
       for (const r of this.pending) if (r.nodeId === b.nodeId && r.bootId === b.bootId && r.first <= b.lastSeq && b.firstSeq <= r.last) return true;
       return false;
     }
@@ -233,6 +228,34 @@ export function createIngestServer(d: IngestDeps): IngestServer {
       }
     }
 
+    /**
+     * The batch's fresh events, decoded now and filled (KubeArmor clients expect the
+     * filled fields set). Bytes that scanned but do not decode, or decode to other
+     * seqs (batch-scan.ts), are malformed: counted, and the stream fails with INTERNAL
+     * as when grpc-js cannot deserialise a request; the spool record (if written) is
+     * skipped as undecodable on replay.
+     */
+    decode(b: ScannedBatch, fresh: Uint8Array, hostName: string, clusterName: string, nowMs: number, now: bigint): RelayEvent[] | undefined {
+      let batch: Batch;
+      try {
+        batch = decodeScanned(b);
+      } catch (e) {
+        reject('malformed');
+        d.log.warn({ err: e, node: b.nodeId }, 'ingest: a batch did not decode; not acked');
+        this.fail(Status.INTERNAL, `malformed batch: ${(e as Error).message}`);
+        return undefined;
+      }
+      const fill = makeFiller(hostName, clusterName, nowMs);
+      const events: RelayEvent[] = [];
+      batch.entries.forEach((e, i) => {
+        if (fresh[i] !== 1) return;
+        const body = e.event as NonNullable<typeof e.event>;
+        fill(body);
+        events.push({ nodeId: b.nodeId, bootId: b.bootId, seq: e.seq, body, enriched: true, count: 1, receivedAt: now });
+      });
+      return events;
+    }
+
     halfClosed = false;
     finish(): void {
       if (this.ended) return;
@@ -241,7 +264,7 @@ export function createIngestServer(d: IngestDeps): IngestServer {
       this.cleanup();
     }
 
-    async batch(b: Batch, prev: Promise<void>): Promise<void> {
+    async batch(b: ScannedBatch, prev: Promise<void>): Promise<void> {
       const h = this.hello as Hello;
       const ids = { nodeId: b.nodeId, bootId: b.bootId };
       const err = (code: IngestErrorCode, message: string, retryable: boolean, reason: string, pauseMs = 0): void => {
@@ -256,9 +279,10 @@ export function createIngestServer(d: IngestDeps): IngestServer {
       if (b.nodeId !== h.nodeId) return err(IngestErrorCode.INGEST_ERROR_CODE_NODE_MISMATCH, `batch.node_id ${b.nodeId} differs from hello.node_id ${h.nodeId}`, false, 'node_mismatch');
       const bad = validate(b, d.config.dedupWindow);
       if (bad) return err(IngestErrorCode.INGEST_ERROR_CODE_INVALID_BATCH, bad, false, 'invalid_batch');
-      const take = this.conn.bucket.take(Math.max(1, b.entries.length));
+      const entries = b.seqs.length;
+      const take = this.conn.bucket.take(Math.max(1, entries));
       if (!take.ok) {
-        if (take.never) return err(IngestErrorCode.INGEST_ERROR_CODE_TOO_LARGE, `batch of ${b.entries.length} entries exceeds ingest.maxEventsPerSec ${d.config.maxEventsPerSec}`, false, 'too_large');
+        if (take.never) return err(IngestErrorCode.INGEST_ERROR_CODE_TOO_LARGE, `batch of ${entries} entries exceeds ingest.maxEventsPerSec ${d.config.maxEventsPerSec}`, false, 'too_large');
         this.strikes++;
         if (this.strikes > MAX_RATE_STRIKES) {
           cutoff('rate');
@@ -275,24 +299,20 @@ export function createIngestServer(d: IngestDeps): IngestServer {
       const now = process.hrtime.bigint();
       const nowMs = Date.now();
       const clusterName = h.clusterName || d.clusterName;
-      const fill = makeFiller(h.nodeName, clusterName, nowMs); // KubeArmor clients expect these set
-      const fresh: RelayEvent[] = [];
+      // which entries are new is decided now (the events are decoded after the spool write)
+      const fresh = new Uint8Array(entries);
+      let freshCount = 0;
       let dups = 0;
-      for (const e of b.entries) {
-        if (d.dedup.isDuplicate(b.nodeId, b.bootId, e.seq)) {
-          dups++;
-          continue;
-        }
-        const body = e.event as NonNullable<typeof e.event>;
-        fill(body);
-        fresh.push({ nodeId: b.nodeId, bootId: b.bootId, seq: e.seq, body, enriched: true, count: 1, receivedAt: now });
+      for (let i = 0; i < entries; i++) {
+        if (d.dedup.isDuplicate(b.nodeId, b.bootId, b.seqs[i] as bigint)) dups++;
+        else { fresh[i] = 1; freshCount++; }
       }
       const span = Number(b.lastSeq - b.firstSeq) + 1;
       let lost = 0;
-      if (span > b.entries.length) {
+      if (span > entries) {
         let i = 0;
         for (let s = b.firstSeq; s <= b.lastSeq; s++) {
-          if (i < b.entries.length && (b.entries[i] as { seq: bigint }).seq === s) { i++; continue; }
+          if (i < entries && b.seqs[i] === s) { i++; continue; }
           if (!d.dedup.isDuplicate(b.nodeId, b.bootId, s)) lost++;
         }
         d.counters.inc('palisade_relay_ingest_sender_lost_events_total', {}, lost);
@@ -302,9 +322,8 @@ export function createIngestServer(d: IngestDeps): IngestServer {
       const range = { nodeId: b.nodeId, bootId: b.bootId, first: b.firstSeq, last: b.lastSeq };
       this.pending.push(range);
       try {
-        if (d.spool && (fresh.length > 0 || lost > 0)) {
-          const raw = (b as SpooledBatch)[RAW] ?? Buffer.from(IngestRequest.encode({ kind: { $case: 'batch', value: b } }).finish());
-          const w = await d.spool.append({ nodeId: b.nodeId, bootId: b.bootId, firstSeq: b.firstSeq, lastSeq: b.lastSeq, receivedAtMs: nowMs, hostName: h.nodeName, clusterName, raw });
+        if (d.spool && (freshCount > 0 || lost > 0)) {
+          const w = await d.spool.append({ nodeId: b.nodeId, bootId: b.bootId, firstSeq: b.firstSeq, lastSeq: b.lastSeq, receivedAtMs: nowMs, hostName: h.nodeName, clusterName, raw: b.raw });
           await prev; // hand-off and ack in stream order
           if (!w.ok) {
             if (w.reason === 'full') return err(IngestErrorCode.INGEST_ERROR_CODE_UNAVAILABLE, `${w.message}; resend later`, true, 'spool_full', SPOOL_FULL_PAUSE_MS);
@@ -314,8 +333,14 @@ export function createIngestServer(d: IngestDeps): IngestServer {
         } else {
           await prev;
         }
+        const events = freshCount === 0 ? [] : this.decode(b, fresh, h.nodeName, clusterName, nowMs, now);
+        if (events === undefined) { // undecodable: counted, stream failed, never acked
+          if (lsn !== undefined) d.spool?.published(lsn); // its record no longer holds retention back
+          return;
+        }
         try {
-          await d.pipeline.submit(fresh);
+          const handing = d.pipeline.submit(events);
+          if (handing !== undefined) await handing;
         } catch (e) {
           d.log.warn({ err: e, node: b.nodeId }, 'ingest hand-off failed; batch not acked');
           return err(IngestErrorCode.INGEST_ERROR_CODE_UNAVAILABLE, 'relay cannot make the batch durable now', true, 'handoff_failed');
@@ -325,7 +350,7 @@ export function createIngestServer(d: IngestDeps): IngestServer {
       } finally {
         this.pending.splice(this.pending.indexOf(range), 1);
       }
-      d.counters.inc('palisade_relay_ingest_events_total', {}, fresh.length);
+      d.counters.inc('palisade_relay_ingest_events_total', {}, freshCount);
       const acked = d.dedup.commit(b.nodeId, b.bootId, b.firstSeq, b.lastSeq);
       this.respond({ ...ids, ackedSeq: acked });
     }
@@ -348,7 +373,7 @@ export function createIngestServer(d: IngestDeps): IngestServer {
       conn.streams++;
       const s = new StreamState(call, conn, peer);
       streams.add(s);
-      call.on('data', (req: IngestRequest) => s.onRequest(req));
+      call.on('data', (req: ScannedRequest) => s.onRequest(req));
       call.on('end', () => {
         s.halfClosed = true;
         if (!s.busy) s.finish();
@@ -381,18 +406,18 @@ export function createIngestServer(d: IngestDeps): IngestServer {
 }
 
 /** Batch rules from ingest.proto; returns what is wrong, naming the field. */
-function validate(b: Batch, maxSpan: number): string | undefined {
+function validate(b: ScannedBatch, maxSpan: number): string | undefined {
   if (b.bootId === '') return 'batch.boot_id must be set';
   if (b.firstSeq < 1n) return `batch.first_seq must be >= 1, got ${b.firstSeq}`;
   if (b.lastSeq < b.firstSeq) return `batch.last_seq ${b.lastSeq} < first_seq ${b.firstSeq}`;
   if (b.lastSeq - b.firstSeq >= BigInt(maxSpan)) return `batch range ${b.firstSeq}..${b.lastSeq} is longer than ingest.dedupWindow ${maxSpan}`;
   let prev = 0n;
-  for (let i = 0; i < b.entries.length; i++) {
-    const e = b.entries[i] as Batch['entries'][number];
-    if (e.seq < b.firstSeq || e.seq > b.lastSeq) return `batch.entries[${i}].seq ${e.seq} outside ${b.firstSeq}..${b.lastSeq}`;
-    if (e.seq <= prev) return `batch.entries[${i}].seq ${e.seq} not increasing`;
-    if (e.event === undefined) return `batch.entries[${i}].event is empty`;
-    prev = e.seq;
+  for (let i = 0; i < b.seqs.length; i++) {
+    const seq = b.seqs[i] as bigint;
+    if (seq < b.firstSeq || seq > b.lastSeq) return `batch.entries[${i}].seq ${seq} outside ${b.firstSeq}..${b.lastSeq}`;
+    if (seq <= prev) return `batch.entries[${i}].seq ${seq} not increasing`;
+    if (b.hasEvent[i] !== 1) return `batch.entries[${i}].event is empty`;
+    prev = seq;
   }
   return undefined;
 }

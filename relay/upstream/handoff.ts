@@ -14,9 +14,9 @@ import type { Logger } from 'pino';
 import type { RelayEvent } from '../event.js';
 import { backoffDelay, sleep } from './backoff.js';
 
-/** The pipeline's input, as ingest uses it: resolves once the batch is handed over. */
+/** The pipeline's input, as ingest uses it: the batch is handed over when it returns undefined or its promise resolves. */
 export interface EventSink {
-  submit(events: readonly RelayEvent[]): Promise<void>;
+  submit(events: readonly RelayEvent[]): Promise<void> | undefined;
 }
 
 export type HandoffOptions = {
