@@ -48,6 +48,7 @@ import { decodeScanned, scanIngestRequest, type ScannedBatch, type ScannedReques
 import type { DedupWindow } from './dedup-window.js';
 import { makeFiller } from './fill.js';
 import { createTokenBucket, type TokenBucket } from './token-bucket.js';
+import { createTurnBudget } from './turn-budget.js';
 
 type Call = ServerDuplexStream<ScannedRequest, IngestResponse>;
 
@@ -95,6 +96,8 @@ export interface IngestServer {
 }
 
 const MAX_QUEUED_BATCHES = 8;
+/** Hand-off work (decode, enrich, publish) per event-loop turn before I/O gets its turn (turn-budget.ts). */
+const HANDOFF_BUDGET_MS = 4;
 const MAX_RATE_STRIKES = 20;
 
 type Conn = { bucket: TokenBucket; streams: number };
@@ -102,6 +105,7 @@ type Conn = { bucket: TokenBucket; streams: number };
 export function createIngestServer(d: IngestDeps): IngestServer {
   const conns = new Map<string, Conn>();
   const streams = new Set<StreamState>();
+  const handoffBudget = createTurnBudget(HANDOFF_BUDGET_MS);
   let draining = false;
   const reject = (reason: string, n = 1): void => d.counters.inc('palisade_relay_ingest_rejected_total', { reason }, n);
   const cutoff = (reason: string): void => d.counters.inc('palisade_relay_ingest_cutoff_total', { reason });
@@ -333,6 +337,7 @@ export function createIngestServer(d: IngestDeps): IngestServer {
         } else {
           await prev;
         }
+        for (let turn = handoffBudget.wait(); turn !== undefined; turn = handoffBudget.wait()) await turn;
         const events = freshCount === 0 ? [] : this.decode(b, fresh, h.nodeName, clusterName, nowMs, now);
         if (events === undefined) { // undecodable: counted, stream failed, never acked
           if (lsn !== undefined) d.spool?.published(lsn); // its record no longer holds retention back
