@@ -19,6 +19,10 @@
 // the decoded header and entry seqs equal what the scan read, so the events handed
 // on are always the ones that were admitted and spooled.
 import { IngestRequest, type Batch, type Hello } from '../../proto/gen/palisade/v1/ingest.js';
+import { InterningReader, StringCache } from './interning-reader.js';
+
+/** Strings of recent alerts, shared by every decode of this process (interning-reader.ts). */
+const strings = new StringCache();
 
 export type ScannedBatch = {
   readonly nodeId: string;
@@ -225,7 +229,7 @@ export function scanIngestRequest(raw: Buffer): ScannedRequest {
  */
 export function decodeScanned(s: ScannedBatch): Batch {
   if (s.decoded) return s.decoded;
-  const req = IngestRequest.decode(s.raw);
+  const req = IngestRequest.decode(new InterningReader(s.raw, strings));
   const b = req.kind?.$case === 'batch' ? req.kind.value : undefined;
   if (!b) throw new Error('batch: the request no longer decodes as a batch');
   if (b.nodeId !== s.nodeId || b.bootId !== s.bootId || b.firstSeq !== s.firstSeq || b.lastSeq !== s.lastSeq || b.entries.length !== s.seqs.length) {

@@ -6,7 +6,9 @@
 // stall in which no socket was read and no log-stream client written. A hand-off
 // that finds the current turn has already run `budgetMs` waits for the next turn
 // (setImmediate), so I/O runs between slices; order within a stream is kept by the
-// caller (each batch awaits the previous one).
+// caller (each batch awaits the previous one). The budget is a bound on one slice, and
+// also a cap on hand-off work per turn: too small a budget throttles ingest when turns
+// are few (see ingest-server.ts HANDOFF_BUDGET_MS).
 import { performance } from 'node:perf_hooks';
 
 export interface TurnBudget {
