@@ -25,7 +25,8 @@
 //     share of a core used by the relay, the clients' process and this process.
 // The relay and the clients run compiled (bench/relay/tsconfig.json -> dist/, built
 // first by this runner), not under tsx; --tsx runs both under tsx instead.
-// Prints a table and writes bench/results/relay.json.
+// Prints a table and writes bench/results/relay.json (--spool on: relay-spool-on.json, whose
+// reference is the same relay without its spool, rounds interleaved).
 // Usage: node --import tsx bench/relay/run.ts [--seconds 8] [--runs 3] [--tsx] [--client-window bytes]
 //          [--client-impl go|node (default go: bench/relay/gosink, grpc-go clients as karmor uses; node: bench/relay/sinks.ts, grpc-js)]
 //          [--client-api channel|stub (node clients)] [--clients 5] [--client-procs N (processes the clients are spread over; default 1 for go, 2 for node)]
@@ -180,7 +181,8 @@ const cluster = await startCluster();
 
 type RelayStats = Record<string, number>;
 async function startRelay(extra: readonly string[] = []): Promise<{ pid: number; ingest: number; logs: number; stats: () => Promise<RelayStats>; stop: () => Promise<void> }> {
-  const spoolArgs = SPOOL === 'on' ? ['--spool-enabled', 'true', '--spool-dir', mkdtempSync(join(process.env['PALISADE_TEST_TMP'] ?? '/tmp/palisade-test', 'bench-relay-spool-'))] : ['--spool-enabled', 'false'];
+  // a reference run may set the spool itself (--spool on: the reference is the relay without it)
+  const spoolArgs = extra.includes('--spool-enabled') ? [] : SPOOL === 'on' ? ['--spool-enabled', 'true', '--spool-dir', mkdtempSync(join(process.env['PALISADE_TEST_TMP'] ?? '/tmp/palisade-test', 'bench-relay-spool-'))] : ['--spool-enabled', 'false'];
   const child = spawn(process.execPath, [...(values['relay-node-arg'] ?? []), ...entry('relay-entry'), ...spoolArgs, '--ingest-listen', '127.0.0.1:0', '--log-stream-listen', '127.0.0.1:0',
     '--throttle-enabled', 'false', '--throttle-collapse-window-ms', '0', '--ingest-max-events-per-sec', '10000000',
     '--log-stream-client-queue-size', '50000', '--log-stream-replay-buffer', '50000', '--log-level', 'info', ...cluster.kubeArgs, ...extra], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
@@ -441,8 +443,8 @@ function cpuShares(c0: Array<number | NodeJS.CpuUsage>, relayPid: number, sinks:
   };
 }
 
-async function throughput(): Promise<Record<string, number>> {
-  const r = await startRelay();
+async function throughput(extra: readonly string[] = []): Promise<Record<string, number>> {
+  const r = await startRelay(extra);
   const sinks = new Sinks(r.logs);
   await sinks.ready();
   await sleep(1000);
@@ -588,15 +590,19 @@ if (values.only !== '') {
   await cluster.close();
   process.exit(0);
 }
-/** The reference, measured in the same run: the relay with grpc-js's own per-message writes. */
-const REFERENCE = ['--log-stream-direct-writes', 'false'];
+/**
+ * The reference, measured in the same run: with --spool off, the relay with grpc-js's own
+ * per-message writes; with --spool on, the same relay without its spool (throughput too).
+ */
+const REFERENCE = SPOOL === 'on' ? ['--spool-enabled', 'false'] : ['--log-stream-direct-writes', 'false'];
 const RUNS = Math.max(1, Number(values.runs));
 const loadStart = loadavg();
 type Phase = Record<string, number>;
-const runs: Record<'tp' | 'l20' | 'l20ref' | 'l2' | 'l2ref', Phase[]> = { tp: [], l20: [], l20ref: [], l2: [], l2ref: [] };
+const runs: Record<'tp' | 'tpref' | 'l20' | 'l20ref' | 'l2' | 'l2ref', Phase[]> = { tp: [], tpref: [], l20: [], l20ref: [], l2: [], l2ref: [] };
 // rounds interleave the relay and its reference, so both see the same machine load
 for (let i = 0; i < RUNS; i++) {
   runs.tp.push(await throughput());
+  if (SPOOL === 'on') runs.tpref.push(await throughput(REFERENCE));
   runs.l20.push(await latency(20_000));
   runs.l20ref.push(await latency(20_000, REFERENCE));
   runs.l2.push(await latency(2_000));
@@ -624,15 +630,21 @@ const result = {
   latencyAt20k: l20,
   latencyAt2k: l2,
   reference: {
-    what: 'the same relay with logStream.directWrites=false (grpc-js writes each message itself: the path before this change), same run',
+    what: SPOOL === 'on'
+      ? 'the same relay with spool.enabled=false (acks after the in-memory hand-off), same run, rounds interleaved'
+      : 'the same relay with logStream.directWrites=false (grpc-js writes each message itself: the path before this change), same run',
+    ...(SPOOL === 'on' ? { throughput: median(runs.tpref, 'ingestEventsPerSec'), throughputRatio: ratio(tp['ingestEventsPerSec'], median(runs.tpref, 'ingestEventsPerSec')['ingestEventsPerSec']) } : {}),
     latencyAt20k: l20ref,
     latencyAt2k: l2ref,
     p99RatioAt20k: ratio(l20ref['p99ms'], l20['p99ms']),
     p99RatioAt2k: ratio(l2ref['p99ms'], l2['p99ms']),
   },
 };
-console.table({ throughput: tp, 'latency @20k offered': l20, 'reference @20k (grpc-js writes)': l20ref, 'latency @2k offered': l2, 'reference @2k (grpc-js writes)': l2ref });
+const refName = SPOOL === 'on' ? 'spool off' : 'grpc-js writes';
+console.table({ throughput: tp, ...(SPOOL === 'on' ? { 'reference throughput (spool off)': median(runs.tpref, 'ingestEventsPerSec') } : {}), 'latency @20k offered': l20, [`reference @20k (${refName})`]: l20ref, 'latency @2k offered': l2, [`reference @2k (${refName})`]: l2ref });
 mkdirSync(new URL('../results/', import.meta.url), { recursive: true });
-writeFileSync(new URL('../results/relay.json', import.meta.url), JSON.stringify(result, null, 2) + '\n');
+// --spool on (the relay's default configuration) has its own file; relay.json is the spool-off run
+const outFile = SPOOL === 'on' ? 'relay-spool-on.json' : 'relay.json';
+writeFileSync(new URL(`../results/${outFile}`, import.meta.url), JSON.stringify(result, null, 2) + '\n');
 await cluster.close();
 process.exit(0);
