@@ -78,7 +78,8 @@ async function forkLoop(label: string): Promise<number> {
 
 const results: Record<string, unknown> = {};
 const started = new Date().toISOString();
-process.stderr.write(`collector bench: ${RUNS} runs x ${OPENS} opens, load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}\n`);
+const loadAtStart = loadavg();
+process.stderr.write(`collector bench: ${RUNS} runs x ${OPENS} opens, load average ${loadAtStart.map((x) => x.toFixed(1)).join(' ')}\n`);
 
 // ---- per-syscall overhead: runs interleaved (bare, JS attached, filtered, C attached) so
 // that the load of this shared machine drifts less between the compared figures; each
@@ -333,7 +334,7 @@ for (const rel of [cgRel, emptyRel]) {
 }
 const out = {
   area: 'collector', date: started,
-  machine: { cores: cpus().length, cpu: cpus()[0]?.model, kernel: release(), loadAverageAtStart: loadavg() },
+  machine: { cores: cpus().length, cpu: cpus()[0]?.model, kernel: release(), loadAverageAtStart: loadAtStart, loadAverageAtEnd: loadavg() },
   bpf: {
     object: bpfObjectPath('palisade.bpf.o'),
     commit: spawnSync('git', ['log', '-1', '--format=%h', '--', 'bpf/'], { cwd: root, encoding: 'utf8' }).stdout.trim(),
