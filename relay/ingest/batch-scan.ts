@@ -54,6 +54,9 @@ const FIXED64 = 1;
 const LEN = 2;
 const FIXED32 = 5;
 
+/** Eight bytes for one uint64 read (the scan is synchronous: never shared across awaits). */
+const U64_SCRATCH = new DataView(new ArrayBuffer(8));
+
 class Cursor {
   pos: number;
   constructor(readonly b: Buffer, start: number, public end: number) {
@@ -95,9 +98,8 @@ class Cursor {
     throw new RangeError('varint longer than 10 bytes');
   }
   u64(): bigint {
-    const scratch = new DataView(new ArrayBuffer(8));
-    this.u64Into(scratch, 0);
-    return scratch.getBigUint64(0, true);
+    this.u64Into(U64_SCRATCH, 0);
+    return U64_SCRATCH.getBigUint64(0, true);
   }
   /** Start of a length-delimited field's bytes; the cursor moves past them. */
   len(): [number, number] {
