@@ -6,8 +6,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Client, credentials, Metadata, status as Status, type ServiceError } from '@grpc/grpc-js';
 import { LogServiceClient, type Alert, type ReplyMessage } from '../../../proto/gen/feeder/kubearmor.js';
-import { IngestErrorCode, IngestRequest } from '../../../proto/gen/palisade/v1/ingest.js';
-import { Enforcer, OWN_CONNECTION, startRelay, until, Watcher, watchersReady } from './support.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { IngestErrorCode, IngestRequest, IngestResponse } from '../../../proto/gen/palisade/v1/ingest.js';
+import { alertFor, Enforcer, OWN_CONNECTION, startRelay, until, Watcher, watchersReady } from './support.js';
 
 const OFF = { enabled: false, collapseWindowMs: 0 };
 
@@ -60,6 +63,60 @@ test('oversized and malformed messages: RESOURCE_EXHAUSTED and INTERNAL, counted
   w.close();
   await relay.stop(2000);
 });
+
+/** Opens a raw Ingest stream, writes the messages in order and collects the responses until the stream ends. */
+function rawIngestMany(address: string, messages: readonly Buffer[]): Promise<{ error?: ServiceError; responses: IngestResponse[] }> {
+  const c = new Client(address, credentials.createInsecure(), OWN_CONNECTION);
+  const call = c.makeBidiStreamRequest('/palisade.v1.Ingest/Stream', (b: Buffer) => b, (b: Buffer) => IngestResponse.decode(b), new Metadata());
+  const responses: IngestResponse[] = [];
+  return new Promise((resolve) => {
+    call.on('data', (r: IngestResponse) => responses.push(r));
+    call.on('error', (e: ServiceError) => { resolve({ error: e, responses }); c.close(); });
+    call.on('end', () => { resolve({ responses }); c.close(); });
+    for (const m of messages) call.write(m);
+  });
+}
+
+for (const spool of [false, true]) {
+  test(`a batch whose envelope is sound but an event body is not: INTERNAL, counted, not acked, nothing delivered (spool ${spool ? 'on' : 'off'})`, async () => {
+    const dir = spool ? mkdtempSync(join(process.env['PALISADE_TEST_TMP'] ?? tmpdir(), 'relay-hostile-spool-')) : '';
+    const { relay, addrs } = await startRelay({ throttle: OFF, ...(spool ? { spool: { enabled: true, dir } } : {}) });
+    try {
+      const target = `127.0.0.1:${addrs.ingestPort}`;
+      const w = new Watcher<Alert>(`127.0.0.1:${addrs.logStreamPort}`, 'watchAlerts', 'all');
+      await watchersReady(relay, 1);
+      const hello = Buffer.from(IngestRequest.encode({ kind: { $case: 'hello', value: { nodeId: 'bad-body', nodeName: 'bad-body', bootId: 'b', agentVersion: '', capabilities: [], clusterName: '' } } }).finish());
+      const good = Buffer.from(IngestRequest.encode({ kind: { $case: 'batch', value: { nodeId: 'bad-body', bootId: 'b', firstSeq: 1n, lastSeq: 2n, entries: [1, 2].map((s) => ({ seq: BigInt(s), event: { $case: 'alert' as const, value: alertFor('bad-body', s) } })) } } }).finish());
+      // batch 3..3 whose one alert is 3 bytes: a length-delimited field (13) claiming 127 bytes
+      const entry = Buffer.from([0x08, 0x03, 0x12, 0x03, 0x6a, 0x7f, 0x41]);
+      const batchBody = Buffer.concat([Buffer.from([0x0a, 8]), Buffer.from('bad-body'), Buffer.from([0x12, 1]), Buffer.from('b'), Buffer.from([0x18, 3, 0x20, 3, 0x2a, entry.length]), entry]);
+      const bad = Buffer.concat([Buffer.from([0x12, batchBody.length]), batchBody]);
+      assert.throws(() => IngestRequest.decode(bad), 'the generated decoder refuses these bytes');
+      const r = await rawIngestMany(target, [hello, good, bad]);
+      assert.equal(r.error?.code, Status.INTERNAL, `stream status: ${r.error?.details ?? 'none'}`);
+      assert.equal(relay.counters.get('palisade_relay_ingest_rejected_total', { reason: 'malformed' }), 1);
+      // with the spool both records were written (the bad one is found only when decoded, after
+      // its write; replay skips it as undecodable)
+      if (spool) assert.equal(relay.counters.get('palisade_relay_spool_records_total'), 2);
+      const acked = r.responses.map((x) => Number(x.ackedSeq));
+      assert.ok(Math.max(...acked) === 2, `the good batch acked (2), the bad one (3) never: ${JSON.stringify(acked)}`);
+      await until(() => w.got.length >= 2, 'the good batch delivered');
+      await new Promise((res) => setTimeout(res, 100));
+      assert.deepEqual(w.got.map((a) => a.Resource), [alertFor('bad-body', 1).Resource, alertFor('bad-body', 2).Resource], 'nothing of the bad batch delivered');
+
+      // the relay keeps serving
+      const ok = new Enforcer(target, 'node-ok').open();
+      ok.hello();
+      ok.alerts(1, 5);
+      await until(() => w.got.length === 7, 'healthy traffic delivered after the bad batch');
+      ok.close();
+      w.close();
+    } finally {
+      await relay.stop();
+      if (dir !== '') rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
 
 test('1,000 idle ingest streams are cut off (no hello), 1,000 idle watch streams are harmless, too many streams are refused', async () => {
   const { relay, addrs } = await startRelay({ throttle: OFF, ingest: { helloTimeoutMs: 4000, maxStreams: 1000 }, logStream: { maxClients: 1100 } });
