@@ -3,7 +3,7 @@
 // event. The event bodies are skipped by their lengths, not walked.
 //
 // Why: ingest admits a batch, writes its bytes to the spool and waits for the
-// fdatasync before the events are decoded and handed to the hub (ingest-server.ts).
+// durable write before the events are decoded and handed to the hub (ingest-server.ts).
 // Decoded on arrival, the batches waiting in a saturated relay were ~40-80k Alert
 // objects (tens of objects and strings each) that outlived the young generation:
 // GC ran at ~170 ms/s and the RSS passed 440 MiB. Scanned, a waiting batch is its

@@ -7,7 +7,7 @@
 //     inside a batch range); acks never go backwards (DedupWindow);
 //   - with a spool (relay/spool), the batch's record (the request bytes as received,
 //     plus the values filled into empty fields) is on disk — spool.append() resolved,
-//     after fdatasync — before pipeline.submit() and so before the ack: an acked
+//     durably written — before pipeline.submit() and so before the ack: an acked
 //     event survives a relay crash. Events are decoded only then (batch-scan.ts: until
 //     the hand-off a batch is its bytes and its seqs), so batches waiting for the disk
 //     or for their turn hold no decoded events. A full spool refuses the batch with a retryable
@@ -210,7 +210,7 @@ export function createIngestServer(d: IngestDeps): IngestServer {
 
     async run(): Promise<void> {
       // With the spool, up to SPOOL_PIPELINE batches of a stream are in flight: the next
-      // batch's record is written while the previous one waits for its fdatasync; the
+      // batch's record is written while the previous one waits for its durable write; the
       // hand-off and the acks stay in order (each batch awaits the previous).
       const window: Array<Promise<void>> = [];
       let prev: Promise<void> = Promise.resolve();

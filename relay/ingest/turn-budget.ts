@@ -1,6 +1,6 @@
 // A bound on how long ingest hand-offs run in one turn of the event loop.
 //
-// Why: with the spool, one group commit (one fdatasync) acks every batch that queued
+// Why: with the spool, one group commit (one durable write) acks every batch that queued
 // behind it, and their continuations (decode, enrich, publish) all run in the same
 // microtask checkpoint. After a slow sync that was hundreds of batches, a 100-200 ms
 // stall in which no socket was read and no log-stream client written. A hand-off
