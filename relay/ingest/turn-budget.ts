@@ -16,7 +16,7 @@ export interface TurnBudget {
   wait(): Promise<void> | undefined;
 }
 
-export function createTurnBudget(budgetMs: number): TurnBudget {
+export function createTurnBudget(budgetMs: number, now: () => number = () => performance.now()): TurnBudget {
   let started = -1; // start of the current turn's hand-offs; -1: none yet this turn
   const reset = (): void => {
     started = -1;
@@ -24,13 +24,13 @@ export function createTurnBudget(budgetMs: number): TurnBudget {
   const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
   return {
     wait() {
-      const now = performance.now();
+      const at = now();
       if (started < 0) {
-        started = now;
+        started = at;
         setImmediate(reset); // queued before any waiter of this turn: the next turn starts afresh
         return undefined;
       }
-      return now - started < budgetMs ? undefined : nextTurn();
+      return at - started < budgetMs ? undefined : nextTurn();
     },
   };
 }
