@@ -463,11 +463,14 @@ async function throughput(extra: readonly string[] = []): Promise<Record<string,
   await r.stats();
   const c0 = [cpuSec(r.pid), sinks.cpuSec(), process.cpuUsage()];
   const t0 = performance.now();
+  ackLat.ms = [];
+  ackLat.on = true;
   let peak = 0;
   for (let i = 0; i < SECONDS * 4; i++) {
     await sleep(250);
     peak = Math.max(peak, vm(r.pid, 'VmRSS'));
   }
+  ackLat.on = false;
   const dt = (performance.now() - t0) / 1000;
   const cpu = cpuShares(c0, r.pid, sinks, dt);
   const st = await r.stats();
@@ -487,6 +490,8 @@ async function throughput(extra: readonly string[] = []): Promise<Record<string,
     deliveredPerClientMedian: pct(delivered, 50),
     clientDroppedTotal: rep.dropped,
     enrichedFraction: enrichedFraction(rep),
+    ingestAckP50ms: pct(ackLat.ms, 50),
+    ingestAckP99ms: pct(ackLat.ms, 99),
     rssPeakMiB: Math.max(peak, hwm),
     ...cpu,
     ...relayStats,

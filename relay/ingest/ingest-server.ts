@@ -84,7 +84,7 @@ export type SpoolBatch = {
 
 /** Pause asked of a sender whose batch the full spool refused. */
 const SPOOL_FULL_PAUSE_MS = 1000;
-/** Batches of one stream in flight with the spool (see run()). */
+/** Batches of one stream in flight with the spool (see StreamState.pump()). */
 const SPOOL_PIPELINE = 8;
 
 export interface IngestServer {
@@ -198,7 +198,7 @@ export function createIngestServer(d: IngestDeps): IngestServer {
       }
       this.queue.push(req.batch);
       if (this.queue.length >= MAX_QUEUED_BATCHES) this.call.pause();
-      if (!this.busy) this.busy = this.run();
+      this.pump();
     }
 
     /** Ranges of this stream's batches between their admission and their ack (pipelined with the spool). */
@@ -208,34 +208,47 @@ export function createIngestServer(d: IngestDeps): IngestServer {
       return false;
     }
 
-    async run(): Promise<void> {
-      // With the spool, up to SPOOL_PIPELINE batches of a stream are in flight: the next
-      // batch's record is written while the previous one waits for its durable write; the
-      // hand-off and the acks stay in order (each batch awaits the previous).
-      const window: Array<Promise<void>> = [];
-      let prev: Promise<void> = Promise.resolve();
-      try {
-        for (;;) {
-          const b = this.ended ? undefined : this.queue.shift();
-          if (b === undefined) {
-            if (window.length === 0) break;
-            await window.shift(); // then look at the queue again: batches arrive meanwhile
-            continue;
+    /** Batches started and not yet finished (at most SPOOL_PIPELINE with the spool, else 1). */
+    inFlight = 0;
+    /** The last batch started: the next one awaits it (hand-off and ack in stream order). */
+    prev: Promise<void> = Promise.resolve();
+    private idle: (() => void) | undefined;
+
+    /**
+     * Starts queued batches while the stream has room in flight. Called when a batch
+     * arrives and when one finishes, so a batch that arrives while others wait for the
+     * disk starts at once (its record joins the next group write) instead of waiting
+     * for the oldest one to finish. `busy` is pending while anything is in flight.
+     */
+    pump(): void {
+      const limit = d.spool ? SPOOL_PIPELINE : 1;
+      while (!this.ended && this.inFlight < limit) {
+        const b = this.queue.shift();
+        if (b === undefined) break;
+        if (this.queue.length < MAX_QUEUED_BATCHES) this.call.resume();
+        if (this.inFlight++ === 0) this.busy = new Promise((resolve) => { this.idle = resolve; });
+        const p = this.batch(b, this.prev);
+        this.prev = p;
+        p.then(() => this.settled(), (err: unknown) => {
+          if (!this.ended) { // later batches await this one and fail too: counted once
+            d.log.error({ err, peer: this.peer }, 'ingest stream failed');
+            cutoff('internal');
+            this.fail(Status.INTERNAL, 'relay error');
           }
-          if (this.queue.length < MAX_QUEUED_BATCHES) this.call.resume();
-          prev = this.batch(b, prev);
-          prev.catch(() => undefined); // handled where awaited (below, or by the next batch); never unhandled meanwhile
-          window.push(prev);
-          if (window.length >= (d.spool ? SPOOL_PIPELINE : 1)) await window.shift();
-        }
-      } catch (err) {
-        d.log.error({ err, peer: this.peer }, 'ingest stream failed');
-        cutoff('internal');
-        this.fail(Status.INTERNAL, 'relay error');
-      } finally {
-        this.busy = undefined;
-        if (this.halfClosed && !this.ended) this.finish();
+          this.settled();
+        });
       }
+    }
+
+    private settled(): void {
+      this.inFlight--;
+      this.pump();
+      if (this.inFlight > 0) return;
+      const idle = this.idle;
+      this.idle = undefined;
+      this.busy = undefined;
+      idle?.();
+      if (this.halfClosed && !this.ended) this.finish();
     }
 
     /**

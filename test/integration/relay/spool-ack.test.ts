@@ -29,7 +29,7 @@ import { Enforcer, until } from './support.js';
 
 const log = pino({ level: 'silent' });
 
-type Harness = { address: string; spool: Spool; counters: Counters; order: string[]; hubHead: () => number; close: () => Promise<void> };
+type Harness = { address: string; spool: Spool; counters: Counters; order: string[]; /** first seq of each batch handed to spool.append, in call order */ appends: bigint[]; hubHead: () => number; close: () => Promise<void> };
 
 async function harness(dir: string, spoolCfg: Partial<SpoolConfig>, deps: Partial<SpoolDeps>): Promise<Harness> {
   const counters = createCounters();
@@ -43,15 +43,16 @@ async function harness(dir: string, spoolCfg: Partial<SpoolConfig>, deps: Partia
   const opened = await openSpool({ ...defaultSpoolConfig(), dir, ...spoolCfg }, { counters, log, ...deps });
   if (!opened.ok) throw new Error(opened.error);
   const spool = opened.spool;
+  const appends: bigint[] = [];
   const ingest = createIngestServer({
     config: defaultConfig().ingest, clusterName: 'c', dedup: createDedupWindow({ window: 65_536 }), pipeline, counters, log,
-    spool: { append: (b) => spool.append(b), published: (lsn) => spool.published(lsn, hub.head) },
+    spool: { append: (b) => { appends.push(b.firstSeq); return spool.append(b); }, published: (lsn) => spool.published(lsn, hub.head) },
   });
   const server = new Server();
   server.addService(ingest.service, ingest.implementation);
   const port = await new Promise<number>((res, rej) => server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))));
   return {
-    address: `127.0.0.1:${port}`, spool, counters, order, hubHead: () => hub.head,
+    address: `127.0.0.1:${port}`, spool, counters, order, appends, hubHead: () => hub.head,
     close: async () => { server.forceShutdown(); await spool.close(); },
   };
 }
@@ -84,6 +85,38 @@ test('no ack and no hub hand-off before the spool record is synced', { timeout: 
     assert.deepEqual(h.order, ['hub:5', 'sync-released', 'hub:5']);
     assert.equal(h.hubHead(), 10);
     assert.equal(h.counters.get('palisade_relay_spool_records_total'), 2);
+  } finally {
+    holding = false;
+    while (gates.length > 0) gates.shift()?.();
+    e.close();
+    await h.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a batch that arrives while the previous one waits for its sync goes to the spool at once, not after that ack', { timeout: 60_000 }, async () => {
+  const dir = mkdtempSync(join(process.env['PALISADE_TEST_TMP'] ?? tmpdir(), 'relay-spool-pipe-'));
+  const gates: Array<() => void> = [];
+  let holding = false;
+  const sync = (fh: FileHandle): Promise<void> => (holding ? new Promise<void>((r) => gates.push(() => fh.datasync().then(r, r))) : fh.datasync());
+  const h = await harness(dir, {}, { sync });
+  const e = new Enforcer(h.address, 'n1', 'b1').open();
+  try {
+    e.hello();
+    e.alerts(1, 5);
+    await until(() => e.acked('b1') === 5n, 'first batch acked (syncs not held)');
+    holding = true;
+    e.alerts(6, 10);
+    await until(() => gates.length > 0, 'the second batch is written and its sync waits');
+    e.alerts(11, 15); // arrives while 6..10 waits for the disk
+    await until(() => h.appends.includes(11n), 'the third batch handed to the spool while the second is not acked');
+    assert.equal(e.acked('b1'), 5n, 'nothing acked past the first batch yet');
+    assert.deepEqual(h.order, ['hub:5']);
+    holding = false;
+    while (gates.length > 0) gates.shift()?.();
+    await until(() => e.acked('b1') === 15n, 'both acked once the syncs return');
+    assert.deepEqual(h.order, ['hub:5', 'hub:5', 'hub:5'], 'handed off in stream order');
+    assert.deepEqual(h.appends, [1n, 6n, 11n]);
   } finally {
     holding = false;
     while (gates.length > 0) gates.shift()?.();
