@@ -10,8 +10,12 @@
 //     sync() runs after the write. Ingest acks after that.
 //   - Group commit: appends that arrive while a write is in progress are written
 //     together by the next write (one writev + one fdatasync for all of them), in
-//     LSN order. File I/O uses fs/promises (libuv's thread pool): the event loop
-//     never waits for the disk.
+//     LSN order; that write is issued before the finished group's appends are
+//     settled, so the disk works while their batches are handed off. File I/O uses
+//     fs/promises (libuv's thread pool): the event loop never waits for the disk.
+//     (Writing each turn's group inline, on the loop thread, as Redis does with
+//     appendfsync always, was measured and not kept: ~10x the O_DSYNC writes, and
+//     no better throughput or p99 here.)
 //   - Bounded: all segments together stay within `maxBytes`. An append that does not
 //     fit after reclaiming what may be deleted is refused ({ ok: false, reason:
 //     'full' }, counted in palisade_relay_spool_refused_batches_total{reason="full"});
@@ -299,7 +303,12 @@ function createSpool(cfg: SpoolConfig, deps: SpoolDeps, segs: Segment[], lastLsn
     return encodeMark({ lsn: upTo, hubHead, epoch: deps.hubEpoch });
   }
 
-  async function writeGroup(group: Pending[]): Promise<void> {
+  /**
+   * Writes one group; resolves to the function that settles its appends. drain() issues
+   * the next group's write before it settles this one, so the disk is busy while the
+   * settled batches are decoded and handed off (their continuations run right after).
+   */
+  async function writeGroup(group: Pending[]): Promise<() => void> {
     const mark = markBuf();
     const bufs = mark ? [mark] : [];
     let total = mark?.length ?? 0;
@@ -330,7 +339,9 @@ function createSpool(cfg: SpoolConfig, deps: SpoolDeps, segs: Segment[], lastLsn
       counters.inc('palisade_relay_spool_records_total', {}, group.length);
       counters.inc('palisade_relay_spool_written_bytes_total', {}, total);
       gauges();
-      for (const p of group) p.resolve({ ok: true, lsn: p.lsn });
+      return () => {
+        for (const p of group) p.resolve({ ok: true, lsn: p.lsn });
+      };
     } catch (err) {
       reserved -= groupBytes;
       counters.inc('palisade_relay_spool_write_errors_total');
@@ -338,18 +349,26 @@ function createSpool(cfg: SpoolConfig, deps: SpoolDeps, segs: Segment[], lastLsn
       if (cur?.fh) await cur.fh.close().catch(() => undefined);
       if (cur) cur.fh = undefined; // the next group starts a new segment
       markedLsn = -1n;
-      for (const p of group) {
-        inflight.delete(p.lsn);
-        p.resolve({ ok: false, reason: 'io', message: `spool write failed: ${(err as Error).message}` });
-      }
+      for (const p of group) inflight.delete(p.lsn);
+      const message = `spool write failed: ${(err as Error).message}`;
+      return () => {
+        for (const p of group) p.resolve({ ok: false, reason: 'io', message });
+      };
     }
   }
 
   async function drain(): Promise<void> {
-    while (queue.length > 0) {
-      const group = queue;
-      queue = [];
-      await writeGroup(group);
+    let written = writeGroup(queue);
+    queue = [];
+    for (;;) {
+      const settle = await written;
+      const next = queue.length > 0 ? queue : undefined;
+      if (next !== undefined) {
+        queue = [];
+        written = writeGroup(next); // issued before this group's appends are settled
+      }
+      settle();
+      if (next === undefined) break;
     }
     writing = undefined;
   }
