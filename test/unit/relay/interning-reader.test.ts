@@ -34,6 +34,23 @@ test('a hit returns the cached string; same-length strings that share a slot nev
   }
 });
 
+test('long strings that differ only outside the hashed bytes share a slot and still never mix', () => {
+  const cache = new StringCache();
+  // 40 bytes: the slot hashes bytes 0-7, 16-23 and 32-39; these differ only in bytes 10-13 and 26-29
+  const hex4 = (n: number): string => n.toString(16).padStart(4, '0');
+  const base = '/opt/vendor/x86_64-linux/libexample.so.1'; // 40 bytes
+  const values = Array.from({ length: 50 }, (_, i) => base.slice(0, 10) + hex4(i) + base.slice(14, 26) + hex4(i * 7) + base.slice(30));
+  assert.ok(values.every((v) => v.length === 40));
+  for (let round = 0; round < 4; round++) {
+    for (const v of values) {
+      const got = Alert.decode(new InterningReader(Alert.encode(Alert.create({ ProcessName: v, Resource: v })).finish(), cache));
+      assert.equal(got.ProcessName, v);
+      assert.equal(got.Resource, v);
+    }
+  }
+  assert.ok(cache.misses >= 4 * 50, `they share one slot, so every change of value misses: ${cache.misses}`);
+});
+
 test('invalid UTF-8 and truncated input behave as in the plain decoder', () => {
   const cache = new StringCache();
   // field 2 (HostName... any string field) with invalid UTF-8 bytes, twice (miss then hit)
