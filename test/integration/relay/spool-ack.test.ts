@@ -57,18 +57,41 @@ async function harness(dir: string, spoolCfg: Partial<SpoolConfig>, deps: Partia
   };
 }
 
-test('no ack and no hub hand-off before the spool record is synced', { timeout: 60_000 }, async () => {
-  const dir = mkdtempSync(join(process.env['PALISADE_TEST_TMP'] ?? tmpdir(), 'relay-spool-ack-'));
+type HeldSync = { h: Harness; e: Enforcer; gates: Array<() => void>; hold: () => void; release: () => void; close: () => Promise<void> };
+
+/** A relay whose fdatasync calls can be held (each waits for its gate), and an enforcer whose first batch (seqs 1..5) was acked with syncs not held. */
+async function withHeldSync(prefix: string): Promise<HeldSync> {
+  const dir = mkdtempSync(join(process.env['PALISADE_TEST_TMP'] ?? tmpdir(), prefix));
   const gates: Array<() => void> = [];
   let holding = false;
   const sync = (fh: FileHandle): Promise<void> => (holding ? new Promise<void>((r) => gates.push(() => fh.datasync().then(r, r))) : fh.datasync());
   const h = await harness(dir, {}, { sync });
   const e = new Enforcer(h.address, 'n1', 'b1').open();
+  const release = (): void => {
+    holding = false;
+    while (gates.length > 0) gates.shift()?.();
+  };
+  const close = async (): Promise<void> => {
+    release();
+    e.close();
+    await h.close();
+    rmSync(dir, { recursive: true, force: true });
+  };
   try {
     e.hello();
     e.alerts(1, 5);
     await until(() => e.acked('b1') === 5n, 'first batch acked (syncs not held)');
-    holding = true;
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  return { h, e, gates, hold: () => { holding = true; }, release, close };
+}
+
+test('no ack and no hub hand-off before the spool record is synced', { timeout: 60_000 }, async () => {
+  const { h, e, gates, hold, release, close } = await withHeldSync('relay-spool-ack-');
+  try {
+    hold();
     e.responses.length = 0;
     e.alerts(6, 10);
     await until(() => gates.length > 0, 'the record is written and its fdatasync waits');
@@ -78,51 +101,33 @@ test('no ack and no hub hand-off before the spool record is synced', { timeout: 
     assert.equal(e.responses.length, 0, 'no ack while the fdatasync is pending');
     assert.deepEqual(h.order, ['hub:5'], 'the second batch is not in the hub yet');
     assert.equal(h.hubHead(), 5);
-    holding = false;
     h.order.push('sync-released');
-    gates.shift()?.();
+    release();
     await until(() => e.acked('b1') === 10n, 'acked after the sync');
     assert.deepEqual(h.order, ['hub:5', 'sync-released', 'hub:5']);
     assert.equal(h.hubHead(), 10);
     assert.equal(h.counters.get('palisade_relay_spool_records_total'), 2);
   } finally {
-    holding = false;
-    while (gates.length > 0) gates.shift()?.();
-    e.close();
-    await h.close();
-    rmSync(dir, { recursive: true, force: true });
+    await close();
   }
 });
 
 test('a batch that arrives while the previous one waits for its sync goes to the spool at once, not after that ack', { timeout: 60_000 }, async () => {
-  const dir = mkdtempSync(join(process.env['PALISADE_TEST_TMP'] ?? tmpdir(), 'relay-spool-pipe-'));
-  const gates: Array<() => void> = [];
-  let holding = false;
-  const sync = (fh: FileHandle): Promise<void> => (holding ? new Promise<void>((r) => gates.push(() => fh.datasync().then(r, r))) : fh.datasync());
-  const h = await harness(dir, {}, { sync });
-  const e = new Enforcer(h.address, 'n1', 'b1').open();
+  const { h, e, gates, hold, release, close } = await withHeldSync('relay-spool-pipe-');
   try {
-    e.hello();
-    e.alerts(1, 5);
-    await until(() => e.acked('b1') === 5n, 'first batch acked (syncs not held)');
-    holding = true;
+    hold();
     e.alerts(6, 10);
     await until(() => gates.length > 0, 'the second batch is written and its sync waits');
     e.alerts(11, 15); // arrives while 6..10 waits for the disk
     await until(() => h.appends.includes(11n), 'the third batch handed to the spool while the second is not acked');
     assert.equal(e.acked('b1'), 5n, 'nothing acked past the first batch yet');
     assert.deepEqual(h.order, ['hub:5']);
-    holding = false;
-    while (gates.length > 0) gates.shift()?.();
+    release();
     await until(() => e.acked('b1') === 15n, 'both acked once the syncs return');
     assert.deepEqual(h.order, ['hub:5', 'hub:5', 'hub:5'], 'handed off in stream order');
     assert.deepEqual(h.appends, [1n, 6n, 11n]);
   } finally {
-    holding = false;
-    while (gates.length > 0) gates.shift()?.();
-    e.close();
-    await h.close();
-    rmSync(dir, { recursive: true, force: true });
+    await close();
   }
 });
 
