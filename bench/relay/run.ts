@@ -31,7 +31,7 @@
 //          [--client-impl go|node (default go: bench/relay/gosink, grpc-go clients as karmor uses; node: bench/relay/sinks.ts, grpc-js)]
 //          [--client-api channel|stub (node clients)] [--clients 5] [--client-procs N (processes the clients are spread over; default 1 for go, 2 for node)]
 //          [--spool off|on (the relay's ingest spool; on: a fresh directory per relay under $PALISADE_TEST_TMP)]
-//          [--warmup 4 (seconds at full rate before each latency window)]
+//          [--warmup 10 (seconds at full rate before each latency window)]
 //          [--kubernetes kubeconfig|none (default kubeconfig: enrichment against the Kubernetes API test server)]
 //   BENCH_RELAY_LOG=<file>: the relays' stdout (their pino log) is appended to <file>.
 //   BENCH_TRACE=1: the relay (bench/relay/relay-entry.ts) prints its event-loop stalls and GC pauses per
@@ -50,12 +50,16 @@ import { IngestRequest, IngestResponse } from '../../proto/gen/palisade/v1/inges
 import { startK8sApiServer, writeKubeconfig, type K8sApiServer } from '../../test/support/k8s-api-server.js';
 import { containerIdFor, createDeployment, createNamespace, createNode } from '../../test/support/k8s-fixtures.js';
 
-const { values } = parseArgs({ options: { seconds: { type: 'string', default: '8' }, runs: { type: 'string', default: '3' }, tsx: { type: 'boolean', default: false }, only: { type: 'string', default: '' }, 'relay-node-arg': { type: 'string', multiple: true, default: [] }, 'clients-node-arg': { type: 'string', multiple: true, default: [] }, 'client-window': { type: 'string', default: String(4 * 1024 * 1024) }, 'client-api': { type: 'string', default: 'channel' }, clients: { type: 'string', default: '5' }, 'client-procs': { type: 'string', default: '' }, 'client-impl': { type: 'string', default: 'go' }, spool: { type: 'string', default: 'off' }, kubernetes: { type: 'string', default: 'kubeconfig' }, warmup: { type: 'string', default: '4' } } });
+const { values } = parseArgs({ options: { seconds: { type: 'string', default: '8' }, runs: { type: 'string', default: '3' }, tsx: { type: 'boolean', default: false }, only: { type: 'string', default: '' }, 'relay-node-arg': { type: 'string', multiple: true, default: [] }, 'clients-node-arg': { type: 'string', multiple: true, default: [] }, 'client-window': { type: 'string', default: String(4 * 1024 * 1024) }, 'client-api': { type: 'string', default: 'channel' }, clients: { type: 'string', default: '5' }, 'client-procs': { type: 'string', default: '' }, 'client-impl': { type: 'string', default: 'go' }, spool: { type: 'string', default: 'off' }, kubernetes: { type: 'string', default: 'kubeconfig' }, warmup: { type: 'string', default: '10' } } });
 /**
  * Seconds each latency phase runs at its full rate before the measured window. A cold
  * relay and cold clients (code not yet optimised) fall behind in the first second and
  * build a backlog; with 2 s that backlog was sometimes still draining at the start of
- * the window (latencies of 0.5-1 s in its first 100-300 ms, BENCH_TRACE=1).
+ * the window (latencies of 0.5-1 s in its first 100-300 ms, BENCH_TRACE=1). With 4 s the
+ * same (2026-11-30, spool on: the relay's loop stalled 20-300 ms on and off for 5.4-6.9 s
+ * after the start, and windows that opened right after saw 190-490 ms in their first
+ * 100-600 ms, < 50 ms after), so 10 s. The relay's own loop being quiet is not enough:
+ * once it was, the clients still held the backlog for ~0.6 s.
  */
 const WARMUP_S = Math.max(1, Number(values.warmup));
 /** The relay's ingest spool (relay/spool): 'off' = in-memory acks; 'on' = a fresh spool directory per relay process. */
