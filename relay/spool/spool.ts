@@ -82,7 +82,7 @@ export type SpoolDeps = {
   readonly keepRawBytes?: number;
 };
 
-type Segment = { readonly name: string; readonly firstLsn: bigint; size: number; pending: number; maxHub: number; lastWriteMs: number; fh?: FileHandle; /** writes are durable when they return (O_DSYNC) */ dsync?: boolean };
+type Segment = { readonly name: string; readonly firstLsn: bigint; size: number; pending: number; maxHub: number; lastWriteMs: number; fh?: FileHandle };
 type Pending = { readonly lsn: bigint; readonly bufs: Buffer[]; readonly bytes: number; readonly resolve: (r: AppendResult) => void };
 
 const LOCK = 'LOCK';
@@ -268,7 +268,7 @@ function createSpool(cfg: SpoolConfig, deps: SpoolDeps, segs: Segment[], lastLsn
       if (!dsync) await sync(fh);
       await syncDir(dir);
     }
-    const s: Segment = { name, firstLsn, size: header.length, pending: 0, maxHub: 0, lastWriteMs: now(), fh, dsync };
+    const s: Segment = { name, firstLsn, size: header.length, pending: 0, maxHub: 0, lastWriteMs: now(), fh };
     segs.push(s);
     bytes += header.length;
     gauges();
@@ -329,7 +329,7 @@ function createSpool(cfg: SpoolConfig, deps: SpoolDeps, segs: Segment[], lastLsn
       bytes += total;
       reserved -= groupBytes;
       if (cfg.fsync) {
-        if (!seg.dsync) await sync(fh);
+        if (!dsync) await sync(fh); // O_DSYNC segments are durable when the write returns
         // time to durability: the O_DSYNC write, or the write plus the sync
         const s = Number(process.hrtime.bigint() - t0) / 1e9;
         counters.inc('palisade_relay_spool_fsync_seconds_total', {}, s);
