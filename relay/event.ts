@@ -21,7 +21,43 @@ export type RelayEvent = {
   count: number;
   /** process.hrtime.bigint() when the batch arrived; for latency metrics only. */
   readonly receivedAt: bigint;
+  /**
+   * An alert's bytes as ingest received them, which the hub forwards instead of
+   * re-encoding the alert (serve/alert-encode.ts encodeAlertWireView). Valid only while
+   * the alert differs from those bytes by ingest's filled fields and enrichment's
+   * identity fields: whoever changes any other field of the alert clears it.
+   */
+  wire?: AlertWire;
 };
+
+/** See RelayEvent.wire. */
+export type AlertWire = {
+  /** The Alert message's bytes (a view of the ingest request). */
+  readonly bytes: Uint8Array;
+  /** The FILLED_* bits of the fields ingest filled (ingest/fill.ts). */
+  readonly filled: number;
+  /** The IDENTITY_* bits of the identity fields the bytes already set (non-empty). */
+  readonly identity: number;
+};
+
+export const FILLED_TIMESTAMP = 1;
+export const FILLED_UPDATED_TIME = 2;
+export const FILLED_CLUSTER_NAME = 4;
+export const FILLED_HOST_NAME = 8;
+
+export const IDENTITY_NAMESPACE = 1;
+export const IDENTITY_POD = 2;
+export const IDENTITY_LABELS = 4;
+export const IDENTITY_CONTAINER_NAME = 8;
+export const IDENTITY_CONTAINER_IMAGE = 16;
+export const IDENTITY_OWNER = 32;
+
+/** The IDENTITY_* bits of the identity fields an alert sets. */
+export function identityBits(a: Alert): number {
+  return (a.NamespaceName === '' ? 0 : IDENTITY_NAMESPACE) | (a.PodName === '' ? 0 : IDENTITY_POD)
+    | (a.Labels === '' ? 0 : IDENTITY_LABELS) | (a.ContainerName === '' ? 0 : IDENTITY_CONTAINER_NAME)
+    | (a.ContainerImage === '' ? 0 : IDENTITY_CONTAINER_IMAGE) | (a.Owner === undefined ? 0 : IDENTITY_OWNER);
+}
 
 let lastMs = NaN;
 let lastText = '';

@@ -28,7 +28,7 @@ if (files.length === 0) {
 }
 const concurrency = process.env.PALISADE_TEST_CONCURRENCY ?? '1';
 const result = spawnSync(process.execPath, [
-  '--import', 'tsx', '--test', `--test-concurrency=${concurrency}`,
+  '--import', 'tsx', '--test', '--test-force-exit', `--test-concurrency=${concurrency}`,
   '--test-reporter=spec', ...files,
 ], { cwd: root, stdio: 'inherit' });
 process.exit(result.status ?? 1);

@@ -36,6 +36,7 @@ function apply(target: Alert | Log, id: PodIdentity): void {
 function markUnknown(ev: RelayEvent): void {
   ev.enriched = false;
   if (ev.body.$case !== 'alert') return;
+  ev.wire = undefined; // Tags and ATags change below
   const a = ev.body.value;
   if (!a.ATags.includes(UNENRICHED_TAG)) a.ATags.push(UNENRICHED_TAG);
   a.Tags = a.Tags === '' ? UNENRICHED_TAG : `${a.Tags},${UNENRICHED_TAG}`;

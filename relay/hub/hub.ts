@@ -39,7 +39,7 @@
 import { randomBytes } from 'node:crypto';
 import type { EventBody, RelayEvent } from '../event.js';
 import type { Counters } from '../metrics/counters.js';
-import { encodeBodyTransient } from '../serve/encode.js';
+import { encodeEventTransient } from '../serve/encode.js';
 import { ArenaStore } from './arena-store.js';
 
 export type HubEntry = {
@@ -188,7 +188,7 @@ export function createHub(opts: HubOptions): Hub {
           continue;
         }
         // evicts the oldest past the byte bound, never the newest
-        const gone = store.put(head, ev, encodeBodyTransient(ev.body), first()); // copied into the arena at once
+        const gone = store.put(head, ev, encodeEventTransient(ev), first()); // copied into the arena at once
         if (gone > evicted) evicted = gone;
       }
       if (!wakeScheduled && subs.size > 0) {

@@ -33,6 +33,11 @@ export type ScannedBatch = {
   readonly seqs: BigUint64Array;
   /** 1 where the entry carries an event (alert, log or message). */
   readonly hasEvent: Uint8Array;
+  /**
+   * Per entry, the [start, end) of its Alert's bytes in `raw` (2 numbers per entry), or
+   * 0, 0 when the entry is not exactly one alert (alert-wire.ts forwards these bytes).
+   */
+  readonly alertSpans?: Uint32Array;
   /** The IngestRequest bytes as received (what the spool keeps). */
   readonly raw: Buffer;
   /** Set when the scan fell back to the generated decoder. */
@@ -159,6 +164,7 @@ function scanBatch(raw: Buffer, start: number, end: number): ScannedBatch {
   const seqs = new BigUint64Array(entries);
   const view = new DataView(seqs.buffer);
   const hasEvent = new Uint8Array(entries);
+  const alertSpans = new Uint32Array(entries * 2);
   const r = new Cursor(raw, start, end);
   for (let i = 0; r.pos < end;) {
     const [no, wt] = tag(r);
@@ -173,14 +179,18 @@ function scanBatch(raw: Buffer, start: number, end: number): ScannedBatch {
         r.u64Into(view, i * 8);
       } else if (f >= 2 && f <= 4) {
         if (w !== LEN) throw FALLBACK;
-        r.len();
+        const [as, ae] = r.len();
+        // one alert field and no other event field: its bytes are the decoded alert's
+        const only = hasEvent[i] === 0 && f === 2;
+        alertSpans[i * 2] = only ? as : 0;
+        alertSpans[i * 2 + 1] = only ? ae : 0;
         hasEvent[i] = 1;
       } else r.skip(w);
     }
     r.end = end;
     i++;
   }
-  return { nodeId, bootId, firstSeq, lastSeq, seqs, hasEvent, raw };
+  return { nodeId, bootId, firstSeq, lastSeq, seqs, hasEvent, alertSpans, raw };
 }
 
 function fromDecoded(req: IngestRequest, raw: Buffer): ScannedRequest {
@@ -230,8 +240,18 @@ export function scanIngestRequest(raw: Buffer): ScannedRequest {
  * another header or other entry seqs than the scan read.
  */
 export function decodeScanned(s: ScannedBatch): Batch {
-  if (s.decoded) return s.decoded;
-  const req = IngestRequest.decode(new InterningReader(s.raw, strings));
+  return decodeScannedExact(s).batch;
+}
+
+/**
+ * decodeScanned, and whether every string decoded is its bytes exactly (false after
+ * invalid UTF-8, or when the scan fell back to the decoder): only then may the
+ * batch's alert bytes be forwarded as they are (alertSpans).
+ */
+export function decodeScannedExact(s: ScannedBatch): { batch: Batch; exactStrings: boolean } {
+  if (s.decoded) return { batch: s.decoded, exactStrings: false };
+  const reader = new InterningReader(s.raw, strings);
+  const req = IngestRequest.decode(reader);
   const b = req.kind?.$case === 'batch' ? req.kind.value : undefined;
   if (!b) throw new Error('batch: the request no longer decodes as a batch');
   if (b.nodeId !== s.nodeId || b.bootId !== s.bootId || b.firstSeq !== s.firstSeq || b.lastSeq !== s.lastSeq || b.entries.length !== s.seqs.length) {
@@ -241,5 +261,5 @@ export function decodeScanned(s: ScannedBatch): Batch {
     const e = b.entries[i] as Batch['entries'][number];
     if (e.seq !== s.seqs[i] || (e.event === undefined) !== (s.hasEvent[i] === 0)) throw new Error(`batch.entries[${i}]: decoded seq or event differs from the scanned one`);
   }
-  return b;
+  return { batch: b, exactStrings: reader.exactStrings };
 }

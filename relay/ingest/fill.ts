@@ -4,17 +4,20 @@
 // One definition, used live (ingest-server.ts) and when the spool is replayed
 // (relay/spool/replay.ts) with the values the spool record kept, so a replayed event
 // is the event that was acked. Only empty fields change: filling twice is harmless.
-import { updatedTime, type EventBody } from '../event.js';
+import { FILLED_CLUSTER_NAME, FILLED_HOST_NAME, FILLED_TIMESTAMP, FILLED_UPDATED_TIME, updatedTime, type EventBody } from '../event.js';
 
-export type Filler = (body: EventBody) => void;
+/** Fills the empty fields; returns the FILLED_* bits of the fields it set. */
+export type Filler = (body: EventBody) => number;
 
 export function makeFiller(hostName: string, clusterName: string, receivedAtMs: number): Filler {
   let sec: bigint | undefined; // one bigint per batch
   return (body) => {
     const v = body.value;
-    if (v.ClusterName === '') v.ClusterName = clusterName;
-    if (v.HostName === '') v.HostName = hostName;
-    if (v.Timestamp === 0n) v.Timestamp = sec ??= BigInt(Math.floor(receivedAtMs / 1000));
-    if (v.UpdatedTime === '') v.UpdatedTime = updatedTime(Number(v.Timestamp) * 1000);
+    let filled = 0;
+    if (v.ClusterName === '') { v.ClusterName = clusterName; filled |= FILLED_CLUSTER_NAME; }
+    if (v.HostName === '') { v.HostName = hostName; filled |= FILLED_HOST_NAME; }
+    if (v.Timestamp === 0n) { v.Timestamp = sec ??= BigInt(Math.floor(receivedAtMs / 1000)); filled |= FILLED_TIMESTAMP; }
+    if (v.UpdatedTime === '') { v.UpdatedTime = updatedTime(Number(v.Timestamp) * 1000); filled |= FILLED_UPDATED_TIME; }
+    return filled;
   };
 }

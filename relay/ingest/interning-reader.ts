@@ -45,7 +45,18 @@ export class StringCache {
   misses = 0;
 }
 
+/** Whether a decoded string is its bytes exactly (invalid UTF-8 decodes to U+FFFD). */
+function exact(s: string, byteLength: number): boolean {
+  return Buffer.byteLength(s, 'utf8') === byteLength && !s.includes('\uFFFD');
+}
+
 export class InterningReader extends BinaryReader {
+  /**
+   * False once a string read was not its bytes exactly (invalid UTF-8, or a literal
+   * U+FFFD: the check is conservative). Only such strings are never cached, so a hit is exact.
+   */
+  exactStrings = true;
+
   constructor(private readonly data: Uint8Array, private readonly cache: StringCache) {
     super(data);
   }
@@ -56,7 +67,9 @@ export class InterningReader extends BinaryReader {
     const at = this.pos;
     if (len === 0 || len > MAX_CACHED_BYTES || at + len > this.len || strict === true) {
       this.pos = start;
-      return super.string(strict);
+      const s = super.string(strict);
+      if (len !== 0 && !exact(s, len)) this.exactStrings = false;
+      return s;
     }
     const b = this.data;
     const slot = slotOf(b, at, len);
@@ -77,6 +90,10 @@ export class InterningReader extends BinaryReader {
     c.misses++;
     this.pos = start;
     const s = super.string(strict);
+    if (!exact(s, len)) {
+      this.exactStrings = false;
+      return s;
+    }
     c.bytes.set(b.subarray(at, at + len), base);
     c.lengths[slot] = len;
     c.strings[slot] = s;

@@ -8,6 +8,9 @@
 // alerts (every field, non-ASCII, negative int32, large int64, nested messages).
 // A field added to the proto must be added here too: the test fails until it is.
 import type { Alert, ExecEvent, Podowner } from '../../proto/gen/feeder/kubearmor.js';
+import {
+  FILLED_CLUSTER_NAME, FILLED_HOST_NAME, FILLED_TIMESTAMP, FILLED_UPDATED_TIME, IDENTITY_OWNER, identityBits, type AlertWire,
+} from '../event.js';
 
 let buf = Buffer.allocUnsafe(64 * 1024);
 let pos = 0;
@@ -205,5 +208,35 @@ export function encodeAlertView(m: Alert): Buffer {
     nested(290, () => execEvent(e));
   }
   str(298, m.KubeArmorVersion);
+  return buf.subarray(0, pos);
+}
+
+/**
+ * The alert as the bytes ingest received (`w.bytes`) followed by the fields ingest
+ * filled and the identity run (NamespaceName..ContainerImage, as identityBlock writes
+ * it): a protobuf parser keeps the last value of a repeated scalar field, so these
+ * bytes decode to `m` without decoding and re-encoding its other fields. Not in field
+ * order, so not byte-identical to Alert.encode(m); equal once decoded.
+ * undefined (the caller encodes `m`) when appending cannot express `m`: the received
+ * bytes had an Owner (nested messages merge instead of being replaced), or set an
+ * identity field that `m` now has empty (an empty string is not written, so the old
+ * value would stay). A view of the scratch buffer, valid until the next encode.
+ */
+export function encodeAlertWireView(m: Alert, w: AlertWire): Buffer | undefined {
+  if ((w.identity & IDENTITY_OWNER) !== 0 || (w.identity & ~identityBits(m)) !== 0) return undefined;
+  const n = w.bytes.length;
+  pos = 0;
+  ensure(n);
+  buf.set(w.bytes, 0);
+  pos = n;
+  const f = w.filled;
+  if ((f & FILLED_TIMESTAMP) !== 0 && m.Timestamp !== 0n) {
+    varint(8);
+    int64(m.Timestamp);
+  }
+  if ((f & FILLED_UPDATED_TIME) !== 0) str(18, m.UpdatedTime);
+  if ((f & FILLED_CLUSTER_NAME) !== 0) str(26, m.ClusterName);
+  if ((f & FILLED_HOST_NAME) !== 0) str(34, m.HostName);
+  identityBlock(m);
   return buf.subarray(0, pos);
 }

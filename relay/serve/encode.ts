@@ -5,9 +5,9 @@
 import { BinaryWriter } from '@bufbuild/protobuf/wire';
 import { Log, Message } from '../../proto/gen/feeder/kubearmor.js';
 import { WatchEvent } from '../../proto/gen/palisade/v1/watch.js';
-import type { EventBody } from '../event.js';
+import type { EventBody, RelayEvent } from '../event.js';
 import type { Hub, HubEntry } from '../hub/hub.js';
-import { encodeAlert, encodeAlertView } from './alert-encode.js';
+import { encodeAlert, encodeAlertView, encodeAlertWireView } from './alert-encode.js';
 
 export function encodeBody(b: EventBody): Buffer {
   switch (b.$case) {
@@ -24,6 +24,16 @@ export function encodeBodyTransient(b: EventBody): Uint8Array {
     case 'log': return Log.encode(b.value).finish();
     case 'message': return Message.encode(b.value).finish();
   }
+}
+
+/** encodeBodyTransient, forwarding an alert's received bytes when it can (RelayEvent.wire). */
+export function encodeEventTransient(ev: RelayEvent): Uint8Array {
+  const b = ev.body;
+  if (b.$case === 'alert' && ev.wire !== undefined) {
+    const bytes = encodeAlertWireView(b.value, ev.wire);
+    if (bytes !== undefined) return bytes;
+  }
+  return encodeBodyTransient(b);
 }
 
 export function feederBytes(e: HubEntry): Buffer {

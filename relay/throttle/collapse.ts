@@ -29,6 +29,7 @@ function release(w: Window, windowMs: number, out: RelayEvent[]): void {
   const ev = w.latest;
   if (!ev || w.repeats === 0 || ev.body.$case !== 'alert') return;
   ev.count = w.repeats;
+  ev.wire = undefined; // Message changes below
   const a = ev.body.value;
   const note = `repeated ${w.repeats} times within ${windowMs} ms`;
   a.Message = a.Message === '' ? note : `${a.Message} (${note})`;
@@ -55,6 +56,7 @@ export function createCollapser(windowMs: number, now: () => number, maxKeys = 1
       if (w && t - w.openedAt < windowMs) {
         if (w.repeats === 0) held++;
         w.repeats += ev.count;
+        ev.wire = undefined; // held for up to a window: not the view of its ingest request (memory)
         w.latest = ev;
         return;
       }

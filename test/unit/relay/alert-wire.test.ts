@@ -1,0 +1,144 @@
+// Forwarded alert bytes (RelayEvent.wire, serve/alert-encode.ts encodeAlertWireView):
+// for random alerts sent in real ingest batches, scanned, decoded, filled and then
+// enriched, the forwarded bytes decode to exactly the alert the relay holds; they are
+// refused (the alert is re-encoded) exactly when appending cannot express it; and a
+// batch with invalid UTF-8, or an entry with two event fields, forwards nothing.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { BinaryWriter } from '@bufbuild/protobuf/wire';
+import { Alert, Message } from '../../../proto/gen/feeder/kubearmor.js';
+import { IngestRequest, type Entry } from '../../../proto/gen/palisade/v1/ingest.js';
+import { IDENTITY_OWNER, identityBits, type AlertWire, type RelayEvent } from '../../../relay/event.js';
+import { decodeScannedExact, scanIngestRequest, type ScannedBatch } from '../../../relay/ingest/batch-scan.js';
+import { makeFiller } from '../../../relay/ingest/fill.js';
+import { encodeAlertWireView } from '../../../relay/serve/alert-encode.js';
+import { encodeEventTransient } from '../../../relay/serve/encode.js';
+import { seededRandom } from '../../support/prng.js';
+
+const next = seededRandom(2026);
+const pick = <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)] as T;
+const pieces = ['a', 'é', '日本', '😀', 'x'.repeat(42), 'z'.repeat(200), '/etc/passwd', 'Block'];
+const str = (): string => (next() < 0.3 ? '' : Array.from({ length: 1 + Math.floor(next() * 3) }, () => pick(pieces)).join(''));
+const IDENTITY = ['NamespaceName', 'PodName', 'Labels', 'ContainerName', 'ContainerImage'] as const;
+
+function randomAlert(): Alert {
+  const a = Alert.create();
+  const rec = a as unknown as Record<string, unknown>;
+  for (const [k, v] of Object.entries(a)) {
+    if (typeof v === 'string') rec[k] = (IDENTITY as readonly string[]).includes(k) && next() < 0.7 ? '' : str();
+    else if (typeof v === 'number') rec[k] = pick([0, 1, -1, 128, 2147483647, -2147483648]);
+  }
+  a.Timestamp = pick([0n, 1_700_000_000n, -5n]);
+  a.ATags = Array.from({ length: Math.floor(next() * 3) }, str);
+  if (next() < 0.15) a.Owner = { Ref: str(), Name: str(), Namespace: str() };
+  if (next() < 0.5) a.ExecEvent = { ExecID: str(), ExecutableName: str() };
+  return a;
+}
+
+/** What enrichment may do: set the identity fields (some to ''), and an Owner. */
+function enrichRandomly(a: Alert): void {
+  if (next() < 0.2) return; // host event or no lookup
+  for (const k of IDENTITY) if (next() < 0.9) a[k] = next() < 0.1 ? '' : `${k}-${pick(['1', '2', 'é'])}`;
+  if (next() < 0.5) a.Owner = { Ref: 'Deployment', Name: pick(['d1', '']), Namespace: pick(['ns', 'é']) };
+}
+
+function scanned(raw: Buffer): ScannedBatch {
+  const r = scanIngestRequest(raw);
+  assert.equal(r.kind, 'batch');
+  if (r.kind !== 'batch') throw new Error('not a batch');
+  return r.batch;
+}
+
+/** Ingest's decode step (ingest-server.ts): filled events with their wires. */
+function ingest(raw: Buffer): RelayEvent[] {
+  const b = scanned(raw);
+  const { batch, exactStrings } = decodeScannedExact(b);
+  const fill = makeFiller('node-1', 'cluster-1', 1_764_000_000_000);
+  return batch.entries.flatMap((e, i) => {
+    if (e.event === undefined) return [];
+    const filled = fill(e.event);
+    const ev: RelayEvent = { nodeId: 'n', bootId: 'b', seq: e.seq, body: e.event, enriched: true, count: 1, receivedAt: 0n };
+    const end = exactStrings && b.alertSpans ? b.alertSpans[i * 2 + 1] as number : 0;
+    if (e.event.$case === 'alert' && end !== 0) ev.wire = { bytes: b.raw.subarray(b.alertSpans?.[i * 2], end), filled, identity: identityBits(e.event.value) };
+    return [ev];
+  });
+}
+
+test('forwarded alert bytes decode to the filled and enriched alert, and are refused exactly when appending cannot express it', () => {
+  let forwarded = 0;
+  let refused = 0;
+  for (let round = 0; round < 300; round++) {
+    const entries: Entry[] = Array.from({ length: 1 + Math.floor(next() * 5) }, (_, i) => ({
+      seq: BigInt(i + 1),
+      event: next() < 0.85 ? { $case: 'alert', value: randomAlert() } : { $case: 'message', value: Message.create({ Message: str() }) },
+    }));
+    const raw = Buffer.from(IngestRequest.encode({ kind: { $case: 'batch', value: { nodeId: 'n', bootId: 'b', firstSeq: 1n, lastSeq: BigInt(entries.length), entries } } }).finish());
+    for (const ev of ingest(raw)) {
+      if (ev.body.$case !== 'alert') {
+        assert.equal(ev.wire, undefined);
+        continue;
+      }
+      const w = ev.wire as AlertWire;
+      assert.ok(w !== undefined, 'an alert of a valid UTF-8 batch gets its bytes');
+      const a = ev.body.value;
+      enrichRandomly(a);
+      const bytes = encodeAlertWireView(a, w);
+      const expressible = (w.identity & IDENTITY_OWNER) === 0 && (w.identity & ~identityBits(a)) === 0;
+      assert.equal(bytes !== undefined, expressible, `round ${round}: identity bits ${w.identity} -> ${identityBits(a)}`);
+      if (bytes === undefined) {
+        refused++;
+        continue;
+      }
+      forwarded++;
+      assert.deepEqual(Alert.decode(bytes), a, `round ${round}`);
+      // the hub's entry point takes the same path
+      assert.deepEqual(Alert.decode(encodeEventTransient(ev)), a);
+    }
+  }
+  assert.ok(forwarded > 400 && refused > 20, `forwarded ${forwarded}, refused ${refused}`);
+});
+
+test('an edited alert without its wire is re-encoded; with a stale wire the edit would be lost', () => {
+  const a = Alert.create({ ContainerID: 'c1', PolicyName: 'p', Message: 'm' });
+  const raw = Buffer.from(IngestRequest.encode({ kind: { $case: 'batch', value: { nodeId: 'n', bootId: 'b', firstSeq: 1n, lastSeq: 1n, entries: [{ seq: 1n, event: { $case: 'alert', value: a } }] } } }).finish());
+  const [ev] = ingest(raw) as [RelayEvent];
+  assert.ok(ev.wire);
+  const alert = ev.body.value as Alert;
+  alert.Message = 'm (repeated 3 times)';
+  // what collapse.ts and the enricher's markUnknown guard against by clearing the wire
+  assert.equal(Alert.decode(encodeEventTransient(ev)).Message, 'm');
+  ev.wire = undefined;
+  assert.equal(Alert.decode(encodeEventTransient(ev)).Message, 'm (repeated 3 times)');
+});
+
+/** IngestRequest{batch{node, boot, 1, n, entries}} written by hand, each entry's event fields given as [field, bytes]. */
+function handBatch(entries: (readonly [number, Uint8Array])[][]): Buffer {
+  const b = new BinaryWriter().uint32(10).string('n').uint32(18).string('b').uint32(24).uint64(1n).uint32(32).uint64(BigInt(entries.length));
+  entries.forEach((fields, i) => {
+    const e = new BinaryWriter().uint32(8).uint64(BigInt(i + 1));
+    for (const [f, bytes] of fields) e.uint32((f << 3) | 2).bytes(bytes);
+    b.uint32(42).bytes(e.finish());
+  });
+  return Buffer.from(new BinaryWriter().uint32(18).bytes(b.finish()).finish());
+}
+
+test('invalid UTF-8 anywhere in the batch: no alert of it is forwarded as received', () => {
+  const good = Alert.encode(Alert.create({ PolicyName: 'p', ContainerID: 'c1' })).finish();
+  // PolicyName (field 13) with the bytes ff fe: the decoder reads U+FFFD U+FFFD, so the
+  // received bytes are not what the relay decoded
+  const bad = Uint8Array.from([106, 2, 0xff, 0xfe]);
+  const evs = ingest(handBatch([[[2, good]], [[2, bad]]]));
+  assert.equal(evs.length, 2);
+  assert.ok(evs.every((e) => e.wire === undefined));
+  assert.equal((evs[1]?.body.value as Alert).PolicyName, '\ufffd\ufffd');
+  assert.ok(ingest(handBatch([[[2, good]], [[2, good]]])).every((e) => e.wire !== undefined), 'the same batch without the bad bytes is forwarded');
+});
+
+test('an entry with two event fields forwards nothing (the decoder keeps the last)', () => {
+  const first = Alert.encode(Alert.create({ PolicyName: 'first' })).finish();
+  const second = Alert.encode(Alert.create({ PolicyName: 'second' })).finish();
+  const msg = Message.encode(Message.create({ Message: 'x' })).finish();
+  const evs = ingest(handBatch([[[2, first], [2, second]], [[4, msg], [2, second]], [[2, first]]]));
+  assert.deepEqual(evs.map((e) => [e.body.$case, e.wire === undefined]), [['alert', true], ['alert', true], ['alert', false]]);
+  assert.equal((evs[0]?.body.value as Alert).PolicyName, 'second');
+});
