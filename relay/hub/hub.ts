@@ -184,6 +184,9 @@ export function createHub(opts: HubOptions): Hub {
       for (const ev of events) {
         head++;
         if (!store) {
+          // this ring keeps the event itself and encodes its body when a client asks:
+          // drop the view of the ingest request, which would otherwise live as long
+          ev.wire = undefined;
           ring[head % size] = { cursor: head, ev };
           continue;
         }

@@ -35,7 +35,7 @@ export type ScannedBatch = {
   readonly hasEvent: Uint8Array;
   /**
    * Per entry, the [start, end) of its Alert's bytes in `raw` (2 numbers per entry), or
-   * 0, 0 when the entry is not exactly one alert (alert-wire.ts forwards these bytes).
+   * 0, 0 when the entry is not exactly one alert (RelayEvent.wire: the hub forwards these bytes).
    */
   readonly alertSpans?: Uint32Array;
   /** The IngestRequest bytes as received (what the spool keeps). */
