@@ -32,8 +32,10 @@ export type RelayEvent = {
 
 /** See RelayEvent.wire. */
 export type AlertWire = {
-  /** The Alert message's bytes (a view of the ingest request). */
-  readonly bytes: Uint8Array;
+  /** The ingest request's bytes; the Alert message is raw[start, end). */
+  readonly raw: Buffer;
+  readonly start: number;
+  readonly end: number;
   /** The FILLED_* bits of the fields ingest filled (ingest/fill.ts). */
   readonly filled: number;
   /** The IDENTITY_* bits of the identity fields the bytes already set (non-empty). */

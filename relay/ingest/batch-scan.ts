@@ -19,6 +19,8 @@
 // the decoded header and entry seqs equal what the scan read, so the events handed
 // on are always the ones that were admitted and spooled.
 import { IngestRequest, type Batch, type Hello } from '../../proto/gen/palisade/v1/ingest.js';
+import type { Alert } from '../../proto/gen/feeder/kubearmor.js';
+import { identityBits, type AlertWire } from '../event.js';
 import { InterningReader, StringCache } from './interning-reader.js';
 
 /** Strings of recent alerts, shared by every decode of this process (interning-reader.ts). */
@@ -262,4 +264,16 @@ export function decodeScannedExact(s: ScannedBatch): { batch: Batch; exactString
     if (e.seq !== s.seqs[i] || (e.event === undefined) !== (s.hasEvent[i] === 0)) throw new Error(`batch.entries[${i}]: decoded seq or event differs from the scanned one`);
   }
   return { batch: b, exactStrings: reader.exactStrings };
+}
+
+/**
+ * Entry `i`'s alert bytes as RelayEvent.wire, or undefined when the entry is not exactly
+ * one alert. Only for a batch whose strings decoded exactly (decodeScannedExact), after
+ * ingest filled the alert (`filled`: the filler's bits) and before enrichment.
+ */
+export function alertWireAt(s: ScannedBatch, i: number, filled: number, alert: Alert): AlertWire | undefined {
+  const spans = s.alertSpans;
+  const end = spans === undefined ? 0 : spans[i * 2 + 1] as number;
+  if (spans === undefined || end === 0) return undefined;
+  return { raw: s.raw, start: spans[i * 2] as number, end, filled, identity: identityBits(alert) };
 }

@@ -41,10 +41,10 @@ import {
   type Hello,
 } from '../../proto/gen/palisade/v1/ingest.js';
 import type { RelayConfig } from '../config.js';
-import { identityBits, type RelayEvent } from '../event.js';
+import type { RelayEvent } from '../event.js';
 import type { Counters } from '../metrics/counters.js';
 import type { Pipeline } from '../pipeline.js';
-import { decodeScannedExact, scanIngestRequest, type ScannedBatch, type ScannedRequest } from './batch-scan.js';
+import { alertWireAt, decodeScannedExact, scanIngestRequest, type ScannedBatch, type ScannedRequest } from './batch-scan.js';
 import type { DedupWindow } from './dedup-window.js';
 import { makeFiller } from './fill.js';
 import { createTokenBucket, type TokenBucket } from './token-bucket.js';
@@ -271,17 +271,13 @@ export function createIngestServer(d: IngestDeps): IngestServer {
       }
       const fill = makeFiller(hostName, clusterName, nowMs);
       const events: RelayEvent[] = [];
-      // alert bytes are forwarded only when they are what was decoded (batch-scan.ts)
-      const spans = exactStrings ? b.alertSpans : undefined;
       batch.entries.forEach((e, i) => {
         if (fresh[i] !== 1) return;
         const body = e.event as NonNullable<typeof e.event>;
         const filled = fill(body);
         const ev: RelayEvent = { nodeId: b.nodeId, bootId: b.bootId, seq: e.seq, body, enriched: true, count: 1, receivedAt: now };
-        const end = spans === undefined ? 0 : spans[i * 2 + 1] as number;
-        if (body.$case === 'alert' && end !== 0) {
-          ev.wire = { bytes: b.raw.subarray(spans?.[i * 2], end), filled, identity: identityBits(body.value) };
-        }
+        // alert bytes are forwarded only when they are what was decoded (batch-scan.ts)
+        if (exactStrings && body.$case === 'alert') ev.wire = alertWireAt(b, i, filled, body.value);
         events.push(ev);
       });
       return events;

@@ -212,7 +212,7 @@ export function encodeAlertView(m: Alert): Buffer {
 }
 
 /**
- * The alert as the bytes ingest received (`w.bytes`) followed by the fields ingest
+ * The alert as the bytes ingest received (`w.raw[w.start, w.end)`) followed by the fields ingest
  * filled and the identity run (NamespaceName..ContainerImage, as identityBlock writes
  * it): a protobuf parser keeps the last value of a repeated scalar field, so these
  * bytes decode to `m` without decoding and re-encoding its other fields. Not in field
@@ -224,11 +224,9 @@ export function encodeAlertView(m: Alert): Buffer {
  */
 export function encodeAlertWireView(m: Alert, w: AlertWire): Buffer | undefined {
   if ((w.identity & IDENTITY_OWNER) !== 0 || (w.identity & ~identityBits(m)) !== 0) return undefined;
-  const n = w.bytes.length;
   pos = 0;
-  ensure(n);
-  buf.set(w.bytes, 0);
-  pos = n;
+  ensure(w.end - w.start);
+  pos = w.raw.copy(buf, 0, w.start, w.end);
   const f = w.filled;
   if ((f & FILLED_TIMESTAMP) !== 0 && m.Timestamp !== 0n) {
     varint(8);

@@ -9,7 +9,7 @@ import { BinaryWriter } from '@bufbuild/protobuf/wire';
 import { Alert, Message } from '../../../proto/gen/feeder/kubearmor.js';
 import { IngestRequest, type Entry } from '../../../proto/gen/palisade/v1/ingest.js';
 import { IDENTITY_OWNER, identityBits, type AlertWire, type RelayEvent } from '../../../relay/event.js';
-import { decodeScannedExact, scanIngestRequest, type ScannedBatch } from '../../../relay/ingest/batch-scan.js';
+import { alertWireAt, decodeScannedExact, scanIngestRequest, type ScannedBatch } from '../../../relay/ingest/batch-scan.js';
 import { makeFiller } from '../../../relay/ingest/fill.js';
 import { encodeAlertWireView } from '../../../relay/serve/alert-encode.js';
 import { encodeEventTransient } from '../../../relay/serve/encode.js';
@@ -49,7 +49,7 @@ function scanned(raw: Buffer): ScannedBatch {
   return r.batch;
 }
 
-/** Ingest's decode step (ingest-server.ts): filled events with their wires. */
+/** Ingest's decode step (ingest-server.ts StreamState.decode): filled events with their wires. */
 function ingest(raw: Buffer): RelayEvent[] {
   const b = scanned(raw);
   const { batch, exactStrings } = decodeScannedExact(b);
@@ -58,8 +58,7 @@ function ingest(raw: Buffer): RelayEvent[] {
     if (e.event === undefined) return [];
     const filled = fill(e.event);
     const ev: RelayEvent = { nodeId: 'n', bootId: 'b', seq: e.seq, body: e.event, enriched: true, count: 1, receivedAt: 0n };
-    const end = exactStrings && b.alertSpans ? b.alertSpans[i * 2 + 1] as number : 0;
-    if (e.event.$case === 'alert' && end !== 0) ev.wire = { bytes: b.raw.subarray(b.alertSpans?.[i * 2], end), filled, identity: identityBits(e.event.value) };
+    if (exactStrings && e.event.$case === 'alert') ev.wire = alertWireAt(b, i, filled, e.event.value);
     return [ev];
   });
 }
