@@ -54,7 +54,11 @@ export const IDENTITY_CONTAINER_NAME = 8;
 export const IDENTITY_CONTAINER_IMAGE = 16;
 export const IDENTITY_OWNER = 32;
 
-/** The IDENTITY_* bits of the identity fields an alert sets. */
+/**
+ * The IDENTITY_* bits of the identity fields an alert sets: the fields enrichment
+ * assigns (enrich/enricher.ts apply) and serve/alert-encode.ts identityBlock appends
+ * (with ContainerID, which enrichment never changes). A field added to one is added here.
+ */
 export function identityBits(a: Alert): number {
   return (a.NamespaceName === '' ? 0 : IDENTITY_NAMESPACE) | (a.PodName === '' ? 0 : IDENTITY_POD)
     | (a.Labels === '' ? 0 : IDENTITY_LABELS) | (a.ContainerName === '' ? 0 : IDENTITY_CONTAINER_NAME)

@@ -238,19 +238,13 @@ export function scanIngestRequest(raw: Buffer): ScannedRequest {
 }
 
 /**
- * The batch's decoded entries. Throws when the bytes do not decode, or decode to
- * another header or other entry seqs than the scan read.
+ * The batch's decoded entries, and whether every string decoded is its bytes exactly
+ * (false after invalid UTF-8, or when the scan fell back to the decoder): only then
+ * may the batch's alert bytes be forwarded as they are (alertSpans, alertWireAt).
+ * Throws when the bytes do not decode, or decode to another header or other entry
+ * seqs than the scan read.
  */
-export function decodeScanned(s: ScannedBatch): Batch {
-  return decodeScannedExact(s).batch;
-}
-
-/**
- * decodeScanned, and whether every string decoded is its bytes exactly (false after
- * invalid UTF-8, or when the scan fell back to the decoder): only then may the
- * batch's alert bytes be forwarded as they are (alertSpans).
- */
-export function decodeScannedExact(s: ScannedBatch): { batch: Batch; exactStrings: boolean } {
+export function decodeScanned(s: ScannedBatch): { batch: Batch; exactStrings: boolean } {
   if (s.decoded) return { batch: s.decoded, exactStrings: false };
   const reader = new InterningReader(s.raw, strings);
   const req = IngestRequest.decode(reader);
@@ -268,7 +262,7 @@ export function decodeScannedExact(s: ScannedBatch): { batch: Batch; exactString
 
 /**
  * Entry `i`'s alert bytes as RelayEvent.wire, or undefined when the entry is not exactly
- * one alert. Only for a batch whose strings decoded exactly (decodeScannedExact), after
+ * one alert. Only for a batch whose strings decoded exactly (decodeScanned), after
  * ingest filled the alert (`filled`: the filler's bits) and before enrichment.
  */
 export function alertWireAt(s: ScannedBatch, i: number, filled: number, alert: Alert): AlertWire | undefined {

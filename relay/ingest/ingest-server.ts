@@ -44,7 +44,7 @@ import type { RelayConfig } from '../config.js';
 import type { RelayEvent } from '../event.js';
 import type { Counters } from '../metrics/counters.js';
 import type { Pipeline } from '../pipeline.js';
-import { alertWireAt, decodeScannedExact, scanIngestRequest, type ScannedBatch, type ScannedRequest } from './batch-scan.js';
+import { alertWireAt, decodeScanned, scanIngestRequest, type ScannedBatch, type ScannedRequest } from './batch-scan.js';
 import type { DedupWindow } from './dedup-window.js';
 import { makeFiller } from './fill.js';
 import { createTokenBucket, type TokenBucket } from './token-bucket.js';
@@ -262,7 +262,7 @@ export function createIngestServer(d: IngestDeps): IngestServer {
       let batch: Batch;
       let exactStrings: boolean;
       try {
-        ({ batch, exactStrings } = decodeScannedExact(b));
+        ({ batch, exactStrings } = decodeScanned(b));
       } catch (e) {
         reject('malformed');
         d.log.warn({ err: e, node: b.nodeId }, 'ingest: a batch did not decode; not acked');

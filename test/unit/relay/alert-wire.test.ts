@@ -9,7 +9,7 @@ import { BinaryWriter } from '@bufbuild/protobuf/wire';
 import { Alert, Message } from '../../../proto/gen/feeder/kubearmor.js';
 import { IngestRequest, type Entry } from '../../../proto/gen/palisade/v1/ingest.js';
 import { IDENTITY_OWNER, identityBits, type AlertWire, type RelayEvent } from '../../../relay/event.js';
-import { alertWireAt, decodeScannedExact, scanIngestRequest, type ScannedBatch } from '../../../relay/ingest/batch-scan.js';
+import { alertWireAt, decodeScanned, scanIngestRequest, type ScannedBatch } from '../../../relay/ingest/batch-scan.js';
 import { makeFiller } from '../../../relay/ingest/fill.js';
 import { encodeAlertWireView } from '../../../relay/serve/alert-encode.js';
 import { encodeEventTransient } from '../../../relay/serve/encode.js';
@@ -52,7 +52,7 @@ function scanned(raw: Buffer): ScannedBatch {
 /** Ingest's decode step (ingest-server.ts StreamState.decode): filled events with their wires. */
 function ingest(raw: Buffer): RelayEvent[] {
   const b = scanned(raw);
-  const { batch, exactStrings } = decodeScannedExact(b);
+  const { batch, exactStrings } = decodeScanned(b);
   const fill = makeFiller('node-1', 'cluster-1', 1_764_000_000_000);
   return batch.entries.flatMap((e, i) => {
     if (e.event === undefined) return [];
