@@ -7,6 +7,7 @@
 import { parseArgs } from 'node:util';
 import { configHelp, FIELDS, flagName, formatProblem, loadRelayConfig } from '../../relay/config.js';
 import { createRelay } from '../../relay/relay.js';
+import { applyRelayV8Tuning } from '../../relay/v8-tuning.js';
 
 export const summary = 'run the relay: ingest from enforcers, Kubernetes identity, KubeArmor-compatible log stream';
 
@@ -54,6 +55,7 @@ export async function run(argv: string[]): Promise<number> {
     for (const p of cfg.problems) process.stderr.write(`palisade relay: ${formatProblem(p)}\n`);
     return 2;
   }
+  applyRelayV8Tuning();
   const relay = createRelay(cfg.value);
   try {
     await relay.start();
