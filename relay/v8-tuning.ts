@@ -18,7 +18,7 @@
 // PALISADE_V8_PRETENURING=on keeps V8's default (for comparison).
 import { setFlagsFromString } from 'node:v8';
 
-/** Applies the relay's V8 settings once; returns the flags set (for the start-up log). */
+/** Applies the relay's V8 settings (harmless if called again); returns the flags it set. */
 export function applyRelayV8Tuning(env: NodeJS.ProcessEnv = process.env): string[] {
   if (env['PALISADE_V8_PRETENURING'] === 'on') return [];
   const flags = ['--no-allocation-site-pretenuring'];
