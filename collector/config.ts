@@ -34,6 +34,8 @@ export type Delivery = 'copy' | 'ring';
 export const DELIVERIES: readonly Delivery[] = ['copy', 'ring'];
 /** environment variable that sets the default delivery (an explicit option wins) */
 export const DELIVERY_ENV = 'PALISADE_COLLECTOR_DELIVERY';
+/** the largest per-CPU kernel batch (KBATCH_MAX in bpf/palisade.bpf.c) */
+export const KERNEL_BATCH_MAX = 8192;
 /** at most this many namespaces in the kernel set (the pal_ns map's size) */
 export const MAX_NAMESPACES = 4096;
 
@@ -50,6 +52,12 @@ export type CollectorConfig = {
   readonly maxQueuedBatches: number;
   /** the kernel wakes the drain thread early once this much data is pending (default ringBytes/8) */
   readonly wakeupBytes: number;
+  /** per-CPU kernel batches: up to this many bytes of file, network, syscall and capability records
+   * go to the ring as one ring record (one ring write per batch, not per record). A record waits
+   * in its batch at most until its task switches out, a process event, or the next timer tick.
+   * 0: one ring record per record. Default min(8192, ringBytes/16); at most 8192; not used
+   * when wakeupBytes is 0 */
+  readonly kernelBatchBytes: number;
   readonly classes: readonly EventClass[];
   readonly cgroups: CgroupFilter;
   /** combined with the cgroup filter: an event must pass both (default all) */
@@ -79,6 +87,7 @@ export function defaultConfig(): CollectorConfig {
     pollMs: 20,
     maxQueuedBatches: 64,
     wakeupBytes: 1 << 20,
+    kernelBatchBytes: KERNEL_BATCH_MAX,
     classes: ['process', 'file', 'network'],
     cgroups: { mode: 'all', ids: [] },
     namespaces: { mode: 'all' },
@@ -99,6 +108,7 @@ export function validate(partial: Partial<CollectorConfig>): ConfigResult {
     ...d,
     ...partial,
     wakeupBytes: partial.wakeupBytes ?? Math.min(d.wakeupBytes, Math.max(4096, Math.floor((partial.ringBytes ?? d.ringBytes) / 8))),
+    kernelBatchBytes: partial.kernelBatchBytes ?? Math.min(d.kernelBatchBytes, Math.floor((partial.ringBytes ?? d.ringBytes) / 16)),
   };
   const isPow2 = (n: number): boolean => Number.isInteger(n) && n > 0 && (n & (n - 1)) === 0;
   if (!isPow2(c.ringBytes) || c.ringBytes < 4096 || c.ringBytes > 1 << 30) return { ok: false, error: `ringBytes: ${c.ringBytes} must be a power of two between 4096 and 1 GiB` };
@@ -106,6 +116,9 @@ export function validate(partial: Partial<CollectorConfig>): ConfigResult {
   if (!Number.isInteger(c.pollMs) || c.pollMs < 1 || c.pollMs > 10_000) return { ok: false, error: `pollMs: ${c.pollMs} must be 1..10000` };
   if (!Number.isInteger(c.maxQueuedBatches) || c.maxQueuedBatches < 1 || c.maxQueuedBatches > 100_000) return { ok: false, error: `maxQueuedBatches: ${c.maxQueuedBatches} must be 1..100000` };
   if (!Number.isInteger(c.wakeupBytes) || c.wakeupBytes < 0) return { ok: false, error: `wakeupBytes: ${c.wakeupBytes} must be a non-negative integer` };
+  if (!Number.isInteger(c.kernelBatchBytes) || c.kernelBatchBytes < 0 || c.kernelBatchBytes > KERNEL_BATCH_MAX) {
+    return { ok: false, error: `kernelBatchBytes: ${c.kernelBatchBytes} must be an integer between 0 and ${KERNEL_BATCH_MAX}` };
+  }
   for (const k of c.classes) if (!EVENT_CLASSES.includes(k)) return { ok: false, error: `classes: unknown event class '${k}' (one of ${EVENT_CLASSES.join(', ')})` };
   if (!(c.cgroups.mode in CGROUP_MODE)) return { ok: false, error: `cgroups.mode: '${c.cgroups.mode}' must be all, only or except` };
   const ns = validateNamespaces(c.namespaces);

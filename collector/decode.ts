@@ -4,7 +4,8 @@
 // computed by the native side (collector/native/src/record.h). Reads with a DataView over the batch (no
 // copy of the batch; strings are decoded from it directly).
 // Ring delivery (decodeRingBatch): the batch is a view of the kernel ring itself, in ring layout:
-// [u32 len | busy bit 31 | discard bit 30][u32 pg_off][record][pad to 8 bytes]; discarded records
+// [u32 len | busy bit 31 | discard bit 30][u32 pg_off][ring record][pad to 8 bytes], a ring record
+// holding one record or a kernel batch of records at 8-byte aligned offsets; discarded records
 // are skipped (not counted), a busy bit ends the batch (counted 'frame': the drain thread never
 // hands out an uncommitted record). No native check ran and there are no string hints: every
 // record is checked here (the same checks as the native pal_record_check) and strings take the
@@ -105,12 +106,22 @@ export function decodeRingBatch(batch: Uint8Array, ctx: DecodeContext, counters:
     off += 8;
     if ((w & RING_BUSY) !== 0 || len > total - off) { counters.bad.frame++; break; }
     if ((w & RING_DISCARD) === 0) {
-      const ev = decodeRecord(view, buf, off, len, ctx, counters, FRAME_COMPARE);
-      if (ev) {
-        good++;
-        counters.records++;
-        sink(ev);
-      }
+      // one record, or a kernel batch of records at 8-byte aligned offsets (at least one: an
+      // empty frame, or a rest whose header does not fit, counts one bad record)
+      const end = off + len;
+      let at = off;
+      do {
+        if (end - at < HDR.size) { counters.bad.short++; break; }
+        const size = view.getUint16(at + HDR.recSize, true);
+        if (size < HDR.size || size > end - at) { counters.bad.size++; break; }
+        const ev = decodeRecord(view, buf, at, size, ctx, counters, FRAME_COMPARE);
+        if (ev) {
+          good++;
+          counters.records++;
+          sink(ev);
+        }
+        at += (size + 7) & ~7;
+      } while (at < end);
     }
     off += (len + 7) & ~7;
   }

@@ -27,6 +27,9 @@ export type CollectorStats = {
     readonly dropped: number;
     readonly filtered: number;
     readonly perCpu: { readonly emitted: readonly number[]; readonly dropped: readonly number[]; readonly filtered: readonly number[] };
+    /** kernel batches (kernelBatchBytes) sent by the timer tick and when their task switched out;
+     * the others went when full or before a process record */
+    readonly batchFlushes: { readonly tick: number; readonly switch: number };
   };
   readonly native: Omit<NativeStats, 'kernel' | 'attachMode' | 'attachFallback' | 'capabilityError' | 'delivery'>;
   /** how batches reach JS: 'copy' (checked in native code, copied) or 'ring' (views of the ring, checked by the decoder) */
@@ -147,6 +150,7 @@ export async function openCollector(openOptions: OpenOptions = {}): Promise<Coll
     agentTgid,
     cgroupMode: CGROUP_MODE[config.cgroups.mode],
     wakeupBytes: config.wakeupBytes,
+    kernelBatchBytes: config.kernelBatchBytes,
   }, onBatch, () => closedEmitter.emit('closed'));
 
   let cgroupIds = new Set<bigint>();
@@ -169,7 +173,7 @@ export async function openCollector(openOptions: OpenOptions = {}): Promise<Coll
     // the config map last: a newly set mode never applies to a half-written set
     native.setConfig(handle, {
       classes: classMask(config.classes), agentTgid, cgroupMode: CGROUP_MODE[config.cgroups.mode], wakeupBytes: config.wakeupBytes,
-      nsMode: NS_MODE[config.namespaces.mode],
+      nsMode: NS_MODE[config.namespaces.mode], kernelBatchBytes: config.kernelBatchBytes,
     });
   };
   try {
@@ -197,7 +201,10 @@ export async function openCollector(openOptions: OpenOptions = {}): Promise<Coll
     const { kernel, attachMode, attachFallback, capabilityError, delivery: nativeDelivery, ...rest } = n;
     const badTotal = sum(Object.values(counters.bad));
     return {
-      kernel: { emitted: sum(kernel.emitted), dropped: sum(kernel.dropped), filtered: sum(kernel.filtered), perCpu: kernel },
+      kernel: {
+        emitted: sum(kernel.emitted), dropped: sum(kernel.dropped), filtered: sum(kernel.filtered), perCpu: kernel,
+        batchFlushes: { tick: sum(kernel.flushTick), switch: sum(kernel.flushSwitch) },
+      },
       native: rest,
       decoder: { records: counters.records, bad: { ...counters.bad }, badTotal },
       events: { delivered, iteratorDropped, listenerErrors },

@@ -1,7 +1,7 @@
 /* Minimal pure-C libbpf consumer of bpf/build/palisade.bpf.o: the reference the JS
  * collector is compared with. Same programs, same ring, same config map and wake-up
  * policy; its callback only counts records (and touches the header).
- *   consumer <object> <ring_bytes> <poll_ms> <wakeup_bytes> <classes> <expect_records> [cgroup_id]
+ *   consumer <object> <ring_bytes> <poll_ms> <wakeup_bytes> <classes> <expect_records> <batch_bytes> [cgroup_id]
  * Prints "attached" once attached, then waits for a line on stdin, then drains until
  * expect_records were read (or 60 s passed) and prints records, first-to-last drain time
  * and the kernel counters. With cgroup_id, only that cgroup is monitored. */
@@ -26,20 +26,27 @@ static double now_ns(void)
 	return ts.tv_sec * 1e9 + ts.tv_nsec;
 }
 
+/* one ring record: one record, or a kernel batch of records at 8-byte aligned offsets */
 static int on_rec(void *ctx, void *data, size_t size)
 {
-	const struct pal_hdr *h = data;
+	size_t off = 0;
 	if (!records)
 		first_ns = now_ns();
-	records++;
-	bytes += size;
-	kinds += h->kind;
+	while (size - off >= sizeof(struct pal_hdr)) {
+		const struct pal_hdr *h = (const void *)((const char *)data + off);
+		if (h->size < sizeof(struct pal_hdr) || h->size > size - off)
+			break;
+		records++;
+		bytes += h->size;
+		kinds += h->kind;
+		off += (h->size + 7u) & ~7u;
+	}
 	return 0;
 }
 
 int main(int argc, char **argv)
 {
-	const char *names[] = { "on_exec", "on_fork", "on_exit", "on_sys_exit" };
+	const char *names[] = { "on_exec", "on_fork", "on_exit", "on_sys_exit", "on_sched_switch", "on_tick" };
 	struct bpf_object *obj;
 	struct ring_buffer *rb;
 	struct pal_config cfg = { 0 };
@@ -49,8 +56,8 @@ int main(int argc, char **argv)
 	char line[16];
 	int i, ncpu;
 
-	if (argc < 7) {
-		fprintf(stderr, "usage: consumer <object> <ring_bytes> <poll_ms> <wakeup_bytes> <classes> <expect> [cgroup_id]\n");
+	if (argc < 8) {
+		fprintf(stderr, "usage: consumer <object> <ring_bytes> <poll_ms> <wakeup_bytes> <classes> <expect> <batch_bytes> [cgroup_id]\n");
 		return 2;
 	}
 	obj = bpf_object__open_file(argv[1], NULL);
@@ -62,15 +69,16 @@ int main(int argc, char **argv)
 	cfg.classes = atoi(argv[5]);
 	cfg.wakeup_bytes = atoi(argv[4]);
 	cfg.agent_tgid = getpid();
-	if (argc > 7) {
-		unsigned long long id = strtoull(argv[7], NULL, 10);
+	cfg.batch_bytes = atoi(argv[7]);
+	if (argc > 8) {
+		unsigned long long id = strtoull(argv[8], NULL, 10);
 		unsigned char one = 1;
 		cfg.cgroup_mode = PAL_CGROUP_ONLY;
 		bpf_map_update_elem(bpf_object__find_map_fd_by_name(obj, "pal_cgroups"), &id, &one, BPF_ANY);
 	}
 	bpf_map_update_elem(bpf_object__find_map_fd_by_name(obj, "pal_config_map"), &zero, &cfg, BPF_ANY);
 	rb = ring_buffer__new(bpf_object__find_map_fd_by_name(obj, "events"), on_rec, NULL, NULL);
-	for (i = 0; i < 4; i++)
+	for (i = 0; i < (int)(sizeof(names) / sizeof(names[0])); i++)
 		if (!bpf_program__attach(bpf_object__find_program_by_name(obj, names[i]))) {
 			fprintf(stderr, "attach %s: %s\n", names[i], strerror(errno));
 			return 1;

@@ -5,6 +5,8 @@
 // into pooled batches; 'ring': zero-copy views of the ring) next to the same run's C consumer;
 // the top-level JS figures are the copy mode's (as before), the ring mode's are named ring*.
 // Usage: node --import tsx bench/collector/run.ts [--runs 5] [--opens 300000] [--only drain,rss,...]
+//   [--kernel-batch 8192] (per-CPU kernel batch bytes for every collector and the C consumer; the
+//   overhead section also times the ring-delivery collector with kernel batches off in each run)
 // Writes bench/results/collector.json (not with --only). Needs root. Medians of --runs after
 // one warm-up. Sections: overhead, drain, loss, rss, fork.
 import { spawn, spawnSync } from 'node:child_process';
@@ -19,7 +21,9 @@ import { cgroup2Root, cgroupIdOf } from '../../collector/containers.js';
 import { bpfObjectPath, loadNative } from '../../collector/native/index.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const { values } = parseArgs({ options: { runs: { type: 'string' }, opens: { type: 'string' }, only: { type: 'string' } } });
+const { values } = parseArgs({ options: { runs: { type: 'string' }, opens: { type: 'string' }, only: { type: 'string' }, 'kernel-batch': { type: 'string' } } });
+const KB = Number(values['kernel-batch'] ?? 8192);
+if (!Number.isInteger(KB) || KB < 0 || KB > 8192) throw new Error(`--kernel-batch: ${values['kernel-batch']} must be 0..8192`);
 const RUNS = Number(values.runs ?? 5);
 const OPENS = Number(values.opens ?? 300_000);
 const ONLY = values.only ? new Set(values.only.split(',')) : undefined;
@@ -99,11 +103,11 @@ const sysExitNs = (): { ns: number; cnt: number } => {
 spawnSync('sysctl', ['-qw', 'kernel.bpf_stats_enabled=0']);
 const one = async (): Promise<number> => (await gen(['open', String(OPENS)])).ns_per_op ?? NaN;
 await one(); // warm-up
-const perRun: Record<string, number[]> = { bare: [], js: [], jsRing: [], cpuNsPerEventJs: [], cpuNsPerEventJsRing: [], filtered: [], c: [], rJs: [], rJsRing: [], rFiltered: [], rC: [], bpfCapturedNs: [], bpfFilteredNs: [] };
+const perRun: Record<string, number[]> = { bare: [], js: [], jsRing: [], jsRingNoBatch: [], rJsRingNoBatch: [], cpuNsPerEventJs: [], cpuNsPerEventJsRing: [], filtered: [], c: [], rJs: [], rJsRing: [], rFiltered: [], rC: [], bpfCapturedNs: [], bpfFilteredNs: [] };
 let jsDelivered = 0, jsLost = 0, cRecords = 0, ringDelivered = 0, ringLost = 0;
 for (let i = 0; i < RUNS; i++) {
   const b0 = await one();
-  const cj = await openCollector({ classes: ['file'], ringBytes: 64 << 20, cgroups: { mode: 'only', ids: [cgId] }, seedProcesses: false, delivery: 'copy' });
+  const cj = await openCollector({ classes: ['file'], ringBytes: 64 << 20, cgroups: { mode: 'only', ids: [cgId] }, seedProcesses: false, delivery: 'copy', kernelBatchBytes: KB });
   let delivered = 0;
   cj.onEvent(() => { delivered++; });
   const u0 = process.cpuUsage();
@@ -111,7 +115,7 @@ for (let i = 0; i < RUNS; i++) {
   const stj = await cj.close();
   const u1 = process.cpuUsage(u0);
   jsDelivered += delivered; jsLost += stj.lost;
-  const cr = await openCollector({ classes: ['file'], ringBytes: 64 << 20, cgroups: { mode: 'only', ids: [cgId] }, seedProcesses: false, delivery: 'ring' });
+  const cr = await openCollector({ classes: ['file'], ringBytes: 64 << 20, cgroups: { mode: 'only', ids: [cgId] }, seedProcesses: false, delivery: 'ring', kernelBatchBytes: KB });
   let deliveredRing = 0;
   cr.onEvent(() => { deliveredRing++; });
   const u2 = process.cpuUsage();
@@ -122,10 +126,13 @@ for (let i = 0; i < RUNS; i++) {
   perRun.cpuNsPerEventJs?.push((u1.user + u1.system) * 1000 / Math.max(1, delivered));
   perRun.cpuNsPerEventJsRing?.push((u3.user + u3.system) * 1000 / Math.max(1, deliveredRing));
   ringDelivered += deliveredRing; ringLost += str.lost;
+  const cn = await openCollector({ classes: ['file'], ringBytes: 64 << 20, cgroups: { mode: 'only', ids: [cgId] }, seedProcesses: false, delivery: 'ring', kernelBatchBytes: 0 });
+  const jsRingNoBatch = await one();
+  await cn.close();
   const cf = await openCollector({ classes: ['file'], cgroups: { mode: 'only', ids: [emptyId] }, seedProcesses: false });
   const fl = await one();
   await cf.close();
-  const child = spawn(consumer, [bpfObjectPath('palisade.bpf.o'), String(64 << 20), '20', String(1 << 20), '2', String(OPENS), String(cgId)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(consumer, [bpfObjectPath('palisade.bpf.o'), String(64 << 20), '20', String(1 << 20), '2', String(OPENS), String(KB), String(cgId)], { stdio: ['pipe', 'pipe', 'inherit'] });
   const exited = new Promise((r) => child.on('exit', r));
   let out = '';
   child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
@@ -136,13 +143,14 @@ for (let i = 0; i < RUNS; i++) {
   cRecords += kv(out).records ?? 0;
   const b1 = await one();
   const bare = (b0 + b1) / 2;
+  perRun.jsRingNoBatch?.push(jsRingNoBatch); perRun.rJsRingNoBatch?.push(jsRingNoBatch / bare);
   perRun.bare?.push(bare); perRun.js?.push(js); perRun.jsRing?.push(jsRing); perRun.filtered?.push(fl); perRun.c?.push(cc);
   perRun.rJs?.push(js / bare); perRun.rJsRing?.push(jsRing / bare); perRun.rFiltered?.push(fl / bare); perRun.rC?.push(cc / bare);
-  process.stderr.write(`  run ${i}: bare ${bare.toFixed(0)} ns, JS copy ${js.toFixed(0)}, JS ring ${jsRing.toFixed(0)}, filtered ${fl.toFixed(0)}, C ${cc.toFixed(0)}; collector CPU per event copy ${perRun.cpuNsPerEventJs?.at(-1)?.toFixed(0)} ns, ring ${perRun.cpuNsPerEventJsRing?.at(-1)?.toFixed(0)} ns\n`);
+  process.stderr.write(`  run ${i}: bare ${bare.toFixed(0)} ns, JS copy ${js.toFixed(0)}, JS ring ${jsRing.toFixed(0)}, JS ring no kernel batches ${jsRingNoBatch.toFixed(0)}, filtered ${fl.toFixed(0)}, C ${cc.toFixed(0)}; collector CPU per event copy ${perRun.cpuNsPerEventJs?.at(-1)?.toFixed(0)} ns, ring ${perRun.cpuNsPerEventJsRing?.at(-1)?.toFixed(0)} ns\n`);
 }
 spawnSync('sysctl', ['-qw', 'kernel.bpf_stats_enabled=1']);
 for (const [key, ids] of [['bpfCapturedNs', [cgId]], ['bpfFilteredNs', [emptyId]]] as const) {
-  const c = await openCollector({ classes: ['file'], ringBytes: 64 << 20, cgroups: { mode: 'only', ids: [...ids] }, seedProcesses: false });
+  const c = await openCollector({ classes: ['file'], ringBytes: 64 << 20, cgroups: { mode: 'only', ids: [...ids] }, seedProcesses: false, kernelBatchBytes: KB });
   await one();
   perRun[key]?.push(sysExitNs().ns);
   await c.close();
@@ -152,6 +160,7 @@ const med = (k: string): number => median(perRun[k] ?? []);
 results.syscallOverhead = {
   workload: 'openat(AT_FDCWD, missing path) loop in the monitored cgroup, median ns per call; ratios per run against the mean of the bare runs around it; timed with kernel.bpf_stats_enabled=0 (BPF ns per sys_exit from one separate pass with stats on); JS attached = copy delivery, JS ring attached = ring delivery',
   bareNs: med('bare'), jsAttachedNs: med('js'), jsRingAttachedNs: med('jsRing'), cAttachedNs: med('c'), filteredInKernelNs: med('filtered'),
+  kernelBatchBytes: KB, jsRingNoKernelBatchNs: med('jsRingNoBatch'), ratioJsRingNoKernelBatch: med('rJsRingNoBatch'),
   ratioJsAttached: med('rJs'), ratioJsRingAttached: med('rJsRing'), ratioCAttached: med('rC'), ratioFilteredInKernel: med('rFiltered'),
   collectorCpuNsPerEventCopy: med('cpuNsPerEventJs'), collectorCpuNsPerEventRing: med('cpuNsPerEventJsRing'),
   bpfNsPerSysExitCaptured: med('bpfCapturedNs'), bpfNsPerSysExitFiltered: med('bpfFilteredNs'),
@@ -172,7 +181,7 @@ async function drainJs(decode: boolean, delivery: 'copy' | 'ring'): Promise<Drai
   if (decode) {
     // time taken every 256th event (and the counts at those instants): the listener stays cheap
     let records = 0, first = 0, firstN = 0, last = 0, lastN = 0;
-    const c = await openCollector({ classes: ['file'], ringBytes: 256 << 20, pollMs: 8000, wakeupBytes: 2 ** 31, maxQueuedBatches: 64, cgroups: { mode: 'only', ids: [cgId] }, seedProcesses: false, delivery });
+    const c = await openCollector({ classes: ['file'], ringBytes: 256 << 20, pollMs: 8000, wakeupBytes: 2 ** 31, maxQueuedBatches: 64, cgroups: { mode: 'only', ids: [cgId] }, seedProcesses: false, delivery, kernelBatchBytes: KB });
     c.onEvent(() => {
       records++;
       if ((records & 255) === 1) { const t = performance.now(); if (!first) { first = t; firstN = records; } last = t; lastN = records; }
@@ -186,7 +195,7 @@ async function drainJs(decode: boolean, delivery: 'copy' | 'ring'): Promise<Drai
   let closed: () => void = () => undefined;
   const done = new Promise<void>((r) => { closed = r; });
   let records = 0, first = 0, firstBatch = 0, last = 0, batches = 0;
-  const h = native.open({ objectPath: bpfObjectPath('palisade.bpf.o'), ringBytes: 256 << 20, batchBytes: 256 << 10, pollMs: 8000, maxQueuedBatches: 64, classes: 2, agentTgid: process.pid, cgroupMode: 1, wakeupBytes: 2 ** 31, delivery: delivery === 'ring' ? 1 : 0 }, (_buf, n) => {
+  const h = native.open({ objectPath: bpfObjectPath('palisade.bpf.o'), ringBytes: 256 << 20, batchBytes: 256 << 10, pollMs: 8000, maxQueuedBatches: 64, classes: 2, agentTgid: process.pid, cgroupMode: 1, wakeupBytes: 2 ** 31, kernelBatchBytes: KB, delivery: delivery === 'ring' ? 1 : 0 }, (_buf, n) => {
     const t = performance.now();
     if (!records) { first = t; firstBatch = n; }
     records += n; last = t; batches++;
@@ -201,7 +210,7 @@ async function drainJs(decode: boolean, delivery: 'copy' | 'ring'): Promise<Drai
   return { rate: (records - firstBatch) / ((last - first) / 1000), records, batches, poolWaits };
 }
 async function drainC(): Promise<Drain> {
-  const child = spawn(consumer, [bpfObjectPath('palisade.bpf.o'), String(256 << 20), '20', String(2 ** 31 - 1), '2', String(FILL), String(cgId)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(consumer, [bpfObjectPath('palisade.bpf.o'), String(256 << 20), '20', String(2 ** 31 - 1), '2', String(FILL), String(KB), String(cgId)], { stdio: ['pipe', 'pipe', 'inherit'] });
   let out = '';
   child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
   for (let i = 0; i < 100 && !out.includes('attached'); i++) await sleep(100);
@@ -244,7 +253,7 @@ if (want('loss')) {
   const recordBytes = 96 + 32 + 60 + 8; // header + file body + path + ring header
   const generated = 4 * Math.floor(ring / recordBytes);
   let delivered = 0;
-  const c = await openCollector({ classes: ['file'], ringBytes: ring, pollMs: 3000, wakeupBytes: 2 ** 31, cgroups: { mode: 'only', ids: [cgId] }, seedProcesses: false });
+  const c = await openCollector({ classes: ['file'], ringBytes: ring, pollMs: 3000, wakeupBytes: 2 ** 31, cgroups: { mode: 'only', ids: [cgId] }, seedProcesses: false, kernelBatchBytes: Math.min(KB, ring / 16) });
   c.onEvent(() => { delivered++; });
   const g = await gen(['open', String(generated)]);
   for (let i = 0; i < 200; i++) {

@@ -6,6 +6,10 @@
  * Invariants:
  *  - every record starts with struct pal_hdr; hdr.size is the record's length in bytes
  *    (header + fixed body + strings) and is never larger than PAL_RECORD_MAX;
+ *  - a ring record holds one or more records back to back, each at an 8-byte aligned offset
+ *    from the start of the ring record (the next starts at the previous one's hdr.size
+ *    rounded up to 8); the ring record's length ends at the last record's end or padding,
+ *    and is never larger than PAL_RECORD_MAX;
  *  - strings follow the fixed body in the order the body's *_len fields are declared,
  *    without NUL terminators; each length is <= its PAL_*_MAX bound;
  *  - all integers are little-endian host order (x86_64); ports are host order;
@@ -198,16 +202,19 @@ struct pal_config {
 	__u32 cgroup_mode;   /* PAL_CGROUP_* */
 	__u32 wakeup_bytes;  /* force a consumer wake-up when this much data is pending (0: always) */
 	__u32 ns_mode;       /* PAL_NS_ALL / _ONLY / _EXCEPT */
-	__u32 _pad;
+	__u32 batch_bytes;   /* per-CPU kernel batches of up to this many bytes (capped at 8192;
+			      * 0: one record per ring record; ignored when wakeup_bytes is 0) */
 };
 
 /* index of the per-CPU counters array map */
 enum pal_counter {
-	PAL_CNT_EMITTED = 0,   /* records written to the ring */
-	PAL_CNT_DROPPED = 1,   /* ring full: bpf_ringbuf_output failed */
+	PAL_CNT_EMITTED = 0,   /* records written to the ring (a batch counts its records) */
+	PAL_CNT_DROPPED = 1,   /* ring full: bpf_ringbuf_output failed (every record of the batch) */
 	PAL_CNT_FILTERED = 2,  /* matched a hook but filtered out in the kernel */
 	PAL_CNT_CAP_SUPPRESSED = 3, /* capability checks not reported: repeats (see struct pal_cap) */
-	PAL_CNT_MAX = 4,
+	PAL_CNT_FLUSH_TICK = 4,     /* kernel batches sent by the timer tick */
+	PAL_CNT_FLUSH_SWITCH = 5,   /* kernel batches sent when their task switched out */
+	PAL_CNT_MAX = 6,
 };
 
 #endif

@@ -13,6 +13,8 @@ export type NativeConfig = {
   readonly wakeupBytes: number;
   /** PAL_NS_ALL 0 / ONLY 1 / EXCEPT 2 (the set: setNamespace) */
   readonly nsMode?: number;
+  /** per-CPU kernel batch bytes (pal_config.batch_bytes; 0 or absent: none) */
+  readonly kernelBatchBytes?: number;
 };
 
 export type NativeOpenOptions = NativeConfig & {
@@ -33,6 +35,8 @@ export type NativeOpenOptions = NativeConfig & {
 
 export type NativeStats = {
   readonly ringRecords: number;
+  /** ring records read (a kernel batch is one ring record holding several records) */
+  readonly ringFrames: number;
   readonly ringBytes: number;
   readonly badRecords: number;
   readonly deliveredRecords: number;
@@ -53,6 +57,9 @@ export type NativeStats = {
     readonly emitted: readonly number[]; readonly dropped: readonly number[]; readonly filtered: readonly number[];
     /** capability checks not reported: repeats within the kernel's window (per CPU) */
     readonly capSuppressed: readonly number[];
+    /** kernel batches sent by the timer tick / when their task switched out (per CPU) */
+    readonly flushTick: readonly number[];
+    readonly flushSwitch: readonly number[];
   };
   /** why capability events are unavailable ('' when the capability program is attached) */
   readonly capabilityError: string;

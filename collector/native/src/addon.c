@@ -95,7 +95,8 @@ static int get_config(napi_env env, napi_value obj, struct pal_config *cfg)
 	    get_u32(env, obj, "agentTgid", &cfg->agent_tgid) < 0 ||
 	    get_u32(env, obj, "cgroupMode", &cfg->cgroup_mode) < 0 ||
 	    get_u32(env, obj, "wakeupBytes", &cfg->wakeup_bytes) < 0 ||
-	    get_u32(env, obj, "nsMode", &cfg->ns_mode) < 0)
+	    get_u32(env, obj, "nsMode", &cfg->ns_mode) < 0 ||
+	    get_u32(env, obj, "kernelBatchBytes", &cfg->batch_bytes) < 0)
 		return -1;
 	return 0;
 }
@@ -349,6 +350,7 @@ static napi_value js_stats(napi_env env, napi_callback_info info)
 		return throw_errno(env, "read counters map", ncpu);
 	napi_create_object(env, &out);
 	set_num(env, out, "ringRecords", st.ring_records);
+	set_num(env, out, "ringFrames", st.ring_frames);
 	set_num(env, out, "ringBytes", st.ring_bytes);
 	set_num(env, out, "badRecords", st.bad_records);
 	set_num(env, out, "deliveredRecords", st.delivered_records);
@@ -367,6 +369,8 @@ static napi_value js_stats(napi_env env, napi_callback_info info)
 	napi_set_named_property(env, k, "dropped", num_array(env, kc + PAL_CNT_DROPPED, ncpu, PAL_CNT_MAX));
 	napi_set_named_property(env, k, "filtered", num_array(env, kc + PAL_CNT_FILTERED, ncpu, PAL_CNT_MAX));
 	napi_set_named_property(env, k, "capSuppressed", num_array(env, kc + PAL_CNT_CAP_SUPPRESSED, ncpu, PAL_CNT_MAX));
+	napi_set_named_property(env, k, "flushTick", num_array(env, kc + PAL_CNT_FLUSH_TICK, ncpu, PAL_CNT_MAX));
+	napi_set_named_property(env, k, "flushSwitch", num_array(env, kc + PAL_CNT_FLUSH_SWITCH, ncpu, PAL_CNT_MAX));
 	napi_set_named_property(env, out, "kernel", k);
 	{
 		const char *why = "";
@@ -400,7 +404,7 @@ static napi_value js_set_config(napi_env env, napi_callback_info info)
 	if (!h->c || h->closed)
 		return throw_errno(env, "setConfig after close", EBADF);
 	if (argc < 2 || get_config(env, argv[1], &cfg) < 0) {
-		napi_throw_type_error(env, "EINVAL", "setConfig(handle, {classes, agentTgid, cgroupMode, wakeupBytes, nsMode})");
+		napi_throw_type_error(env, "EINVAL", "setConfig(handle, {classes, agentTgid, cgroupMode, wakeupBytes, nsMode, kernelBatchBytes})");
 		return NULL;
 	}
 	if ((rc = pal_set_config(h->c, &cfg)))

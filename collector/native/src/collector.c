@@ -44,7 +44,8 @@
 #include "record.h"
 
 /* attached by name (the same names in the tp_btf and the raw_tracepoint object) */
-static const char *const ATTACH[] = { "on_exec", "on_fork", "on_exit", "on_sys_exit" };
+static const char *const ATTACH[] = { "on_exec", "on_fork", "on_exit", "on_sys_exit", "on_sched_switch",
+				       "on_tick" };
 #define N_ATTACH (sizeof(ATTACH) / sizeof(ATTACH[0]))
 #define ATTACH_SYS_EXIT 3
 
@@ -61,6 +62,7 @@ struct pal_collector {
 	unsigned long *consumer_pos, *producer_pos;
 	const uint8_t *data;
 	size_t ring_extra;          /* data area bytes mapped past its end (ring delivery) */
+	uint8_t wrap[PAL_RECORD_MAX]; /* copy delivery: a ring record that wraps, made contiguous */
 	uint32_t delivery;          /* PAL_DELIVERY_* */
 	int keep_map;               /* ring delivery: JS kept a range: never unmap the ring */
 	unsigned long scan;         /* ring delivery: drain thread's position (ahead of consumer_pos) */
@@ -333,12 +335,53 @@ static void flush(struct pal_collector *c)
 /* One pass over what the kernel committed: check each record, copy the good ones into
  * batches, publish the consumer position. Returns when the ring is empty or the next
  * record is still being written. */
+/* Copy delivery: checks one record (hints computed on the way) and copies it into the current
+ * batch as a frame. `cons` is the position of its ring record: published before waiting for a
+ * batch (the records before it are copied). Returns 0, or -1 when no batch can be had
+ * (stopping): the caller counts it as dropped. */
+static int copy_record(struct pal_collector *c, const uint8_t *rec, uint32_t rlen, unsigned long cons,
+		       uint64_t *bad)
+{
+	struct pal_batch *b = c->cur;
+	uint8_t *d;
+	uint32_t frame;
+
+	if (b && b->used + 4 + rlen > b->cap) {
+		flush(c);
+		b = NULL;
+	}
+	if (!b) {
+		__atomic_store_n(c->consumer_pos, cons, __ATOMIC_RELEASE);
+		b = c->cur = pool_get(c);
+		if (!b)
+			return -1;
+	}
+	/* check (and compute the frame hints) before copying: the reads bring the record into
+	 * the cache for the copy, and nothing reads back what was just written */
+	if (pal_record_check(rec, rlen) != PAL_OK) {
+		(*bad)++;
+		return 0;
+	}
+	d = b->data + b->used;
+	frame = rlen | pal_record_flags(rec, rlen);
+	/* the previous frame's copy is in the cache: a FILE record naming the same path(s) lets
+	 * the decoder reuse its strings */
+	if (b->last != SIZE_MAX)
+		frame |= pal_record_same(b->data + b->last, b->used - 4 - b->last, rec, rlen);
+	memcpy(d + 4, rec, rlen);
+	memcpy(d, &frame, 4);
+	b->last = b->used + 4;
+	b->used += 4 + rlen;
+	b->records++;
+	return 0;
+}
+
 static void drain_ring(struct pal_collector *c)
 {
 	const size_t mask = c->ring_size - 1;
 	unsigned long cons = __atomic_load_n(c->consumer_pos, __ATOMIC_RELAXED);
 	unsigned long prod;
-	uint64_t recs = 0, bytes = 0, bad = 0;
+	uint64_t recs = 0, frames = 0, bytes = 0, bad = 0;
 
 	for (;;) {
 		prod = __atomic_load_n(c->producer_pos, __ATOMIC_ACQUIRE);
@@ -360,58 +403,37 @@ static void drain_ring(struct pal_collector *c)
 				goto out; /* not committed yet: the next pass (or wake-up) takes it */
 			rlen = l & ~(BPF_RINGBUF_BUSY_BIT | BPF_RINGBUF_DISCARD_BIT);
 			if (!(l & BPF_RINGBUF_DISCARD_BIT)) {
-				recs++;
 				bytes += rlen;
+				frames++;
 				if (rlen > PAL_RECORD_MAX) {
+					recs++;
 					bad++; /* pal_record_check would refuse it: not worth a copy */
 				} else {
-					struct pal_batch *b = c->cur;
-					if (b && b->used + 4 + rlen > b->cap) {
-						flush(c);
-						b = NULL;
+					size_t at = (cons + BPF_RINGBUF_HDR_SZ) & mask;
+					const uint8_t *rr = c->data + at;
+					size_t in = 0;
+					if (at + rlen > c->ring_size) {
+						/* the ring record wraps (the data area is mapped once): walk a
+						 * copy of it */
+						size_t first = c->ring_size - at;
+						memcpy(c->wrap, rr, first);
+						memcpy(c->wrap + first, c->data, rlen - first);
+						rr = c->wrap;
 					}
-					if (!b) {
-						/* the records before this one are copied: give their space back
-						 * before possibly waiting for a batch */
-						__atomic_store_n(c->consumer_pos, cons, __ATOMIC_RELEASE);
-						b = c->cur = pool_get(c);
-					}
-					if (b) {
-						uint8_t *d = b->data + b->used;
-						size_t at = (cons + BPF_RINGBUF_HDR_SZ) & mask;
-						const uint8_t *rec = c->data + at;
-						uint32_t frame;
-						if (at + rlen > c->ring_size) {
-							/* the record wraps (the data area is mapped once): copy it in
-							 * two parts and check the copy */
-							size_t first = c->ring_size - at;
-							memcpy(d + 4, rec, first);
-							memcpy(d + 4 + first, c->data, rlen - first);
-							rec = d + 4;
-						}
-						/* check (and compute the frame hints) before copying: the reads
-						 * bring the record into the cache for the copy, and nothing reads
-						 * back what was just written */
-						if (pal_record_check(rec, rlen) != PAL_OK) {
+					/* one record, or a kernel batch of them (pal_inner_len) */
+					do {
+						size_t ilen = pal_inner_len(rr, rlen, in);
+						recs++;
+						if (!ilen) {
 							bad++;
-						} else {
-							frame = rlen | pal_record_flags(rec, rlen);
-							/* the previous frame's copy is in the cache: a FILE record
-							 * naming the same path(s) lets the decoder reuse its strings */
-							if (b->last != SIZE_MAX)
-								frame |= pal_record_same(b->data + b->last,
-											 b->used - 4 - b->last, rec, rlen);
-							if (rec != d + 4)
-								memcpy(d + 4, rec, rlen);
-							memcpy(d, &frame, 4);
-							b->last = b->used + 4;
-							b->used += 4 + rlen;
-							b->records++;
+							break;
 						}
-					} else {
-						add(&c->st.dropped_records, 1);
-						add(&c->st.dropped_bytes, rlen);
-					}
+						if (copy_record(c, rr + in, (uint32_t)ilen, cons, &bad) < 0) {
+							add(&c->st.dropped_records, 1);
+							add(&c->st.dropped_bytes, ilen);
+						}
+						in += PAL_INNER_STEP(ilen);
+					} while (in < rlen);
 				}
 			}
 			cons += (rlen + BPF_RINGBUF_HDR_SZ + 7) & ~7ul;
@@ -422,8 +444,27 @@ out:
 	__atomic_store_n(c->consumer_pos, cons, __ATOMIC_RELEASE);
 	/* single writer (this thread): a relaxed load+store, no locked read-modify-write */
 	bump(&c->st.ring_records, recs);
+	bump(&c->st.ring_frames, frames);
 	bump(&c->st.ring_bytes, bytes);
 	bump(&c->st.bad_records, bad);
+}
+
+/* Ring delivery: the records in one ring record (a kernel batch holds several), counted from
+ * their headers; a rest that cannot be walked counts as one (the decoder counts it bad). The
+ * ring record is contiguous: the data area is mapped with ring_extra bytes past its end. */
+static uint32_t inner_count(const uint8_t *rr, uint32_t rlen)
+{
+	size_t in = 0;
+	uint32_t n = 0;
+
+	do {
+		size_t ilen = pal_inner_len(rr, rlen, in);
+		n++;
+		if (!ilen)
+			break;
+		in += PAL_INNER_STEP(ilen);
+	} while (in < rlen);
+	return n;
 }
 
 /* Ring delivery: one pass over what the kernel committed, reading only each record's ring
@@ -435,7 +476,7 @@ static void drain_ring_view(struct pal_collector *c)
 	const size_t mask = c->ring_size - 1;
 	unsigned long pos = c->scan;
 	unsigned long prod;
-	uint64_t recs = 0, bytes = 0, bad = 0, dropped = 0, dropped_bytes = 0;
+	uint64_t recs = 0, frames = 0, bytes = 0, bad = 0, dropped = 0, dropped_bytes = 0;
 	unsigned long pf = pos & ~63ul;
 
 	for (;;) {
@@ -444,7 +485,7 @@ static void drain_ring_view(struct pal_collector *c)
 			break;
 		while (pos < prod) {
 			uint32_t l = __atomic_load_n((const uint32_t *)(c->data + (pos & mask)), __ATOMIC_ACQUIRE);
-			uint32_t rlen;
+			uint32_t rlen, n;
 			unsigned long step;
 			int discard;
 			struct pal_batch *b;
@@ -463,13 +504,16 @@ static void drain_ring_view(struct pal_collector *c)
 			discard = (l & BPF_RINGBUF_DISCARD_BIT) != 0;
 			rlen = l & ~(BPF_RINGBUF_BUSY_BIT | BPF_RINGBUF_DISCARD_BIT);
 			step = (rlen + BPF_RINGBUF_HDR_SZ + 7) & ~7ul;
+			n = 0;
 			if (!discard) {
-				recs++;
+				n = rlen > PAL_RECORD_MAX ? 1 : inner_count(c->data + ((pos + BPF_RINGBUF_HDR_SZ) & mask), rlen);
+				recs += n;
+				frames++;
 				bytes += rlen;
 			}
 			if (rlen > PAL_RECORD_MAX) {
 				/* no program writes such a record; it could outrun ring_extra: not delivered */
-				bad += !discard;
+				bad += n;
 				flush_ring(c);
 				ring_skip(c, pos + step);
 			} else {
@@ -485,9 +529,9 @@ static void drain_ring_view(struct pal_collector *c)
 				}
 				if (b) {
 					b->used = pos + step - b->start;
-					b->records += !discard;
+					b->records += n;
 				} else if (!discard) {
-					dropped++; /* stopping with every descriptor in flight */
+					dropped += n; /* stopping with every descriptor in flight */
 					dropped_bytes += rlen;
 					ring_skip(c, pos + step);
 				} else {
@@ -501,6 +545,7 @@ out:
 	c->scan = pos;
 	__atomic_store_n(&c->scan_pub, pos, __ATOMIC_RELEASE);
 	bump(&c->st.ring_records, recs);
+	bump(&c->st.ring_frames, frames);
 	bump(&c->st.ring_bytes, bytes);
 	bump(&c->st.bad_records, bad);
 	if (dropped) {

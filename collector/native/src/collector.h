@@ -77,7 +77,8 @@ struct pal_options {
 #define PAL_HIST_BUCKETS 24
 
 struct pal_user_stats {
-	uint64_t ring_records;     /* records read from the ring */
+	uint64_t ring_records;     /* records read from the ring (a kernel batch counts its records) */
+	uint64_t ring_frames;      /* ring records read: single records and kernel batches */
 	uint64_t ring_bytes;
 	uint64_t bad_records;      /* failed pal_record_check (copy) or longer than PAL_RECORD_MAX
 				    * (both modes): skipped */

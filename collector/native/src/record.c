@@ -185,6 +185,18 @@ uint32_t pal_record_same(const uint8_t *prev, size_t prev_len, const uint8_t *p,
 	return memcmp(p + H + F, prev + H + F, len - H - F) == 0 ? PAL_FRAME_SAME : 0;
 }
 
+size_t pal_inner_len(const uint8_t *p, size_t len, size_t off)
+{
+	size_t size;
+
+	if (!p || off > len || len - off < sizeof(struct pal_hdr))
+		return 0;
+	size = rd16(p + off + offsetof(struct pal_hdr, size));
+	if (size < sizeof(struct pal_hdr) || size > len - off)
+		return 0;
+	return size;
+}
+
 size_t pal_batch_check(const uint8_t *p, size_t len, size_t *bad)
 {
 	size_t off = 0, good = 0, nbad = 0;
@@ -230,10 +242,19 @@ size_t pal_ring_batch_check(const uint8_t *p, size_t len, size_t *bad)
 			break;
 		}
 		if (!(w & PAL_RING_DISCARD)) {
-			if (pal_record_check(p + off, flen) == PAL_OK)
-				good++;
-			else
-				nbad++;
+			size_t in = 0;
+			do { /* at least one record: an empty frame is one bad record */
+				size_t ilen = pal_inner_len(p + off, flen, in);
+				if (!ilen) {
+					nbad++;
+					break;
+				}
+				if (pal_record_check(p + off + in, ilen) == PAL_OK)
+					good++;
+				else
+					nbad++;
+				in += PAL_INNER_STEP(ilen);
+			} while (in < flen);
 		}
 		/* the padding to 8 bytes (may run past the end: the walk then stops) */
 		off += ((size_t)flen + 7) & ~(size_t)7;

@@ -41,14 +41,24 @@ uint32_t pal_record_flags(const uint8_t *p, size_t len);
  * equal path bytes, else 0. */
 uint32_t pal_record_same(const uint8_t *prev, size_t prev_len, const uint8_t *p, size_t len);
 
+/* A ring record holds one record or a kernel batch of records, each at an 8-byte aligned
+ * offset (palisade_event.h). The length of the record at `off` of the ring record p[0, len):
+ * its hdr.size when that is at least a header and fits in what is left, else 0 (the rest of
+ * the ring record cannot be walked: one bad record). The next record is at
+ * off + PAL_INNER_STEP(length); the walk ends at len. */
+size_t pal_inner_len(const uint8_t *p, size_t len, size_t off);
+#define PAL_INNER_STEP(n) (((size_t)(n) + 7) & ~(size_t)7)
+
 /* Walks a batch ([u32 len][record] ...); calls pal_record_check on each frame.
  * The frame length is masked with PAL_FRAME_LEN_MASK. Returns the number of good records; *bad gets the number of bad ones. A frame whose
  * length runs past the batch ends the walk (counted once as bad). */
 size_t pal_batch_check(const uint8_t *p, size_t len, size_t *bad);
 
 /* Walks a batch in ring layout (ring delivery): frames [u32 len | BUSY | DISCARD][u32 pg_off]
- * [record of len bytes][pad to 8 bytes]; the last frame's padding may be cut. A discarded
- * frame is skipped (neither good nor bad); each other frame is checked with pal_record_check.
+ * [ring record of len bytes][pad to 8 bytes]; the last frame's padding may be cut. A discarded
+ * frame is skipped (neither good nor bad); each record of each other frame (pal_inner_len) is
+ * checked with pal_record_check, and a rest that cannot be walked (or an empty frame) counts
+ * one bad record.
  * A frame with the busy bit, or whose length runs past the batch, ends the walk (counted
  * once as bad), as does a tail shorter than a ring header. Returns the number of good records;
  * *bad gets the number of bad ones. */

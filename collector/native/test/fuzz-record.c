@@ -170,7 +170,8 @@ static int check_same(void)
 }
 
 /* a ring-layout batch of 1..6 frames in an exact-size heap buffer: valid FILE records,
- * corrupted ones, discarded ones; sometimes a busy frame, a cut tail or random bytes. Checks
+ * kernel batches of them, corrupted ones, discarded ones; sometimes a busy frame, a cut tail or
+ * random bytes. Checks
  * the good count against the valid, non-discarded frames before the first busy/cut one. */
 static int check_ring(void)
 {
@@ -183,8 +184,23 @@ static int check_ring(void)
 		uint32_t w;
 		size_t n = make_file(buf + off + 8, rnd() % 300);
 		int kind = rnd() % 8;
+		if (kind == 3) {
+			/* a kernel batch: 2..4 records at 8-byte aligned offsets, the last maybe unpadded */
+			int m = 2 + rnd() % 3, j;
+			for (j = 1; j < m; j++) {
+				n = (n + 7) & ~(size_t)7;
+				n += make_file(buf + off + 8 + n, rnd() % 300);
+			}
+			if (rnd() % 2)
+				n = (n + 7) & ~(size_t)7;
+			if (!stopped)
+				want += m;
+			kind = -1;
+		}
 		w = (uint32_t)n;
-		if (kind == 0) {
+		if (kind == -1) {
+			/* counted above */
+		} else if (kind == 0) {
 			w |= PAL_RING_DISCARD;
 		} else if (kind == 1) {
 			buf[off + 8 + rnd() % n] ^= (uint8_t)(1 + rnd() % 255); /* maybe bad */

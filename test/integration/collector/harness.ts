@@ -1,6 +1,8 @@
 // Helpers for the collector's kernel tests: build the C tester, open a collector and wait
 // for events matching a predicate (bounded in time; the wait is not the assertion).
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
 import { mkdirSync, readFileSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -106,4 +108,38 @@ export function enterTestCgroup(name: string): TestCgroup {
       try { rmdirSync(dir); } catch (err) { process.stderr.write(`leave ${dir}: ${String(err)}\n`); }
     },
   };
+}
+
+export type GatedTester = {
+  readonly pid: number;
+  /** key=value lines printed so far */
+  readonly kv: Record<string, string>;
+  /** resolves once the tester printed `key`; rejects if it exits first */
+  waitKey(key: string): Promise<void>;
+  readonly exited: Promise<unknown>;
+};
+
+/** Starts the C tester with a gated mode (burst, bursts: it prints ready=1, then waits for a
+ * line on stdin), moves it into the cgroup directory `cgDir` and lets it go. */
+export async function startGatedTester(cgDir: string, args: string[]): Promise<GatedTester> {
+  const child = spawn(buildProg('tester'), args, { stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: child.stdout });
+  const kv: Record<string, string> = {};
+  const keyWaiters = new Map<string, () => void>();
+  lines.on('line', (line) => {
+    const [k, v] = line.split('=');
+    if (k === undefined || v === undefined) return;
+    kv[k] = v;
+    keyWaiters.get(k)?.();
+  });
+  const exited = once(child, 'exit');
+  const waitKey = (key: string): Promise<void> => kv[key] !== undefined ? Promise.resolve()
+    : Promise.race([
+      new Promise<void>((resolve) => keyWaiters.set(key, resolve)),
+      exited.then(() => { if (kv[key] === undefined) throw new Error(`tester exited before printing ${key}`); }),
+    ]);
+  await waitKey('ready');
+  writeFileSync(join(cgDir, 'cgroup.procs'), String(child.pid));
+  child.stdin.write('go\n');
+  return { pid: child.pid as number, kv, waitKey, exited };
 }

@@ -5,14 +5,11 @@
 // the generator's opens.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdirSync, rmdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { once } from 'node:events';
-import { createInterface } from 'node:readline';
 import { cgroup2Root, cgroupIdOf } from '../../../collector/containers.js';
 import type { FileEvent } from '../../../collector/events.js';
-import { buildProg, record, type Recorder } from './harness.js';
+import { record, startGatedTester, type Recorder } from './harness.js';
 
 const N = 20_000;
 const PATH = '/nonexistent-palisade-burst/x';
@@ -39,29 +36,10 @@ describe('collector: loss accounting', () => {
       ringBytes: 8192, pollMs: 200, wakeupBytes: 1 << 30, classes: ['file'],
       cgroups: { mode: 'only', ids: [cgId] }, seedProcesses: false,
     });
-    const tester = buildProg('tester');
-    const child = spawn(tester, ['burst', String(N), PATH], { stdio: ['pipe', 'pipe', 'inherit'] });
-    const lines = createInterface({ input: child.stdout });
-    const kv: Record<string, string> = {};
-    const keyWaiters = new Map<string, () => void>();
-    lines.on('line', (line) => {
-      const [k, v] = line.split('=');
-      if (k === undefined || v === undefined) return;
-      kv[k] = v;
-      keyWaiters.get(k)?.();
-    });
-    const exited = once(child, 'exit');
-    const waitKey = (key: string): Promise<void> => kv[key] !== undefined ? Promise.resolve()
-      : Promise.race([
-        new Promise<void>((resolve) => keyWaiters.set(key, resolve)),
-        exited.then(() => { if (kv[key] === undefined) throw new Error(`tester exited before printing ${key}`); }),
-      ]);
-    await waitKey('ready');
-    writeFileSync(join(cgDir, 'cgroup.procs'), String(child.pid));
-    child.stdin.write('go\n');
-    await waitKey('done');
-    await exited;
-    assert.equal(Number(kv.done), N);
+    const child = await startGatedTester(cgDir, ['burst', String(N), PATH]);
+    await child.waitKey('done');
+    await child.exited;
+    assert.equal(Number(child.kv.done), N);
 
     // wait (bounded) until the drain thread has read everything the kernel wrote
     for (let i = 0; i < 200; i++) {

@@ -82,3 +82,12 @@ export function ringBatch(records: Buffer[], bits: readonly number[] = []): Buff
     return [hdr, r, Buffer.alloc(((r.length + 7) & ~7) - r.length)];
   }));
 }
+
+/** lays records out as one kernel batch does (the payload of one ring record): each record at an
+ * 8-byte aligned offset, padded with `padByte`; the last one is padded too unless `cutLast` */
+export function kernelBatch(records: Buffer[], cutLast = false, padByte = 0xee): Buffer {
+  return Buffer.concat(records.flatMap((r, i) => {
+    const pad = i === records.length - 1 && cutLast ? 0 : ((r.length + 7) & ~7) - r.length;
+    return [r, Buffer.alloc(pad, padByte)];
+  }));
+}

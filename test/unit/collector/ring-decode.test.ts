@@ -2,14 +2,16 @@
 // ring in ring layout, checked only here. Known records decode as in copy delivery; discarded
 // records are skipped; a busy bit or a length past the batch ends it (counted 'frame'); bad
 // records are counted and decoding goes on; a file record's paths are reused from the previous
-// record only when its bytes, lengths and header flags are equal; random batches never throw
-// and agree with the native checker (pal_ring_batch_check, also fuzzed under ASan).
+// record only when its bytes, lengths and header flags are equal; a ring record holding a kernel
+// batch (several records at 8-byte aligned offsets) decodes every record in it, and a record
+// that cannot be walked ends that ring record only; random batches (kernel batches among them)
+// never throw and agree with the native checker (pal_ring_batch_check, also fuzzed under ASan).
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeBatch, decodeRingBatch, newDecodeCounters } from '../../../collector/decode.js';
 import type { CollectorEvent } from '../../../collector/events.js';
 import { loadNative } from '../../../collector/native/index.js';
-import { batch, connectRecord, execRecord, fileRecord, ringBatch } from './encode.js';
+import { batch, connectRecord, execRecord, fileRecord, kernelBatch, ringBatch } from './encode.js';
 
 const ctx = { bootEpochMs: 1_000_000 };
 const BUSY = 0x80000000, DISCARD = 0x40000000;
@@ -78,6 +80,41 @@ describe('collector decoder, ring delivery', () => {
     assert.equal(tail.counters.bad.frame, 1);
   });
 
+  it('decodes every record of a kernel batch, padded or not, as copy delivery does', () => {
+    const recs = [fileRecord('/etc/a'), connectRecord([127, 0, 0, 1], 80), fileRecord('/etc/bb/c', { ret: 3 }), fileRecord('/x')];
+    assert.ok(recs.some((r) => r.length % 8 !== 0), 'some record needs padding');
+    const ex = execRecord('/bin/true', '/usr/bin/true', ['true']);
+    const buf = ringBatch([kernelBatch(recs), ex, kernelBatch(recs.slice(0, 3), true)]);
+    const copy: CollectorEvent[] = [];
+    decodeBatch(batch([...recs, ex, ...recs.slice(0, 3)]), ctx, newDecodeCounters(), (ev) => copy.push(ev));
+    const ring = decodeRing(buf);
+    assert.equal(ring.counters.records, 8);
+    assert.deepEqual(ring.events, copy);
+    assert.equal(Object.values(ring.counters.bad).reduce((x, y) => x + y, 0), 0);
+    const nat = loadNative().ringBatchCheck(buf);
+    assert.deepEqual(nat, { good: 8, bad: 0 });
+  });
+
+  it('a kernel batch record that cannot be walked ends its ring record only, counted once', () => {
+    const a = fileRecord('/etc/a'), b = fileRecord('/etc/b');
+    const long = fileRecord('/etc/c');
+    long.writeUInt16LE(4000, 2); // hdr.size past the ring record
+    const tiny = fileRecord('/etc/d');
+    tiny.writeUInt16LE(8, 2); // hdr.size shorter than a header
+    for (const [bad, reason] of [[long, 'size'], [tiny, 'size']] as const) {
+      const buf = ringBatch([kernelBatch([a, bad, b]), kernelBatch([b])]);
+      const got = decodeRing(buf);
+      assert.deepEqual(paths(got.events), ['/etc/a', '/etc/b']);
+      assert.equal(got.counters.bad[reason], 1);
+      assert.equal(Object.values(got.counters.bad).reduce((x, y) => x + y, 0), 1);
+      assert.deepEqual(loadNative().ringBatchCheck(buf), { good: 2, bad: 1 });
+    }
+    // a rest shorter than a header after the last record, and an empty ring record: one bad each
+    const rest = decodeRing(ringBatch([Buffer.concat([kernelBatch([a]), Buffer.alloc(16)]), Buffer.alloc(0), b]));
+    assert.deepEqual(paths(rest.events), ['/etc/a', '/etc/b']);
+    assert.equal(rest.counters.bad.short, 2);
+  });
+
   it('reuses the previous record\'s paths only for equal bytes, lengths and header flags', () => {
     const one = fileRecord('/etc/one'), two = fileRecord('/etc/two'), owe = fileRecord('/etc/owe');
     const rel = fileRecord('/etc/one', { flags: 4 });
@@ -104,17 +141,23 @@ describe('collector decoder, ring delivery', () => {
       const n = 1 + Math.floor(rnd() * 6);
       for (let k = 0; k < n; k++) {
         const t = Buffer.from(templates[Math.floor(rnd() * templates.length)] as Buffer);
-        const mode = Math.floor(rnd() * 5);
+        const mode = Math.floor(rnd() * 6);
         bits.push(rnd() < 0.1 ? DISCARD : rnd() < 0.02 ? BUSY : 0);
         if (bits[k] === DISCARD) discarded++;
         if (mode === 1) t[Math.floor(rnd() * t.length)] = Math.floor(rnd() * 256); // corrupt one byte
         if (mode === 2) { parts.push(t.subarray(0, Math.floor(rnd() * t.length))); continue; } // truncated
         if (mode === 3) { const r = Buffer.alloc(Math.floor(rnd() * 300)); for (let j = 0; j < r.length; j++) r[j] = Math.floor(rnd() * 256); parts.push(r); continue; }
+        if (mode === 4) { // a kernel batch of 2-4 records, one byte of it maybe corrupted
+          const kb = kernelBatch([t, ...Array.from({ length: 1 + Math.floor(rnd() * 3) }, () => templates[Math.floor(rnd() * templates.length)] as Buffer)], rnd() < 0.5);
+          if (rnd() < 0.5) kb[Math.floor(rnd() * kb.length)] = Math.floor(rnd() * 256);
+          parts.push(kb);
+          continue;
+        }
         parts.push(t);
       }
       let buf = ringBatch(parts, bits);
       if (rnd() < 0.1) buf = buf.subarray(0, Math.floor(rnd() * buf.length)); // cut the framing
-      if (rnd() < 0.05) buf.writeUInt32LE(Math.floor(rnd() * 0x100000000), 0); // a random length word
+      if (rnd() < 0.05 && buf.length >= 4) buf.writeUInt32LE(Math.floor(rnd() * 0x100000000), 0); // a random length word
       const { events, counters } = decodeRing(buf);
       const badTs = Object.values(counters.bad).reduce((a, b) => a + b, 0);
       const nat = native.ringBatchCheck(buf);

@@ -7,6 +7,9 @@
  *                           done=<tag>; ends at EOF (one process, several phases)
  *   unix <dir>              listen on dir/srv.sock; a client bound to dir/cli.sock connects,
  *                           then an unbound one; both accepted; prints fds
+ *   spin <path> <ms> [n]    n times (default 1): one openat(path), then compute <ms> ms in
+ *                           user space (vDSO clock, no syscall); prints opened=1 after the
+ *                           first open, spun=1 at the end
  *   forks                   fork (syscall), vfork, clone(CLONE_NEWUTS|SIGCHLD) and clone3
  *                           (CLONE_NEWUTS, exit signal SIGCHLD); prints each child's pid
  * Output: "key=value" lines; exit code 0 on success. */
@@ -22,6 +25,7 @@
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <linux/sched.h>
 
@@ -86,6 +90,26 @@ static int do_burst(long n, const char *path)
 		openat(AT_FDCWD, path, O_RDONLY);
 	printf("done=%ld\n", n);
 	fflush(stdout);
+	return 0;
+}
+
+static int do_spin(const char *path, long ms, long n)
+{
+	struct timespec t0, t;
+	volatile unsigned long x = 0;
+
+	for (long k = 0; k < n; k++) {
+		openat(AT_FDCWD, path, O_RDONLY);
+		if (k == 0)
+			printf("pid=%d\nopened=1\n", getpid());
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		do {
+			for (int i = 0; i < 10000; i++)
+				x += i;
+			clock_gettime(CLOCK_MONOTONIC, &t);
+		} while ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 < ms);
+	}
+	printf("spun=1\n");
 	return 0;
 }
 
@@ -195,10 +219,12 @@ int main(int argc, char **argv)
 		return do_burst(atol(argv[2]), argv[3]);
 	if (argc == 4 && !strcmp(argv[1], "bursts"))
 		return do_bursts(atol(argv[2]), argv[3]);
+	if ((argc == 4 || argc == 5) && !strcmp(argv[1], "spin"))
+		return do_spin(argv[2], atol(argv[3]), argc == 5 ? atol(argv[4]) : 1);
 	if (argc == 2 && !strcmp(argv[1], "forks"))
 		return do_forks();
 	if (argc == 3 && !strcmp(argv[1], "unix"))
 		return do_unix(argv[2]);
-	fprintf(stderr, "usage: tester open <dir> <name> | tcp | burst <n> <path> | bursts <n> <dir> | forks | unix <dir>\n");
+	fprintf(stderr, "usage: tester open <dir> <name> | tcp | burst <n> <path> | bursts <n> <dir> | spin <path> <ms> [n] | forks | unix <dir>\n");
 	return 2;
 }

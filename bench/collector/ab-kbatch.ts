@@ -1,0 +1,69 @@
+// A/B of per-CPU kernel batches on the openat loop: interleaved pairs (batches on, off, and
+// the other order in the next pair) of a ring-delivery collector monitoring the loop's cgroup;
+// prints per pair the loop ns (stats off) and, with --bpf-stats, BPF ns per sys_exit.
+// Usage: node --import tsx bench/collector/ab-kbatch.ts [--pairs 8] [--opens 300000] [--bpf-stats]
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, rmdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { openCollector } from '../../collector/index.js';
+import { cgroup2Root, cgroupIdOf } from '../../collector/containers.js';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const { values } = parseArgs({ options: { pairs: { type: 'string' }, opens: { type: 'string' }, 'bpf-stats': { type: 'boolean' } } });
+const PAIRS = Number(values.pairs ?? 8), OPENS = Number(values.opens ?? 300_000);
+const tmp = join(process.env.PALISADE_TEST_TMP ?? '/tmp/palisade-test', 'bench-collector');
+mkdirSync(tmp, { recursive: true });
+const loadgen = join(tmp, 'loadgen-ab');
+const b = spawnSync('cc', ['-O2', '-o', loadgen, join(root, 'bench/collector/loadgen.c')], { encoding: 'utf8' });
+if (b.status !== 0) throw new Error(b.stderr);
+const cgRoot = cgroup2Root() as string;
+const cgRel = `/palisade-ab-${process.pid}`;
+mkdirSync(join(cgRoot, cgRel), { recursive: true });
+const cgId = cgroupIdOf(cgRel, cgRoot) as bigint;
+process.on('exit', () => { try { rmdirSync(join(cgRoot, cgRel)); } catch { /* busy */ } });
+const median = (xs: number[]): number => { const s = [...xs].sort((a, c) => a - c); return s[Math.floor(s.length / 2)] ?? NaN; };
+
+async function loop(): Promise<number> {
+  const child = spawn(loadgen, ['wait', 'open', String(OPENS)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: child.stdout });
+  let out = '';
+  let ready: () => void = () => undefined;
+  const isReady = new Promise<void>((r) => { ready = r; });
+  lines.on('line', (l) => { if (l === 'ready') ready(); else out += l + '\n'; });
+  await isReady;
+  writeFileSync(join(cgRoot, cgRel, 'cgroup.procs'), String(child.pid));
+  child.stdin.write('go\n');
+  await new Promise((r) => child.on('exit', r));
+  const m = /ns_per_op=([\d.]+)/.exec(out);
+  return m ? Number(m[1]) : NaN;
+}
+function sysExit(): { ns: number; cnt: number } {
+  const r = spawnSync('bpftool', ['-j', 'prog', 'show'], { encoding: 'utf8' });
+  const ps = JSON.parse(r.stdout) as Array<{ name: string; id: number; run_time_ns?: number; run_cnt?: number }>;
+  const p = ps.filter((x) => x.name === 'on_sys_exit').sort((x, y) => y.id - x.id)[0];
+  return { ns: p?.run_cnt ? (p.run_time_ns ?? 0) / p.run_cnt : NaN, cnt: p?.run_cnt ?? 0 };
+}
+async function arm(kb: number): Promise<{ loop: number; bpf: number; delivered: number }> {
+  const c = await openCollector({ classes: ['file'], ringBytes: 64 << 20, cgroups: { mode: 'only', ids: [cgId] }, seedProcesses: false, delivery: 'ring', kernelBatchBytes: kb });
+  let delivered = 0;
+  c.onEvent(() => { delivered++; });
+  if (values['bpf-stats']) spawnSync('sysctl', ['-qw', 'kernel.bpf_stats_enabled=1']);
+  const ns = await loop();
+  const bpf = values['bpf-stats'] ? sysExit().ns : NaN;
+  if (values['bpf-stats']) spawnSync('sysctl', ['-qw', 'kernel.bpf_stats_enabled=0']);
+  await c.close();
+  return { loop: ns, bpf, delivered };
+}
+await loop();
+const on: number[] = [], off: number[] = [], ratio: number[] = [], bon: number[] = [], boff: number[] = [];
+for (let i = 0; i < PAIRS; i++) {
+  const first = i % 2 === 0 ? 8192 : 0;
+  const a = await arm(first), c = await arm(8192 - first);
+  const [x, y] = first ? [a, c] : [c, a];
+  on.push(x.loop); off.push(y.loop); ratio.push(x.loop / y.loop); bon.push(x.bpf); boff.push(y.bpf);
+  process.stderr.write(`pair ${i}: batches on ${x.loop.toFixed(0)} ns (bpf ${x.bpf.toFixed(0)}, delivered ${x.delivered}), off ${y.loop.toFixed(0)} ns (bpf ${y.bpf.toFixed(0)}, delivered ${y.delivered}), on/off ${(x.loop / y.loop).toFixed(3)}\n`);
+}
+console.log(JSON.stringify({ pairs: PAIRS, onNs: median(on), offNs: median(off), ratioOnOff: median(ratio), bpfOn: median(bon), bpfOff: median(boff) }));
