@@ -2,8 +2,10 @@
 // the other order in the next pair) of a ring-delivery collector monitoring the loop's cgroup;
 // prints per pair the loop ns (stats off) and, with --bpf-stats, BPF ns per sys_exit.
 // Usage: node --import tsx bench/collector/ab-kbatch.ts [--pairs 8] [--opens 300000] [--bpf-stats]
+// Writes bench/results/collector-kbatch.json (with --bpf-stats: collector-kbatch-bpf.json).
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, rmdirSync, writeFileSync } from 'node:fs';
+import { loadavg, release } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
@@ -66,4 +68,14 @@ for (let i = 0; i < PAIRS; i++) {
   on.push(x.loop); off.push(y.loop); ratio.push(x.loop / y.loop); bon.push(x.bpf); boff.push(y.bpf);
   process.stderr.write(`pair ${i}: batches on ${x.loop.toFixed(0)} ns (bpf ${x.bpf.toFixed(0)}, delivered ${x.delivered}), off ${y.loop.toFixed(0)} ns (bpf ${y.bpf.toFixed(0)}, delivered ${y.delivered}), on/off ${(x.loop / y.loop).toFixed(3)}\n`);
 }
-console.log(JSON.stringify({ pairs: PAIRS, onNs: median(on), offNs: median(off), ratioOnOff: median(ratio), bpfOn: median(bon), bpfOff: median(boff) }));
+const result = {
+  bench: 'collector kernel batches A/B', finished: new Date().toISOString(), kernel: release(), loadAtEnd: loadavg(),
+  method: `openat loop of a missing path (${OPENS} calls) with a ring-delivery collector monitoring its cgroup, kernelBatchBytes 8192 vs 0, interleaved pairs (order alternating); median ns per call${values['bpf-stats'] ? '; BPF ns per sys_exit with kernel.bpf_stats_enabled=1 during the loop' : ' with BPF stats off'}`,
+  pairs: PAIRS, onNs: median(on), offNs: median(off), ratioOnOff: median(ratio),
+  bpfNsOn: values['bpf-stats'] ? median(bon) : undefined, bpfNsOff: values['bpf-stats'] ? median(boff) : undefined,
+  perPair: { on, off, ratio, ...(values['bpf-stats'] ? { bpfOn: bon, bpfOff: boff } : {}) },
+};
+console.log(JSON.stringify(result, null, 2));
+const outDir = join(root, 'bench/results');
+mkdirSync(outDir, { recursive: true });
+writeFileSync(join(outDir, values['bpf-stats'] ? 'collector-kbatch-bpf.json' : 'collector-kbatch.json'), JSON.stringify(result, null, 2) + '\n');
