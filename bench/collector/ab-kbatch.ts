@@ -19,8 +19,11 @@ const PAIRS = Number(values.pairs ?? 8), OPENS = Number(values.opens ?? 300_000)
 const tmp = join(process.env.PALISADE_TEST_TMP ?? '/tmp/palisade-test', 'bench-collector');
 mkdirSync(tmp, { recursive: true });
 const loadgen = join(tmp, 'loadgen-ab');
-const b = spawnSync('cc', ['-O2', '-o', loadgen, join(root, 'bench/collector/loadgen.c')], { encoding: 'utf8' });
-if (b.status !== 0) throw new Error(b.stderr);
+const pingpong = join(tmp, 'pingpong');
+for (const [out, src] of [[loadgen, 'loadgen.c'], [pingpong, 'pingpong.c']]) {
+  const b = spawnSync('cc', ['-O2', '-o', out, join(root, 'bench/collector', src as string)], { encoding: 'utf8' });
+  if (b.status !== 0) throw new Error(b.stderr);
+}
 const cgRoot = cgroup2Root() as string;
 const cgRel = `/palisade-ab-${process.pid}`;
 mkdirSync(join(cgRoot, cgRel), { recursive: true });
@@ -42,12 +45,13 @@ async function loop(): Promise<number> {
   const m = /ns_per_op=([\d.]+)/.exec(out);
   return m ? Number(m[1]) : NaN;
 }
-function sysExit(): { ns: number; cnt: number } {
+function progNs(name: string): { ns: number; cnt: number } {
   const r = spawnSync('bpftool', ['-j', 'prog', 'show'], { encoding: 'utf8' });
   const ps = JSON.parse(r.stdout) as Array<{ name: string; id: number; run_time_ns?: number; run_cnt?: number }>;
-  const p = ps.filter((x) => x.name === 'on_sys_exit').sort((x, y) => y.id - x.id)[0];
+  const p = ps.filter((x) => x.name === name).sort((x, y) => y.id - x.id)[0];
   return { ns: p?.run_cnt ? (p.run_time_ns ?? 0) / p.run_cnt : NaN, cnt: p?.run_cnt ?? 0 };
 }
+const sysExit = (): { ns: number; cnt: number } => progNs('on_sys_exit');
 async function arm(kb: number): Promise<{ loop: number; bpf: number; delivered: number }> {
   const c = await openCollector({ classes: ['file'], ringBytes: 64 << 20, cgroups: { mode: 'only', ids: [cgId] }, seedProcesses: false, delivery: 'ring', kernelBatchBytes: kb });
   let delivered = 0;
@@ -68,11 +72,25 @@ for (let i = 0; i < PAIRS; i++) {
   on.push(x.loop); off.push(y.loop); ratio.push(x.loop / y.loop); bon.push(x.bpf); boff.push(y.bpf);
   process.stderr.write(`pair ${i}: batches on ${x.loop.toFixed(0)} ns (bpf ${x.bpf.toFixed(0)}, delivered ${x.delivered}), off ${y.loop.toFixed(0)} ns (bpf ${y.bpf.toFixed(0)}, delivered ${y.delivered}), on/off ${(x.loop / y.loop).toFixed(3)}\n`);
 }
+// the flush programs' own cost, with BPF stats on: a context-switch load (pipe ping-pong) and
+// the openat loop, with kernel batches on
+let flushCost: Record<string, number> | undefined;
+if (values['bpf-stats']) {
+  const c = await openCollector({ classes: ['file'], ringBytes: 64 << 20, cgroups: { mode: 'only', ids: [cgId] }, seedProcesses: false, delivery: 'ring', kernelBatchBytes: 8192 });
+  spawnSync('sysctl', ['-qw', 'kernel.bpf_stats_enabled=1']);
+  const pp = spawnSync(pingpong, ['50000'], { encoding: 'utf8' });
+  const sw = progNs('on_sched_switch'), tk = progNs('on_tick');
+  spawnSync('sysctl', ['-qw', 'kernel.bpf_stats_enabled=0']);
+  await c.close();
+  flushCost = { schedSwitchNs: sw.ns, schedSwitchRuns: sw.cnt, tickNs: tk.ns, tickRuns: tk.cnt, pingpongNsPerRoundTrip: Number(/ns_per_round_trip=([\d.]+)/.exec(pp.stdout)?.[1]) };
+  process.stderr.write(`flush programs: on_sched_switch ${sw.ns.toFixed(0)} ns x ${sw.cnt}, on_tick ${tk.ns.toFixed(0)} ns x ${tk.cnt} (pipe ping-pong ${flushCost.pingpongNsPerRoundTrip} ns per round trip)\n`);
+}
 const result = {
   bench: 'collector kernel batches A/B', finished: new Date().toISOString(), kernel: release(), loadAtEnd: loadavg(),
   method: `openat loop of a missing path (${OPENS} calls) with a ring-delivery collector monitoring its cgroup, kernelBatchBytes 8192 vs 0, interleaved pairs (order alternating); median ns per call${values['bpf-stats'] ? '; BPF ns per sys_exit with kernel.bpf_stats_enabled=1 during the loop' : ' with BPF stats off'}`,
   pairs: PAIRS, onNs: median(on), offNs: median(off), ratioOnOff: median(ratio),
   bpfNsOn: values['bpf-stats'] ? median(bon) : undefined, bpfNsOff: values['bpf-stats'] ? median(boff) : undefined,
+  flushCost,
   perPair: { on, off, ratio, ...(values['bpf-stats'] ? { bpfOn: bon, bpfOff: boff } : {}) },
 };
 console.log(JSON.stringify(result, null, 2));

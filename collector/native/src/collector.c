@@ -48,6 +48,7 @@ static const char *const ATTACH[] = { "on_exec", "on_fork", "on_exit", "on_sys_e
 				       "on_tick" };
 #define N_ATTACH (sizeof(ATTACH) / sizeof(ATTACH[0]))
 #define ATTACH_SYS_EXIT 3
+#define ATTACH_FLUSH 4 /* from here: the kernel batch flushes, attached only with batches on */
 
 struct pal_collector {
 	struct bpf_object *obj;
@@ -73,6 +74,7 @@ struct pal_collector {
 	struct pal_batch *q_head, *q_tail; /* ring delivery: ranges in flight, in ring order */
 	int config_fd, cgroups_fd, counters_fd, syscalls_fd, ns_fd;
 	int attach_mode;            /* PAL_ATTACH_TP_BTF or PAL_ATTACH_RAW */
+	int batching;               /* kernel batches on: the flush programs are attached */
 	char fallback[512];         /* why tp_btf was not used (automatic fallback), or "" */
 	int stop_fd, epoll_fd;
 	uint32_t batch_bytes, poll_ms, pool_max;
@@ -699,6 +701,9 @@ static struct pal_collector *open_mode(const struct pal_options *o, int mode, co
 		fail(err_op, err_no, "find maps", ENOENT);
 		goto err;
 	}
+	/* kernel batches need their flush programs (sched_switch, tick), which cost every context
+	 * switch on the machine: attached only when batches are on */
+	c->batching = o->config.batch_bytes > 0 && o->config.wakeup_bytes > 0;
 	if (bpf_map_update_elem(c->config_fd, &zero, &o->config, BPF_ANY)) {
 		fail(err_op, err_no, "write config map", -errno);
 		goto err;
@@ -748,6 +753,8 @@ static struct pal_collector *open_mode(const struct pal_options *o, int mode, co
 	c->data = (const uint8_t *)c->prod_map + c->page;
 	for (i = 0; i < N_ATTACH; i++) {
 		struct bpf_program *p = bpf_object__find_program_by_name(c->obj, ATTACH[i]);
+		if (i >= ATTACH_FLUSH && !c->batching)
+			continue;
 		if (!p) {
 			fail(err_op, err_no, ATTACH[i], ENOENT);
 			goto err;
@@ -916,8 +923,11 @@ void pal_close(struct pal_collector *c)
 int pal_set_config(struct pal_collector *c, const struct pal_config *cfg)
 {
 	uint32_t zero = 0;
-	__atomic_store_n(&c->wake_bytes, cfg->wakeup_bytes, __ATOMIC_RELAXED);
-	return bpf_map_update_elem(c->config_fd, &zero, cfg, BPF_ANY) ? -errno : 0;
+	struct pal_config v = *cfg;
+	if (!c->batching)
+		v.batch_bytes = 0; /* no flush programs: a batch could wait for its task's exit */
+	__atomic_store_n(&c->wake_bytes, v.wakeup_bytes, __ATOMIC_RELAXED);
+	return bpf_map_update_elem(c->config_fd, &zero, &v, BPF_ANY) ? -errno : 0;
 }
 
 int pal_cgroup_set(struct pal_collector *c, uint64_t id, int present)
