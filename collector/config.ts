@@ -55,8 +55,9 @@ export type CollectorConfig = {
   /** per-CPU kernel batches: up to this many bytes of file, network, syscall and capability records
    * go to the ring as one ring record (one ring write per batch, not per record). A record waits
    * in its batch at most until its task switches out, a process event, or the next timer tick.
-   * 0: one ring record per record. Default min(8192, ringBytes/16); at most 8192; not used
-   * when wakeupBytes is 0 */
+   * Costs every context switch on the machine a BPF program run while on. Default 0 (off: one ring
+   * record per record); at most 8192; not used when wakeupBytes is 0. See collector/README.md
+   * (Kernel batches) for what it saves and costs here */
   readonly kernelBatchBytes: number;
   readonly classes: readonly EventClass[];
   readonly cgroups: CgroupFilter;
@@ -87,7 +88,7 @@ export function defaultConfig(): CollectorConfig {
     pollMs: 20,
     maxQueuedBatches: 64,
     wakeupBytes: 1 << 20,
-    kernelBatchBytes: KERNEL_BATCH_MAX,
+    kernelBatchBytes: 0,
     classes: ['process', 'file', 'network'],
     cgroups: { mode: 'all', ids: [] },
     namespaces: { mode: 'all' },
@@ -108,7 +109,6 @@ export function validate(partial: Partial<CollectorConfig>): ConfigResult {
     ...d,
     ...partial,
     wakeupBytes: partial.wakeupBytes ?? Math.min(d.wakeupBytes, Math.max(4096, Math.floor((partial.ringBytes ?? d.ringBytes) / 8))),
-    kernelBatchBytes: partial.kernelBatchBytes ?? Math.min(d.kernelBatchBytes, Math.floor((partial.ringBytes ?? d.ringBytes) / 16)),
   };
   const isPow2 = (n: number): boolean => Number.isInteger(n) && n > 0 && (n & (n - 1)) === 0;
   if (!isPow2(c.ringBytes) || c.ringBytes < 4096 || c.ringBytes > 1 << 30) return { ok: false, error: `ringBytes: ${c.ringBytes} must be a power of two between 4096 and 1 GiB` };

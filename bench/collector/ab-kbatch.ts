@@ -52,25 +52,28 @@ function progNs(name: string): { ns: number; cnt: number } {
   return { ns: p?.run_cnt ? (p.run_time_ns ?? 0) / p.run_cnt : NaN, cnt: p?.run_cnt ?? 0 };
 }
 const sysExit = (): { ns: number; cnt: number } => progNs('on_sys_exit');
-async function arm(kb: number): Promise<{ loop: number; bpf: number; delivered: number }> {
+async function arm(kb: number): Promise<{ loop: number; bpf: number; delivered: number; cpuNsPerEvent: number }> {
   const c = await openCollector({ classes: ['file'], ringBytes: 64 << 20, cgroups: { mode: 'only', ids: [cgId] }, seedProcesses: false, delivery: 'ring', kernelBatchBytes: kb });
   let delivered = 0;
   c.onEvent(() => { delivered++; });
   if (values['bpf-stats']) spawnSync('sysctl', ['-qw', 'kernel.bpf_stats_enabled=1']);
+  const u0 = process.cpuUsage();
   const ns = await loop();
   const bpf = values['bpf-stats'] ? sysExit().ns : NaN;
   if (values['bpf-stats']) spawnSync('sysctl', ['-qw', 'kernel.bpf_stats_enabled=0']);
   await c.close();
-  return { loop: ns, bpf, delivered };
+  const u = process.cpuUsage(u0); // this process, every thread (drain, decode), and the loop's spawn
+  return { loop: ns, bpf, delivered, cpuNsPerEvent: (u.user + u.system) * 1000 / Math.max(1, delivered) };
 }
 await loop();
-const on: number[] = [], off: number[] = [], ratio: number[] = [], bon: number[] = [], boff: number[] = [];
+const on: number[] = [], off: number[] = [], ratio: number[] = [], bon: number[] = [], boff: number[] = [], con: number[] = [], coff: number[] = [];
 for (let i = 0; i < PAIRS; i++) {
   const first = i % 2 === 0 ? 8192 : 0;
   const a = await arm(first), c = await arm(8192 - first);
   const [x, y] = first ? [a, c] : [c, a];
   on.push(x.loop); off.push(y.loop); ratio.push(x.loop / y.loop); bon.push(x.bpf); boff.push(y.bpf);
-  process.stderr.write(`pair ${i}: batches on ${x.loop.toFixed(0)} ns (bpf ${x.bpf.toFixed(0)}, delivered ${x.delivered}), off ${y.loop.toFixed(0)} ns (bpf ${y.bpf.toFixed(0)}, delivered ${y.delivered}), on/off ${(x.loop / y.loop).toFixed(3)}\n`);
+  con.push(x.cpuNsPerEvent); coff.push(y.cpuNsPerEvent);
+  process.stderr.write(`pair ${i}: batches on ${x.loop.toFixed(0)} ns (bpf ${x.bpf.toFixed(0)}, delivered ${x.delivered}), off ${y.loop.toFixed(0)} ns (bpf ${y.bpf.toFixed(0)}, delivered ${y.delivered}), on/off ${(x.loop / y.loop).toFixed(3)}; collector CPU per event on ${x.cpuNsPerEvent.toFixed(0)} ns, off ${y.cpuNsPerEvent.toFixed(0)} ns\n`);
 }
 // the flush programs' own cost, with BPF stats on: a context-switch load (pipe ping-pong) and
 // the openat loop, with kernel batches on
@@ -89,9 +92,10 @@ const result = {
   bench: 'collector kernel batches A/B', finished: new Date().toISOString(), kernel: release(), loadAtEnd: loadavg(),
   method: `openat loop of a missing path (${OPENS} calls) with a ring-delivery collector monitoring its cgroup, kernelBatchBytes 8192 vs 0, interleaved pairs (order alternating); median ns per call${values['bpf-stats'] ? '; BPF ns per sys_exit with kernel.bpf_stats_enabled=1 during the loop' : ' with BPF stats off'}`,
   pairs: PAIRS, onNs: median(on), offNs: median(off), ratioOnOff: median(ratio),
+  collectorCpuNsPerEventOn: median(con), collectorCpuNsPerEventOff: median(coff),
   bpfNsOn: values['bpf-stats'] ? median(bon) : undefined, bpfNsOff: values['bpf-stats'] ? median(boff) : undefined,
   flushCost,
-  perPair: { on, off, ratio, ...(values['bpf-stats'] ? { bpfOn: bon, bpfOff: boff } : {}) },
+  perPair: { on, off, ratio, cpuOn: con, cpuOff: coff, ...(values['bpf-stats'] ? { bpfOn: bon, bpfOff: boff } : {}) },
 };
 console.log(JSON.stringify(result, null, 2));
 const outDir = join(root, 'bench/results');

@@ -21,6 +21,11 @@ describe('collector errors', () => {
     await assert.rejects(openCollector({ ringBytes: 5000 }), /ringBytes: 5000 must be a power of two/);
   });
 
+  it('a kernel batch size out of range is refused, naming the option and the range', async () => {
+    await assert.rejects(openCollector({ kernelBatchBytes: 9000 }), /kernelBatchBytes: 9000 must be an integer between 0 and 8192/);
+    await assert.rejects(openCollector({ kernelBatchBytes: 1.5 }), /kernelBatchBytes: 1.5 must be an integer between 0 and 8192/);
+  });
+
   it('an unknown event class is refused', async () => {
     await assert.rejects(openCollector({ classes: ['disk' as 'file'] }), /classes: unknown event class 'disk'/);
   });

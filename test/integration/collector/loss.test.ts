@@ -1,5 +1,6 @@
 // Loss accounting with a tiny ring: a burst far larger than the ring makes the kernel drop,
-// and every generated event is either delivered or counted as dropped — exactly.
+// and every generated event is either delivered or counted as dropped — exactly; also with
+// kernel batches (a batch the ring cannot take counts every record in it).
 // The generator runs alone in a fresh cgroup v2 group that is the only one monitored, with
 // only the file class on, so every record the kernel handles for this collector is one of
 // the generator's opens.
@@ -29,11 +30,11 @@ describe('collector: loss accounting', () => {
     try { rmdirSync(cgDir); } catch (err) { process.stderr.write(`cleanup ${cgDir}: ${String(err)}\n`); }
   });
 
-  it('delivered + dropped = generated, with drops in a tiny ring', async () => {
+  for (const kernelBatchBytes of [0, 512]) it(`delivered + dropped = generated, with drops in a tiny ring (kernelBatchBytes ${kernelBatchBytes})`, async () => {
     const cgId = cgroupIdOf(`/${cgDir.split('/').pop()}`);
     assert.ok(cgId !== undefined);
     rec = await record({
-      ringBytes: 8192, pollMs: 200, wakeupBytes: 1 << 30, classes: ['file'],
+      ringBytes: 8192, pollMs: 200, wakeupBytes: 1 << 30, classes: ['file'], kernelBatchBytes,
       cgroups: { mode: 'only', ids: [cgId] }, seedProcesses: false,
     });
     const child = await startGatedTester(cgDir, ['burst', String(N), PATH]);
