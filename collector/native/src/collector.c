@@ -864,12 +864,59 @@ int pal_start(struct pal_collector *c, pal_deliver_fn deliver, void *ctx)
 	return 0;
 }
 
+/* Kernel batches at stop: new records go to the ring alone from now on, and what the batches
+ * hold is sent by the next tick or switch of each CPU (an idle CPU's batch went out when it
+ * switched to idle), before the drain thread's last pass: wait for three ticks (HZ=250). */
+static void kb_stop(struct pal_collector *c)
+{
+	uint32_t zero = 0;
+	struct pal_config v;
+
+	if (!c->batching || bpf_map_lookup_elem(c->config_fd, &zero, &v))
+		return;
+	v.batch_bytes = 0;
+	if (bpf_map_update_elem(c->config_fd, &zero, &v, BPF_ANY))
+		return;
+	usleep(12000);
+}
+
+/* Records still in a kernel batch after the last drain (none, unless a CPU neither ticked nor
+ * switched during kb_stop's wait): counted as dropped, never lost uncounted. */
+static void kb_count_left(struct pal_collector *c)
+{
+	const struct bpf_map *m = bpf_object__find_map_by_name(c->obj, "kbatch_map");
+	int ncpu = libbpf_num_possible_cpus(), cpu;
+	size_t vsz;
+	uint32_t zero = 0;
+	uint8_t *vals;
+
+	if (!c->batching || !m || ncpu <= 0)
+		return;
+	vsz = (bpf_map__value_size(m) + 7) & ~(size_t)7;
+	vals = calloc((size_t)ncpu, vsz);
+	if (!vals)
+		return;
+	if (!bpf_map_lookup_elem(bpf_map__fd(m), &zero, vals)) {
+		for (cpu = 0; cpu < ncpu; cpu++) {
+			uint32_t used, n;
+			memcpy(&used, vals + (size_t)cpu * vsz, 4);
+			memcpy(&n, vals + (size_t)cpu * vsz + 4, 4);
+			if (used && n) {
+				add(&c->st.dropped_records, n);
+				add(&c->st.dropped_bytes, used);
+			}
+		}
+	}
+	free(vals);
+}
+
 void pal_stop(struct pal_collector *c)
 {
 	uint64_t one = 1;
 
 	if (!c || !c->running)
 		return;
+	kb_stop(c);
 	pthread_mutex_lock(&c->pool_mu);
 	__atomic_store_n(&c->stop, 1, __ATOMIC_RELEASE);
 	pthread_cond_broadcast(&c->pool_cv); /* a drain thread waiting for a batch */
@@ -879,6 +926,7 @@ void pal_stop(struct pal_collector *c)
 	}
 	pthread_join(c->thread, NULL);
 	c->running = 0;
+	kb_count_left(c);
 }
 
 void pal_close(struct pal_collector *c)
