@@ -34,6 +34,8 @@ export type Delivery = 'copy' | 'ring';
 export const DELIVERIES: readonly Delivery[] = ['copy', 'ring'];
 /** environment variable that sets the default delivery (an explicit option wins) */
 export const DELIVERY_ENV = 'PALISADE_COLLECTOR_DELIVERY';
+/** environment variable that sets the default kernelBatchBytes (an explicit option wins) */
+export const KERNEL_BATCH_ENV = 'PALISADE_COLLECTOR_KERNEL_BATCH';
 /** the largest per-CPU kernel batch (KBATCH_MAX in bpf/palisade.bpf.c) */
 export const KERNEL_BATCH_MAX = 8192;
 /** at most this many namespaces in the kernel set (the pal_ns map's size) */
@@ -55,8 +57,8 @@ export type CollectorConfig = {
   /** per-CPU kernel batches: up to this many bytes of file, network, syscall and capability records
    * go to the ring as one ring record (one ring write per batch, not per record). A record waits
    * in its batch at most until its task switches out, a process event, or the next timer tick.
-   * Costs every context switch on the machine a BPF program run while on. Default 0 (off: one ring
-   * record per record); at most 8192; not used when wakeupBytes is 0. See collector/README.md
+   * Costs every context switch on the machine a BPF program run while on. Default
+   * $PALISADE_COLLECTOR_KERNEL_BATCH, else 0 (off: one ring record per record); at most 8192; not used when wakeupBytes is 0. See collector/README.md
    * (Kernel batches) for what it saves and costs here */
   readonly kernelBatchBytes: number;
   readonly classes: readonly EventClass[];
@@ -88,7 +90,7 @@ export function defaultConfig(): CollectorConfig {
     pollMs: 20,
     maxQueuedBatches: 64,
     wakeupBytes: 1 << 20,
-    kernelBatchBytes: 0,
+    kernelBatchBytes: process.env[KERNEL_BATCH_ENV] === undefined ? 0 : Number(process.env[KERNEL_BATCH_ENV]),
     classes: ['process', 'file', 'network'],
     cgroups: { mode: 'all', ids: [] },
     namespaces: { mode: 'all' },
@@ -117,7 +119,8 @@ export function validate(partial: Partial<CollectorConfig>): ConfigResult {
   if (!Number.isInteger(c.maxQueuedBatches) || c.maxQueuedBatches < 1 || c.maxQueuedBatches > 100_000) return { ok: false, error: `maxQueuedBatches: ${c.maxQueuedBatches} must be 1..100000` };
   if (!Number.isInteger(c.wakeupBytes) || c.wakeupBytes < 0) return { ok: false, error: `wakeupBytes: ${c.wakeupBytes} must be a non-negative integer` };
   if (!Number.isInteger(c.kernelBatchBytes) || c.kernelBatchBytes < 0 || c.kernelBatchBytes > KERNEL_BATCH_MAX) {
-    return { ok: false, error: `kernelBatchBytes: ${c.kernelBatchBytes} must be an integer between 0 and ${KERNEL_BATCH_MAX}` };
+    const from = partial.kernelBatchBytes === undefined ? ` (from $${KERNEL_BATCH_ENV}='${process.env[KERNEL_BATCH_ENV]}')` : '';
+    return { ok: false, error: `kernelBatchBytes: ${c.kernelBatchBytes} must be an integer between 0 and ${KERNEL_BATCH_MAX}${from}` };
   }
   for (const k of c.classes) if (!EVENT_CLASSES.includes(k)) return { ok: false, error: `classes: unknown event class '${k}' (one of ${EVENT_CLASSES.join(', ')})` };
   if (!(c.cgroups.mode in CGROUP_MODE)) return { ok: false, error: `cgroups.mode: '${c.cgroups.mode}' must be all, only or except` };

@@ -34,6 +34,8 @@ export type CollectorStats = {
   readonly native: Omit<NativeStats, 'kernel' | 'attachMode' | 'attachFallback' | 'capabilityError' | 'delivery'>;
   /** how batches reach JS: 'copy' (checked in native code, copied) or 'ring' (views of the ring, checked by the decoder) */
   readonly delivery: 'copy' | 'ring';
+  /** per-CPU kernel batch bytes in use (0: off) */
+  readonly kernelBatchBytes: number;
   readonly decoder: { readonly records: number; readonly bad: DecodeCounters['bad']; readonly badTotal: number };
   readonly events: { readonly delivered: number; readonly iteratorDropped: number; readonly listenerErrors: number };
   readonly processes: { readonly size: number; readonly evicted: number; readonly procLookups: number };
@@ -212,6 +214,7 @@ export async function openCollector(openOptions: OpenOptions = {}): Promise<Coll
       attach: { mode: attachMode, fallback: attachFallback },
       capability: { available: capabilityError === '', error: capabilityError, suppressed: sum(kernel.capSuppressed) },
       delivery: nativeDelivery,
+      kernelBatchBytes: config.wakeupBytes ? config.kernelBatchBytes : 0,
       lost: sum(kernel.dropped) + rest.droppedRecords + rest.badRecords + badTotal + iteratorDropped,
     };
   };

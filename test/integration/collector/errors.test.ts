@@ -2,9 +2,13 @@
 // in `syscall`; bad options name the option.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { openCollector } from '../../../collector/index.js';
 import { TMP } from './harness.js';
+
+const root = fileURLToPath(new URL('../../../', import.meta.url));
 
 describe('collector errors', () => {
   it('a missing BPF object is ENOENT from bpf_object__open_file', async () => {
@@ -24,6 +28,18 @@ describe('collector errors', () => {
   it('a kernel batch size out of range is refused, naming the option and the range', async () => {
     await assert.rejects(openCollector({ kernelBatchBytes: 9000 }), /kernelBatchBytes: 9000 must be an integer between 0 and 8192/);
     await assert.rejects(openCollector({ kernelBatchBytes: 1.5 }), /kernelBatchBytes: 1.5 must be an integer between 0 and 8192/);
+  });
+
+  it('$PALISADE_COLLECTOR_KERNEL_BATCH sets the default; a bad value is refused, naming the variable', () => {
+    const run = (value: string): ReturnType<typeof spawnSync> => spawnSync(process.execPath, ['--import', 'tsx', '-e',
+      "import('./collector/index.js').then((m) => m.openCollector({ classes: [], seedProcesses: false })).then(async (c) => { console.log('kb=' + c.stats().kernelBatchBytes); await c.close(); }, (e) => { console.error(e.message); process.exit(3); })"],
+    { cwd: root, env: { ...process.env, PALISADE_COLLECTOR_KERNEL_BATCH: value }, encoding: 'utf8', timeout: 60_000 });
+    const good = run('4096');
+    assert.equal(good.status, 0, String(good.stderr));
+    assert.match(String(good.stdout), /kb=4096/);
+    const bad = run('lots');
+    assert.equal(bad.status, 3, String(bad.stderr));
+    assert.match(String(bad.stderr), /kernelBatchBytes: NaN must be an integer between 0 and 8192 \(from \$PALISADE_COLLECTOR_KERNEL_BATCH='lots'\)/);
   });
 
   it('an unknown event class is refused', async () => {
