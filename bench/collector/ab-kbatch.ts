@@ -3,15 +3,15 @@
 // prints per pair the loop ns (stats off) and, with --bpf-stats, BPF ns per sys_exit.
 // Usage: node --import tsx bench/collector/ab-kbatch.ts [--pairs 8] [--opens 300000] [--bpf-stats]
 // Writes bench/results/collector-kbatch.json (with --bpf-stats: collector-kbatch-bpf.json).
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import { loadavg, release } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { openCollector } from '../../collector/index.js';
 import { cgroup2Root, cgroupIdOf } from '../../collector/containers.js';
+import { runGated } from './gated-run.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const { values } = parseArgs({ options: { pairs: { type: 'string' }, opens: { type: 'string' }, 'bpf-stats': { type: 'boolean' } } });
@@ -32,18 +32,7 @@ process.on('exit', () => { try { rmdirSync(join(cgRoot, cgRel)); } catch { /* bu
 const median = (xs: number[]): number => { const s = [...xs].sort((a, c) => a - c); return s[Math.floor(s.length / 2)] ?? NaN; };
 
 async function loop(): Promise<number> {
-  const child = spawn(loadgen, ['wait', 'open', String(OPENS)], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const lines = createInterface({ input: child.stdout });
-  let out = '';
-  let ready: () => void = () => undefined;
-  const isReady = new Promise<void>((r) => { ready = r; });
-  lines.on('line', (l) => { if (l === 'ready') ready(); else out += l + '\n'; });
-  await isReady;
-  writeFileSync(join(cgRoot, cgRel, 'cgroup.procs'), String(child.pid));
-  child.stdin.write('go\n');
-  await new Promise((r) => child.on('exit', r));
-  const m = /ns_per_op=([\d.]+)/.exec(out);
-  return m ? Number(m[1]) : NaN;
+  return (await runGated(loadgen, ['wait', 'open', String(OPENS)], join(cgRoot, cgRel, 'cgroup.procs'))).ns_per_op ?? NaN;
 }
 function progNs(name: string): { ns: number; cnt: number } {
   const r = spawnSync('bpftool', ['-j', 'prog', 'show'], { encoding: 'utf8' });

@@ -7,15 +7,15 @@
 // Usage (root): flock /tmp/palisade-bench.lock node --import tsx bench/collector/cap-overhead.ts [--runs 5] [--ops 300000] [--mode setuid|rawsock]
 // Also the program's own ns per run from BPF statistics (separate passes, medians).
 // Writes bench/results/collector-cap.json.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { openCollector, type CollectorConfig } from '../../collector/index.js';
 import { cgroup2Root, cgroupIdOf } from '../../collector/containers.js';
+import { runGated } from './gated-run.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const { values } = parseArgs({ options: { runs: { type: 'string' }, ops: { type: 'string' }, mode: { type: 'string' } } });
@@ -39,19 +39,9 @@ process.on('exit', () => { for (const rel of rels) { try { rmdirSync(join(cgRoot
 const median = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)] ?? NaN; };
 
 async function one(): Promise<number> {
-  const child = spawn(gen, [MODE, String(OPS)], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const lines = createInterface({ input: child.stdout });
-  let out = '';
-  let ready: () => void = () => undefined;
-  const isReady = new Promise<void>((r) => { ready = r; });
-  lines.on('line', (l) => { if (l === 'ready') ready(); else out += l + '\n'; });
-  await isReady;
-  writeFileSync(join(cgRoot as string, rels[0] as string, 'cgroup.procs'), String(child.pid));
-  child.stdin.write('go\n');
-  await new Promise((r) => child.on('exit', r));
-  const kv = Object.fromEntries(out.split('\n').filter((l) => l.includes('=')).map((l) => l.split('=') as [string, string]));
-  if (Number(kv.fails) !== 0) throw new Error(`capgen ${MODE}: ${kv.fails} calls failed (run as root)`);
-  return Number(kv.ns_per_op);
+  const kv = await runGated(gen, [MODE, String(OPS)], join(cgRoot as string, rels[0] as string, 'cgroup.procs'));
+  if (kv.fails !== 0) throw new Error(`capgen ${MODE}: ${kv.fails} calls failed (run as root)`);
+  return kv.ns_per_op ?? NaN;
 }
 
 async function withCollector(opts: Partial<CollectorConfig>): Promise<{ ns: number; delivered: number; suppressed: number; filtered: number }> {

@@ -15,10 +15,10 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { cgroup2Root, cgroupIdOf } from '../../collector/containers.js';
+import { runGated } from './gated-run.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const { values } = parseArgs({ options: { rounds: { type: 'string' }, opens: { type: 'string' }, compare: { type: 'string' }, 'compare-rev': { type: 'string' } } });
@@ -71,18 +71,7 @@ process.on('exit', () => {
 interface Loop { wall: number; cpu: number }
 /** the openat loop inside the bench cgroup; wall and CPU ns per call */
 async function openLoop(): Promise<Loop> {
-  const child = spawn(loadgen, ['wait', 'open', String(OPENS)], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const lines = createInterface({ input: child.stdout });
-  let out = '';
-  let ready: () => void = () => undefined;
-  const isReady = new Promise<void>((r) => { ready = r; });
-  lines.on('line', (l) => { if (l === 'ready') ready(); else out += l + '\n'; });
-  const exited = new Promise((r) => child.on('exit', r));
-  await isReady;
-  writeFileSync(join(cgRoot as string, cgRel, 'cgroup.procs'), String(child.pid));
-  child.stdin.write('go\n');
-  await exited;
-  const r = kv(out);
+  const r = await runGated(loadgen, ['wait', 'open', String(OPENS)], join(cgRoot as string, cgRel, 'cgroup.procs'));
   return { wall: r.ns_per_op ?? NaN, cpu: r.cpu_ns_per_op ?? NaN };
 }
 

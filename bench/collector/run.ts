@@ -20,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { openCollector } from '../../collector/index.js';
 import { cgroup2Root, cgroupIdOf } from '../../collector/containers.js';
 import { bpfObjectPath, loadNative } from '../../collector/native/index.js';
+import { runGated } from './gated-run.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const { values } = parseArgs({ options: { runs: { type: 'string' }, opens: { type: 'string' }, only: { type: 'string' }, 'kernel-batch': { type: 'string' } } });
@@ -62,17 +63,7 @@ process.on('exit', () => {
 
 /** runs loadgen inside the bench cgroup; resolves with its key=value output */
 async function gen(args: string[]): Promise<Record<string, number>> {
-  const child = spawn(loadgen, ['wait', ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const lines = createInterface({ input: child.stdout });
-  let out = '';
-  let ready: () => void = () => undefined;
-  const isReady = new Promise<void>((r) => { ready = r; });
-  lines.on('line', (l) => { if (l === 'ready') ready(); else out += l + '\n'; });
-  await isReady;
-  writeFileSync(join(cgRoot as string, cgRel, 'cgroup.procs'), String(child.pid));
-  child.stdin.write('go\n');
-  await new Promise((r) => child.on('exit', r));
-  return kv(out);
+  return runGated(loadgen, ['wait', ...args], join(cgRoot as string, cgRel, 'cgroup.procs'));
 }
 
 async function forkLoop(label: string): Promise<number> {
