@@ -495,7 +495,7 @@ static __always_inline void emit(struct scratch *s, __u32 size)
 	u = b->used;
 	asm volatile("%[v] &= 0x1fff" : [v] "+r"(u)); /* < KBATCH_MAX: used + asize <= cap */
 	/* copied in 64-byte blocks by the program itself (a bpf_probe_read_kernel call costs
-	 * more than the copy); the last block may copy up to 56 bytes past the record, into the
+	 * more than the copy); the last block may copy up to 63 bytes past the record, into the
 	 * batch's slack, which the next record overwrites or the flush leaves out */
 	for (n = 0; n < KBATCH_REC_MAX; n += KBATCH_BLOCK) {
 		if (n >= size)
