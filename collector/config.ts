@@ -122,6 +122,12 @@ export function validate(partial: Partial<CollectorConfig>): ConfigResult {
     const from = partial.kernelBatchBytes === undefined ? ` (from $${KERNEL_BATCH_ENV}='${process.env[KERNEL_BATCH_ENV]}')` : '';
     return { ok: false, error: `kernelBatchBytes: ${c.kernelBatchBytes} must be an integer between 0 and ${KERNEL_BATCH_MAX}${from}` };
   }
+  // a batch must fit the ring many times over: the environment's default is capped to it, an
+  // explicit option that does not fit is refused
+  const batchCap = Math.floor(c.ringBytes / 8);
+  if (c.kernelBatchBytes > batchCap && partial.kernelBatchBytes !== undefined) {
+    return { ok: false, error: `kernelBatchBytes: ${c.kernelBatchBytes} must be at most ringBytes/8 (${batchCap})` };
+  }
   for (const k of c.classes) if (!EVENT_CLASSES.includes(k)) return { ok: false, error: `classes: unknown event class '${k}' (one of ${EVENT_CLASSES.join(', ')})` };
   if (!(c.cgroups.mode in CGROUP_MODE)) return { ok: false, error: `cgroups.mode: '${c.cgroups.mode}' must be all, only or except` };
   const ns = validateNamespaces(c.namespaces);
@@ -134,7 +140,7 @@ export function validate(partial: Partial<CollectorConfig>): ConfigResult {
   }
   for (const n of c.syscalls) if (!Number.isInteger(n) || n < 0 || n >= 512) return { ok: false, error: `syscalls: ${n} must be a syscall number 0..511` };
   if (!Number.isInteger(c.iteratorQueue) || c.iteratorQueue < 1) return { ok: false, error: `iteratorQueue: ${c.iteratorQueue} must be a positive integer` };
-  return { ok: true, value: c };
+  return { ok: true, value: c.kernelBatchBytes > batchCap ? { ...c, kernelBatchBytes: batchCap } : c };
 }
 
 /** A namespace inode number: a positive 32-bit integer. */
