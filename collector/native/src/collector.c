@@ -508,7 +508,10 @@ static void drain_ring_view(struct pal_collector *c)
 			step = (rlen + BPF_RINGBUF_HDR_SZ + 7) & ~7ul;
 			n = 0;
 			if (!discard) {
-				n = rlen > PAL_RECORD_MAX ? 1 : inner_count(c->data + ((pos + BPF_RINGBUF_HDR_SZ) & mask), rlen);
+				/* without kernel batches (the default) a ring record is one record: the
+				 * walk would read every record's header on this thread for nothing */
+				n = !c->batching || rlen > PAL_RECORD_MAX ? 1
+					: inner_count(c->data + ((pos + BPF_RINGBUF_HDR_SZ) & mask), rlen);
 				recs += n;
 				frames++;
 				bytes += rlen;
