@@ -4,7 +4,10 @@
 // parses with an LSN above the previous one. At a bad record the reader looks for
 // the next good record after it (CRC-32 makes a false match negligible):
 //   - one is found: the bytes in between are a corrupt record in the middle; they
-//     are skipped, counted and reported with file and offset, and reading goes on;
+//     are skipped, counted and reported with file and offset, and reading goes on.
+//     When they are all zeros they are an unwritten gap instead ('unwritten'): group
+//     writes overlap (spool.ts MAX_WRITES), so a crash can leave a later group on disk
+//     and an earlier one not; neither was acked (acks are in LSN order);
 //   - none is found: the rest of the file is a torn tail (a write cut short by a
 //     crash); the caller truncates the file at that offset.
 // The whole file is read into memory once (segments are bounded by spool.segmentBytes).
@@ -13,7 +16,7 @@ import {
   checkSegmentHeader, decodePayload, MAX_PAYLOAD_BYTES, payloadCrc, RECORD_HEADER_BYTES, SEGMENT_HEADER_BYTES, type SpoolRecord,
 } from './format.js';
 
-export type SegmentProblem = { readonly file: string; readonly offset: number; readonly bytes: number; readonly kind: 'corrupt' | 'torn_tail' | 'bad_header'; readonly detail: string };
+export type SegmentProblem = { readonly file: string; readonly offset: number; readonly bytes: number; readonly kind: 'corrupt' | 'unwritten' | 'torn_tail' | 'bad_header'; readonly detail: string };
 
 export type SegmentScan = {
   readonly records: SpoolRecord[];
@@ -67,7 +70,10 @@ export async function scanSegment(file: string, minLsn: bigint): Promise<Segment
       problems.push({ file, offset: off, bytes: b.length - off, kind: 'torn_tail', detail: p.detail });
       return { records, problems, truncateAt: off, bytes: b.length };
     }
-    problems.push({ file, offset: off, bytes: next - off, kind: 'corrupt', detail: p.detail });
+    const zeros = b.subarray(off, next).every((x) => x === 0);
+    problems.push(zeros
+      ? { file, offset: off, bytes: next - off, kind: 'unwritten', detail: 'all zeros: a group write the disk had not finished when the relay stopped (never acked)' }
+      : { file, offset: off, bytes: next - off, kind: 'corrupt', detail: p.detail });
     off = next;
   }
   return { records, problems, truncateAt: undefined, bytes: b.length };

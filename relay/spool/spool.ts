@@ -8,14 +8,16 @@
 //     (each hop waits for a turn of a busy event loop: ~10-15 ms at 20k events/s).
 //     With an injected `sync` (tests) the segment is opened without O_DSYNC and
 //     sync() runs after the write. Ingest acks after that.
-//   - Group commit: appends that arrive while a write is in progress are written
-//     together by the next write (one writev + one fdatasync for all of them), in
-//     LSN order; that write is issued before the finished group's appends are
-//     settled, so the disk works while their batches are handed off. File I/O uses
-//     fs/promises (libuv's thread pool): the event loop never waits for the disk.
-//     (Writing each turn's group inline, on the loop thread, as Redis does with
-//     appendfsync always, was measured and not kept: ~10x the O_DSYNC writes, and
-//     no better throughput or p99 here.)
+//   - Group commit: the appends of one event-loop turn are written together (one
+//     pwritev on the O_DSYNC segment, at file positions taken in LSN order when the
+//     group is issued). Up to MAX_WRITES groups are in flight at once: a group does not
+//     wait for the write before it, but its appends resolve only after every earlier
+//     group's did, so acks stay in LSN order. When MAX_WRITES are in flight, appends
+//     queue and go out together when one finishes, before that group's appends are
+//     settled. File I/O uses fs/promises (libuv's thread pool): the event loop never
+//     waits for the disk. (Writing each turn's group inline, on the loop thread, as
+//     Redis does with appendfsync always, was measured and not kept: ~10x the O_DSYNC
+//     writes, and no better throughput or p99 here.)
 //   - Bounded: all segments together stay within `maxBytes`. An append that does not
 //     fit after reclaiming what may be deleted is refused ({ ok: false, reason:
 //     'full' }, counted in palisade_relay_spool_refused_batches_total{reason="full"});
@@ -32,6 +34,7 @@
 //     recovery truncates.
 import { constants as fsConstants } from 'node:fs';
 import { open, readdir, readFile, rename, stat, truncate, unlink, writeFile, mkdir, type FileHandle } from 'node:fs/promises';
+import { channel } from 'node:diagnostics_channel';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Counters } from '../metrics/counters.js';
@@ -61,6 +64,7 @@ export type Recovery = {
   readonly records: readonly BatchRecord[];
   readonly marks: readonly MarkRecord[];
   readonly corrupt: number;
+  /** Torn tails and unwritten (all-zero) gaps: what a crash leaves. */
   readonly torn: number;
 };
 
@@ -82,10 +86,35 @@ export type SpoolDeps = {
   readonly keepRawBytes?: number;
 };
 
-type Segment = { readonly name: string; readonly firstLsn: bigint; size: number; pending: number; maxHub: number; lastWriteMs: number; fh?: FileHandle };
+type Segment = {
+  readonly name: string; readonly firstLsn: bigint; size: number; pending: number; maxHub: number; lastWriteMs: number;
+  /** The open handle once the segment's header is durable (appended-to segments only; recovered ones have none). */
+  ready?: Promise<FileHandle>;
+  /** End of the bytes given to the writes issued so far: the next group's file position. */
+  end: number;
+  /** Group writes issued to this segment and not finished. */
+  writes: number;
+  /** A write to it failed: the next group starts a new segment. */
+  broken: boolean;
+};
 type Pending = { readonly lsn: bigint; readonly bufs: Buffer[]; readonly bytes: number; readonly resolve: (r: AppendResult) => void };
 
+/**
+ * Every durable group write, published on the diagnostics channel SPOOL_WRITE_CHANNEL
+ * (only when somebody subscribes: bench/relay reports the disk's share of the latency).
+ */
+export type SpoolWriteMessage = { readonly seconds: number; readonly records: number; readonly bytes: number; readonly writesInFlight: number };
+export const SPOOL_WRITE_CHANNEL = 'palisade:relay:spool-write';
+const writeChannel = channel(SPOOL_WRITE_CHANNEL);
+
 const LOCK = 'LOCK';
+/**
+ * Group writes in flight at once. A group is issued as soon as the previous turn's
+ * appends are queued, without waiting for the write before it to finish; appends still
+ * resolve in LSN order. With one write at a time, a batch waited for the write in
+ * progress, then for its own, each seen only at a turn of a busy event loop.
+ */
+const MAX_WRITES = 3;
 const EMPTY = Buffer.alloc(0);
 
 async function lockDir(dir: string): Promise<string | undefined> {
@@ -151,9 +180,10 @@ export async function openSpool(cfg: SpoolConfig, deps: SpoolDeps): Promise<{ ok
       const scan = await scanSegment(file, lastLsn);
       let size = scan.bytes;
       for (const p of scan.problems) {
-        log.warn({ file: p.file, offset: p.offset, bytes: p.bytes, kind: p.kind, detail: p.detail }, p.kind === 'torn_tail' ? 'spool: torn tail truncated' : 'spool: corrupt record skipped');
+        const what = p.kind === 'torn_tail' ? 'spool: torn tail truncated' : p.kind === 'unwritten' ? 'spool: unwritten gap skipped' : 'spool: corrupt record skipped';
+        log.warn({ file: p.file, offset: p.offset, bytes: p.bytes, kind: p.kind, detail: p.detail }, what);
         counters.inc('palisade_relay_spool_corrupt_records_total', { kind: p.kind });
-        if (p.kind === 'torn_tail') torn++;
+        if (p.kind === 'torn_tail' || p.kind === 'unwritten') torn++; // what a crash leaves
         else corrupt++;
       }
       if (scan.problems.some((p) => p.kind === 'bad_header')) {
@@ -189,7 +219,7 @@ export async function openSpool(cfg: SpoolConfig, deps: SpoolDeps): Promise<{ ok
       const firstLsn = parseSegmentName(name) as bigint;
       // a segment created just before a crash may hold no record: its name's LSN is taken
       if (n === 0 && firstLsn > lastLsn) lastLsn = firstLsn;
-      segs.push({ name, firstLsn, size, pending: n, maxHub: 0, lastWriteMs: st.mtimeMs });
+      segs.push({ name, firstLsn, size, pending: n, maxHub: 0, lastWriteMs: st.mtimeMs, end: size, writes: 0, broken: false });
     }
     if (cfg.fsync && torn > 0) await syncDir(dir);
   } catch (err) {
@@ -214,7 +244,10 @@ function createSpool(cfg: SpoolConfig, deps: SpoolDeps, segs: Segment[], lastLsn
   let reserved = 0; // bytes of queued appends not written yet
   let cur: Segment | undefined; // the segment being appended to (always a new one after open)
   let queue: Pending[] = [];
-  let writing: Promise<void> | undefined;
+  let writesInFlight = 0;
+  let flushQueued = false;
+  /** Settles after every group issued so far has settled: groups settle in issue (LSN) order. */
+  let settledChain: Promise<void> = Promise.resolve();
   let closed = false;
   const inflight = new Set<bigint>(); // appended, not yet published (for marks)
   let hubHead = 0;
@@ -235,7 +268,7 @@ function createSpool(cfg: SpoolConfig, deps: SpoolDeps, segs: Segment[], lastLsn
     return undefined;
   };
 
-  const deletable = (s: Segment, oldest: number): boolean => s !== cur && s.pending === 0 && s.maxHub < oldest;
+  const deletable = (s: Segment, oldest: number): boolean => s !== cur && s.writes === 0 && s.pending === 0 && s.maxHub < oldest;
 
   async function remove(s: Segment, reason: string): Promise<void> {
     await unlink(join(dir, s.name));
@@ -256,22 +289,42 @@ function createSpool(cfg: SpoolConfig, deps: SpoolDeps, segs: Segment[], lastLsn
     }
   }
 
-  async function roll(firstLsn: bigint): Promise<Segment> {
-    if (cur?.fh) await cur.fh.close().catch(() => undefined);
-    if (cur) cur.fh = undefined;
+  /** Closes a segment's handle once it is no longer appended to and its writes finished. */
+  function retire(s: Segment): void {
+    if (s === cur || s.writes > 0 || s.ready === undefined) return;
+    const ready = s.ready;
+    s.ready = undefined;
+    void ready.then((fh) => fh.close()).catch(() => undefined);
+  }
+
+  /** Starts a new current segment; its file is created (header durable) before its first write. */
+  function roll(firstLsn: bigint): Segment {
     const name = segmentName(firstLsn);
-    const { O_WRONLY, O_CREAT, O_EXCL, O_DSYNC } = fsConstants;
-    const fh = await open(join(dir, name), O_WRONLY | O_CREAT | O_EXCL | (dsync ? O_DSYNC : 0));
-    const header = segmentHeader();
-    await fh.write(header, 0, header.length, 0);
-    if (cfg.fsync) {
-      if (!dsync) await sync(fh);
-      await syncDir(dir);
-    }
-    const s: Segment = { name, firstLsn, size: header.length, pending: 0, maxHub: 0, lastWriteMs: now(), fh };
+    const s: Segment = { name, firstLsn, size: 0, pending: 0, maxHub: 0, lastWriteMs: now(), end: SEGMENT_HEADER_BYTES, writes: 0, broken: false };
+    s.ready = (async (): Promise<FileHandle> => {
+      const { O_WRONLY, O_CREAT, O_EXCL, O_DSYNC } = fsConstants;
+      const fh = await open(join(dir, name), O_WRONLY | O_CREAT | O_EXCL | (dsync ? O_DSYNC : 0));
+      try {
+        const header = segmentHeader();
+        await fh.write(header, 0, header.length, 0);
+        if (cfg.fsync) {
+          if (!dsync) await sync(fh);
+          await syncDir(dir);
+        }
+        s.size += header.length;
+        bytes += header.length;
+        gauges();
+        return fh;
+      } catch (err) {
+        await fh.close().catch(() => undefined);
+        throw err;
+      }
+    })();
+    s.ready.catch(() => undefined); // its writes see the error
     segs.push(s);
-    bytes += header.length;
-    gauges();
+    const old = cur;
+    cur = s;
+    if (old) retire(old);
     return s;
   }
 
@@ -304,25 +357,14 @@ function createSpool(cfg: SpoolConfig, deps: SpoolDeps, segs: Segment[], lastLsn
   }
 
   /**
-   * Writes one group; resolves to the function that settles its appends. drain() issues
-   * the next group's write before it settles this one, so the disk is busy while the
-   * settled batches are decoded and handed off (their continuations run right after).
+   * Writes one group at `position` of `seg`; resolves (never rejects) to the function
+   * that settles its appends.
    */
-  async function writeGroup(group: Pending[]): Promise<() => void> {
-    const mark = markBuf();
-    const bufs = mark ? [mark] : [];
-    let total = mark?.length ?? 0;
-    for (const p of group) {
-      bufs.push(...p.bufs);
-      total += p.bytes;
-    }
-    const groupBytes = total - (mark?.length ?? 0);
+  async function writeGroup(seg: Segment, position: number, group: Pending[], bufs: Buffer[], total: number, groupBytes: number): Promise<() => void> {
     try {
-      if (!cur || !cur.fh || (cur.size > SEGMENT_HEADER_BYTES && cur.size + total > cfg.segmentBytes)) cur = await roll((group[0] as Pending).lsn);
-      const seg = cur;
-      const fh = seg.fh as FileHandle;
+      const fh = await (seg.ready as Promise<FileHandle>);
       const t0 = process.hrtime.bigint();
-      await writeAll(fh, bufs, seg.size);
+      await writeAll(fh, bufs, position);
       seg.size += total;
       seg.pending += group.length;
       seg.lastWriteMs = now();
@@ -332,6 +374,7 @@ function createSpool(cfg: SpoolConfig, deps: SpoolDeps, segs: Segment[], lastLsn
         if (!dsync) await sync(fh); // O_DSYNC segments are durable when the write returns
         // time to durability: the O_DSYNC write, or the write plus the sync
         const s = Number(process.hrtime.bigint() - t0) / 1e9;
+        if (writeChannel.hasSubscribers) writeChannel.publish({ seconds: s, records: group.length, bytes: total, writesInFlight } satisfies SpoolWriteMessage);
         counters.inc('palisade_relay_spool_fsync_seconds_total', {}, s);
         counters.inc('palisade_relay_spool_fsyncs_total');
         if (s > counters.get('palisade_relay_spool_fsync_max_seconds')) counters.set('palisade_relay_spool_fsync_max_seconds', {}, s);
@@ -345,9 +388,12 @@ function createSpool(cfg: SpoolConfig, deps: SpoolDeps, segs: Segment[], lastLsn
     } catch (err) {
       reserved -= groupBytes;
       counters.inc('palisade_relay_spool_write_errors_total');
-      log.error({ err, segment: cur?.name }, 'spool write failed; batches not acked');
-      if (cur?.fh) await cur.fh.close().catch(() => undefined);
-      if (cur) cur.fh = undefined; // the next group starts a new segment
+      log.error({ err, segment: seg.name }, 'spool write failed; batches not acked');
+      seg.broken = true; // the next group starts a new segment
+      if (seg.size === 0) { // never created: nothing to keep or delete
+        const i = segs.indexOf(seg);
+        if (i >= 0) segs.splice(i, 1);
+      }
       markedLsn = -1n;
       for (const p of group) inflight.delete(p.lsn);
       const message = `spool write failed: ${(err as Error).message}`;
@@ -357,20 +403,41 @@ function createSpool(cfg: SpoolConfig, deps: SpoolDeps, segs: Segment[], lastLsn
     }
   }
 
-  async function drain(): Promise<void> {
-    let written = writeGroup(queue);
+  /** Issues the queued appends as one group write (LSN order is file order: positions are taken now). */
+  function issue(): void {
+    const group = queue;
     queue = [];
-    for (;;) {
-      const settle = await written;
-      const next = queue.length > 0 ? queue : undefined;
-      if (next !== undefined) {
-        queue = [];
-        written = writeGroup(next); // issued before this group's appends are settled
-      }
-      settle();
-      if (next === undefined) break;
+    const mark = markBuf();
+    const bufs = mark ? [mark] : [];
+    let total = mark?.length ?? 0;
+    for (const p of group) {
+      bufs.push(...p.bufs);
+      total += p.bytes;
     }
-    writing = undefined;
+    const groupBytes = total - (mark?.length ?? 0);
+    let seg = cur;
+    if (!seg || seg.broken || (seg.end > SEGMENT_HEADER_BYTES && seg.end + total > cfg.segmentBytes)) seg = roll((group[0] as Pending).lsn);
+    const position = seg.end;
+    seg.end += total;
+    seg.writes++;
+    writesInFlight++;
+    const written = writeGroup(seg, position, group, bufs, total, groupBytes);
+    const before = settledChain;
+    const w = seg;
+    settledChain = written.then(async (settle) => {
+      w.writes--;
+      writesInFlight--;
+      if (w.broken && cur === w) cur = undefined;
+      retire(w);
+      if (queue.length > 0) issue(); // the next group's write goes out before these appends settle
+      await before;
+      settle();
+    });
+  }
+
+  function flush(): void {
+    flushQueued = false;
+    if (queue.length > 0 && writesInFlight < MAX_WRITES) issue();
   }
 
   return {
@@ -396,7 +463,10 @@ function createSpool(cfg: SpoolConfig, deps: SpoolDeps, segs: Segment[], lastLsn
       inflight.add(lsn);
       return new Promise<AppendResult>((resolve) => {
         queue.push({ lsn, bufs: [head, b.raw], bytes: need, resolve });
-        writing ??= drain();
+        if (!flushQueued) { // this turn's appends go out together
+          flushQueued = true;
+          setImmediate(flush);
+        }
       });
     },
     published(lsn, head) {
@@ -424,8 +494,14 @@ function createSpool(cfg: SpoolConfig, deps: SpoolDeps, segs: Segment[], lastLsn
     async close() {
       if (closed) return;
       closed = true;
-      while (writing) await writing;
-      if (cur?.fh) await cur.fh.close().catch(() => undefined);
+      for (let i = 0; i < 1_000_000 && (writesInFlight > 0 || queue.length > 0); i++) {
+        await settledChain;
+        if (writesInFlight === 0 && queue.length > 0) await new Promise((r) => setImmediate(r));
+      }
+      const ready = cur?.ready;
+      if (cur) cur.ready = undefined;
+      cur = undefined;
+      await ready?.then((fh) => fh.close()).catch(() => undefined);
       await unlink(join(dir, LOCK)).catch(() => undefined);
     },
   };

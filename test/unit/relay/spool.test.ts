@@ -97,6 +97,65 @@ test('no append resolves before its fdatasync returned; appends during a sync sh
   }
 });
 
+test('group writes overlap, but a group whose sync returns first still waits for the groups before it', async () => {
+  const dir = tmp();
+  const gates: Array<() => void> = [];
+  const sync = (fh: FileHandle): Promise<void> => new Promise<void>((resolve) => gates.push(() => fh.datasync().then(resolve, resolve)));
+  const { spool } = await open(dir, {}, { sync });
+  const waitGates = async (n: number): Promise<void> => {
+    for (let i = 0; i < 400 && gates.length < n; i++) await new Promise((r) => setTimeout(r, 5));
+    assert.ok(gates.length >= n, `${n} syncs waiting (${gates.length})`);
+  };
+  try {
+    const order: string[] = [];
+    const track = (name: string, p: Promise<AppendResult>): Promise<AppendResult> => p.then((r) => { order.push(name); return r; });
+    const first = track('a1', spool.append(batch(1)));
+    await waitGates(1);
+    gates.shift()?.(); // the segment header
+    await waitGates(1); // a1's record sync, held
+    const second = track('a2', spool.append(batch(2)));
+    await waitGates(2); // a2's group was written without waiting for a1's sync
+    gates.splice(1, 1)[0]?.(); // a2's sync returns first
+    await new Promise((r) => setTimeout(r, 30));
+    assert.deepEqual(order, [], 'a2 is durable but waits for a1');
+    gates.shift()?.();
+    await Promise.all([first, second]);
+    assert.deepEqual(order, ['a1', 'a2']);
+  } finally {
+    while (gates.length > 0) gates.shift()?.();
+    await spool.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a failed write fails only its group, is counted, and the next group starts a new segment', async () => {
+  const dir = tmp();
+  let calls = 0;
+  const sync = async (fh: FileHandle): Promise<void> => {
+    calls++;
+    if (calls === 3) throw new Error('injected EIO');
+    await fh.datasync();
+  };
+  const { spool, counters } = await open(dir, {}, { sync });
+  try {
+    assert.equal((await spool.append(batch(1))).ok, true); // syncs 1 (header) and 2
+    const failed = await spool.append(batch(2)); // sync 3 fails
+    assert.deepEqual(failed.ok ? 'ok' : [failed.reason, /injected EIO/.test(failed.message)], ['io', true]);
+    assert.equal(counters.get('palisade_relay_spool_write_errors_total'), 1);
+    const r3 = await spool.append(batch(3));
+    assert.equal(r3.ok && r3.lsn, 3n);
+    assert.equal(segFiles(dir).length, 2, 'the group after the failure went to a new segment');
+    await spool.close();
+    const again = await open(dir);
+    // a2's bytes reached the file before its sync failed: recovery keeps them (never acked, so
+    // the sender resends it and dedup takes the resend as a duplicate; nothing is lost)
+    assert.deepEqual(again.recovery.recovery.records.map((r) => r.firstSeq), [1n, 2n, 3n]);
+    await again.spool.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('a torn tail is truncated and counted; a flipped byte in the middle skips only that record', async () => {
   const dir = tmp();
   try {
@@ -149,6 +208,30 @@ test('a corrupted length field is resynchronised past, not taken for a torn tail
     assert.deepEqual(b.recovery.recovery.records.map((x) => Number(x.firstSeq)), [1, 3, 4, 5]);
     assert.equal(b.recovery.recovery.corrupt, 1);
     assert.equal(b.recovery.recovery.torn, 0);
+    await b.spool.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('an all-zero gap (a group write a crash cut off while a later one landed) is skipped as unwritten, not corrupt', async () => {
+  const dir = tmp();
+  try {
+    const a = await open(dir);
+    await Promise.all([1, 2, 3].map((i) => a.spool.append(batch(i))));
+    await a.spool.close();
+    const [name] = segFiles(dir);
+    const file = join(dir, name as string);
+    const bytes = readFileSync(file);
+    const first = SEGMENT_HEADER_BYTES + 8 + bytes.readUInt32LE(SEGMENT_HEADER_BYTES); // record 1's end
+    const secondEnd = first + 8 + bytes.readUInt32LE(first);
+    bytes.fill(0, first, secondEnd);
+    writeFileSync(file, bytes);
+    const b = await open(dir);
+    assert.deepEqual(b.recovery.recovery.records.map((r) => r.firstSeq), [1n, 3n]);
+    assert.equal(b.counters.get('palisade_relay_spool_corrupt_records_total', { kind: 'unwritten' }), 1);
+    assert.equal(b.counters.get('palisade_relay_spool_corrupt_records_total', { kind: 'corrupt' }), 0);
+    assert.equal(b.recovery.recovery.corrupt, 0);
     await b.spool.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });
