@@ -225,8 +225,8 @@ function relayFigures(st: RelayStats, dt: number): Record<string, number> {
   return {
     eventLoopDelayP50ms: late('eldP50ms'), eventLoopDelayP99ms: late('eldP99ms'), eventLoopDelayMaxms: late('eldMaxms'),
     gcPauseMsPerSec: (st['gcMs'] as number) / dt, gcPauseMaxms: st['gcMaxMs'] as number, gcMajorCount: st['gcMajor'] as number, heapUsedMiBAtEnd: st['heapUsedMiB'] as number,
-    // with the spool: its group writes in the window, each timed from issue to durable (O_DSYNC pwritev)
-    ...((st['spoolWrites'] ?? 0) > 0 ? { spoolWritesPerSec: (st['spoolWrites'] as number) / dt, spoolWriteP50ms: st['spoolWriteP50ms'] as number, spoolWriteP99ms: st['spoolWriteP99ms'] as number, spoolWriteMaxms: st['spoolWriteMaxms'] as number } : {}),
+    // with the spool: its fdatasyncs in the window (each covers the groups written before it; acks wait for them)
+    ...((st['spoolSyncs'] ?? 0) > 0 ? { spoolSyncsPerSec: (st['spoolSyncs'] as number) / dt, spoolSyncP50ms: st['spoolSyncP50ms'] as number, spoolSyncP99ms: st['spoolSyncP99ms'] as number, spoolSyncMaxms: st['spoolSyncMaxms'] as number } : {}),
   };
 }
 

@@ -65,7 +65,8 @@ export type IngestDeps = {
 
 /** What ingest needs of relay/spool (relay.ts adds the hub's head to published()). */
 export interface IngestSpool {
-  append(b: SpoolBatch): Promise<{ ok: true; lsn: bigint } | { ok: false; reason: 'full' | 'closed' | 'io'; message: string }>;
+  /** ok: the record is written (survives a relay crash: the events may be handed off); `durable`: synced (the batch may be acked). */
+  append(b: SpoolBatch): Promise<{ ok: true; lsn: bigint; durable: Promise<{ ok: true } | { ok: false; reason: 'io'; message: string }> } | { ok: false; reason: 'full' | 'closed' | 'io'; message: string }>;
   /** The record's events were handed to the pipeline (or the hand-off failed). */
   published(lsn: bigint): void;
 }
@@ -212,6 +213,8 @@ export function createIngestServer(d: IngestDeps): IngestServer {
     inFlight = 0;
     /** The last batch started: the next one awaits it (hand-off and ack in stream order). */
     prev: Promise<void> = Promise.resolve();
+    /** Settles once the last batch started has been handed off (or will not be): the next one's hand-off awaits it. */
+    prevHanded: Promise<void> = Promise.resolve();
     private idle: (() => void) | undefined;
 
     /**
@@ -227,8 +230,12 @@ export function createIngestServer(d: IngestDeps): IngestServer {
         if (b === undefined) break;
         if (this.queue.length < MAX_QUEUED_BATCHES) this.call.resume();
         if (this.inFlight++ === 0) this.busy = new Promise((resolve) => { this.idle = resolve; });
-        const p = this.batch(b, this.prev);
+        let handedOff: () => void = () => undefined;
+        const handed = new Promise<void>((resolve) => { handedOff = resolve; });
+        const p = this.batch(b, this.prev, this.prevHanded, handedOff);
+        void p.finally(handedOff).catch(() => undefined);
         this.prev = p;
+        this.prevHanded = handed;
         p.then(() => this.settled(), (err: unknown) => {
           if (!this.ended) { // later batches await this one and fail too: counted once
             d.log.error({ err, peer: this.peer }, 'ingest stream failed');
@@ -258,7 +265,7 @@ export function createIngestServer(d: IngestDeps): IngestServer {
      * as when grpc-js cannot deserialise a request; the spool record (if written) is
      * skipped as undecodable on replay.
      */
-    decode(b: ScannedBatch, fresh: Uint8Array, hostName: string, clusterName: string, nowMs: number, now: bigint): RelayEvent[] | undefined {
+    decode(b: ScannedBatch, fresh: Uint8Array, hostName: string, clusterName: string, nowMs: number, now: bigint): RelayEvent[] | Error {
       let batch: Batch;
       let exactStrings: boolean;
       try {
@@ -266,8 +273,7 @@ export function createIngestServer(d: IngestDeps): IngestServer {
       } catch (e) {
         reject('malformed');
         d.log.warn({ err: e, node: b.nodeId }, 'ingest: a batch did not decode; not acked');
-        this.fail(Status.INTERNAL, `malformed batch: ${(e as Error).message}`);
-        return undefined;
+        return e as Error; // the caller fails the stream once the batches before it are answered
       }
       const fill = makeFiller(hostName, clusterName, nowMs);
       const events: RelayEvent[] = [];
@@ -291,7 +297,13 @@ export function createIngestServer(d: IngestDeps): IngestServer {
       this.cleanup();
     }
 
-    async batch(b: ScannedBatch, prev: Promise<void>): Promise<void> {
+    /**
+     * `prev`: the previous batch of the stream, finished (acks are in stream order);
+     * `prevHanded`: the previous batch handed off (hand-offs are in stream order);
+     * `handedOff()` is called once this batch is handed off: with the spool the next
+     * batch is handed off while this one waits for its sync.
+     */
+    async batch(b: ScannedBatch, prev: Promise<void>, prevHanded: Promise<void>, handedOff: () => void): Promise<void> {
       const h = this.hello as Hello;
       const ids = { nodeId: b.nodeId, bootId: b.bootId };
       const err = (code: IngestErrorCode, message: string, retryable: boolean, reason: string, pauseMs = 0): void => {
@@ -346,34 +358,50 @@ export function createIngestServer(d: IngestDeps): IngestServer {
       }
       d.counters.inc('palisade_relay_ingest_duplicate_events_total', {}, dups);
       let lsn: bigint | undefined;
+      let durable: Promise<{ ok: true } | { ok: false; reason: 'io'; message: string }> | undefined;
       const range = { nodeId: b.nodeId, bootId: b.bootId, first: b.firstSeq, last: b.lastSeq };
       this.pending.push(range);
       try {
         if (d.spool && (freshCount > 0 || lost > 0)) {
           const w = await d.spool.append({ nodeId: b.nodeId, bootId: b.bootId, firstSeq: b.firstSeq, lastSeq: b.lastSeq, receivedAtMs: nowMs, hostName: h.nodeName, clusterName, raw: b.raw });
-          await prev; // hand-off and ack in stream order
+          await prevHanded; // hand-off in stream order
           if (!w.ok) {
+            await prev; // answers in stream order
             if (w.reason === 'full') return err(IngestErrorCode.INGEST_ERROR_CODE_UNAVAILABLE, `${w.message}; resend later`, true, 'spool_full', SPOOL_FULL_PAUSE_MS);
             return err(IngestErrorCode.INGEST_ERROR_CODE_UNAVAILABLE, `relay cannot make the batch durable now (${w.message})`, true, 'spool_error');
           }
           lsn = w.lsn;
+          durable = w.durable;
         } else {
           await prev;
         }
+        if (this.ended) { // a batch before it failed the stream: not handed off, not acked (the sender resends it)
+          if (lsn !== undefined) d.spool?.published(lsn);
+          return;
+        }
         if (d.spool) for (let turn = handoffBudget.wait(); turn !== undefined; turn = handoffBudget.wait()) await turn; // see HANDOFF_BUDGET_MS
         const events = freshCount === 0 ? [] : this.decode(b, fresh, h.nodeName, clusterName, nowMs, now);
-        if (events === undefined) { // undecodable: counted, stream failed, never acked
+        if (events instanceof Error) { // undecodable: counted, stream failed, never acked
           if (lsn !== undefined) d.spool?.published(lsn); // its record no longer holds retention back
-          return;
+          await prev; // the batches before it are answered first
+          this.fail(Status.INTERNAL, `malformed batch: ${events.message}`);
+          return; // handedOff() (pump) once the stream has ended: later batches see it
         }
         try {
           const handing = d.pipeline.submit(events);
           if (handing !== undefined) await handing;
         } catch (e) {
           d.log.warn({ err: e, node: b.nodeId }, 'ingest hand-off failed; batch not acked');
+          await prev; // answers in stream order
           return err(IngestErrorCode.INGEST_ERROR_CODE_UNAVAILABLE, 'relay cannot make the batch durable now', true, 'handoff_failed');
         } finally {
           if (lsn !== undefined) d.spool?.published(lsn);
+          handedOff();
+        }
+        if (durable !== undefined) {
+          const synced = await durable; // acked only once the record is synced
+          await prev; // acks in stream order
+          if (!synced.ok) return err(IngestErrorCode.INGEST_ERROR_CODE_UNAVAILABLE, `relay cannot make the batch durable now (${synced.message})`, true, 'spool_error');
         }
       } finally {
         this.pending.splice(this.pending.indexOf(range), 1);

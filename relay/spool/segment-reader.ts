@@ -5,9 +5,10 @@
 // the next good record after it (CRC-32 makes a false match negligible):
 //   - one is found: the bytes in between are a corrupt record in the middle; they
 //     are skipped, counted and reported with file and offset, and reading goes on.
-//     When they are all zeros they are an unwritten gap instead ('unwritten'): group
-//     writes overlap (spool.ts MAX_WRITES), so a crash can leave a later group on disk
-//     and an earlier one not; neither was acked (acks are in LSN order);
+//     When they are all zeros they are an unwritten gap instead ('unwritten'): records
+//     are written to the page cache and synced later (spool.ts), and a power loss can
+//     leave later pages on disk and earlier ones not; neither was acked (acks wait
+//     for the sync, in LSN order);
 //   - none is found: the rest of the file is a torn tail (a write cut short by a
 //     crash); the caller truncates the file at that offset.
 // The whole file is read into memory once (segments are bounded by spool.segmentBytes).

@@ -32,7 +32,7 @@
 //   - A write error fails the appends of that group ({ reason: 'io' }, counted), and
 //     the next group starts a new segment; the partial record is a torn tail that
 //     recovery truncates.
-import { constants as fsConstants } from 'node:fs';
+import { constants as fsConstants, writevSync } from 'node:fs';
 import { open, readdir, readFile, rename, stat, truncate, unlink, writeFile, mkdir, type FileHandle } from 'node:fs/promises';
 import { channel } from 'node:diagnostics_channel';
 import { join } from 'node:path';
@@ -46,7 +46,14 @@ import {
 import { scanSegment } from './segment-reader.js';
 
 export type BatchInput = Omit<BatchRecord, 'type' | 'lsn'>;
-export type AppendResult = { ok: true; lsn: bigint } | { ok: false; reason: 'full' | 'closed' | 'io'; message: string };
+export type DurableResult = { ok: true } | { ok: false; reason: 'io'; message: string };
+/**
+ * ok: the record is written (in the page cache: it survives a relay crash; its events
+ * may be handed off); `durable` settles once it is synced (it survives a power loss;
+ * the batch may be acked). Without spool.fsync `durable` is settled at once.
+ */
+export type AppendResult = { ok: true; lsn: bigint; durable: Promise<DurableResult> } | { ok: false; reason: 'full' | 'closed' | 'io'; message: string };
+const DURABLE: DurableResult = { ok: true };
 
 export interface Spool {
   append(b: BatchInput): Promise<AppendResult>;
@@ -88,33 +95,30 @@ export type SpoolDeps = {
 
 type Segment = {
   readonly name: string; readonly firstLsn: bigint; size: number; pending: number; maxHub: number; lastWriteMs: number;
-  /** The open handle once the segment's header is durable (appended-to segments only; recovered ones have none). */
+  /** Settles to the open handle once the header is durable (appended-to segments only; recovered ones have none). */
   ready?: Promise<FileHandle>;
-  /** End of the bytes given to the writes issued so far: the next group's file position. */
+  /** The handle, once `ready` settled. */
+  fh?: FileHandle;
+  /** End of the bytes given to the groups issued so far: the next group's file position. */
   end: number;
-  /** Group writes issued to this segment and not finished. */
-  writes: number;
-  /** A write to it failed: the next group starts a new segment. */
+  /** Groups written to it and not yet synced. */
+  unsynced: number;
+  /** A write or sync to it failed: the next group starts a new segment. */
   broken: boolean;
 };
+type Written = { readonly seg: Segment; readonly records: number; readonly bytes: number; readonly settle: (r: DurableResult) => void };
 type Pending = { readonly lsn: bigint; readonly bufs: Buffer[]; readonly bytes: number; readonly resolve: (r: AppendResult) => void };
 
 /**
- * Every durable group write, published on the diagnostics channel SPOOL_WRITE_CHANNEL
- * (only when somebody subscribes: bench/relay reports the disk's share of the latency).
+ * Every sync of the spool (one fdatasync, covering the groups written before it), on
+ * the diagnostics channel SPOOL_SYNC_CHANNEL, only when somebody subscribes:
+ * bench/relay reports the disk's share of the ack latency.
  */
-export type SpoolWriteMessage = { readonly seconds: number; readonly records: number; readonly bytes: number; readonly writesInFlight: number };
-export const SPOOL_WRITE_CHANNEL = 'palisade:relay:spool-write';
-const writeChannel = channel(SPOOL_WRITE_CHANNEL);
+export type SpoolSyncMessage = { readonly seconds: number; readonly records: number; readonly bytes: number; readonly ok: boolean };
+export const SPOOL_SYNC_CHANNEL = 'palisade:relay:spool-sync';
+const syncChannel = channel(SPOOL_SYNC_CHANNEL);
 
 const LOCK = 'LOCK';
-/**
- * Group writes in flight at once. A group is issued as soon as the previous turn's
- * appends are queued, without waiting for the write before it to finish; appends still
- * resolve in LSN order. With one write at a time, a batch waited for the write in
- * progress, then for its own, each seen only at a turn of a busy event loop.
- */
-const MAX_WRITES = 3;
 const EMPTY = Buffer.alloc(0);
 
 async function lockDir(dir: string): Promise<string | undefined> {
@@ -219,7 +223,7 @@ export async function openSpool(cfg: SpoolConfig, deps: SpoolDeps): Promise<{ ok
       const firstLsn = parseSegmentName(name) as bigint;
       // a segment created just before a crash may hold no record: its name's LSN is taken
       if (n === 0 && firstLsn > lastLsn) lastLsn = firstLsn;
-      segs.push({ name, firstLsn, size, pending: n, maxHub: 0, lastWriteMs: st.mtimeMs, end: size, writes: 0, broken: false });
+      segs.push({ name, firstLsn, size, pending: n, maxHub: 0, lastWriteMs: st.mtimeMs, end: size, unsynced: 0, broken: false });
     }
     if (cfg.fsync && torn > 0) await syncDir(dir);
   } catch (err) {
@@ -236,18 +240,18 @@ function createSpool(cfg: SpoolConfig, deps: SpoolDeps, segs: Segment[], lastLsn
   const { counters, log } = deps;
   const dir = cfg.dir;
   const sync = deps.sync ?? ((fh: FileHandle): Promise<void> => fh.datasync());
-  // O_DSYNC unless a test injects its own sync (which must then see every write)
-  const dsync = cfg.fsync && deps.sync === undefined;
   const hubOldest = deps.hubOldest ?? ((): number => Infinity);
   let nextLsn = lastLsn + 1n;
   let bytes = segs.reduce((s, g) => s + g.size, 0);
   let reserved = 0; // bytes of queued appends not written yet
   let cur: Segment | undefined; // the segment being appended to (always a new one after open)
   let queue: Pending[] = [];
-  let writesInFlight = 0;
   let flushQueued = false;
-  /** Settles after every group issued so far has settled: groups settle in issue (LSN) order. */
-  let settledChain: Promise<void> = Promise.resolve();
+  /** Groups written (visible) and waiting for their sync, in LSN order. */
+  let unsynced: Written[] = [];
+  let syncing: Promise<void> | undefined;
+  /** Settles once every group issued so far is written (or failed). */
+  let writtenChain: Promise<void> = Promise.resolve();
   let closed = false;
   const inflight = new Set<bigint>(); // appended, not yet published (for marks)
   let hubHead = 0;
@@ -268,7 +272,7 @@ function createSpool(cfg: SpoolConfig, deps: SpoolDeps, segs: Segment[], lastLsn
     return undefined;
   };
 
-  const deletable = (s: Segment, oldest: number): boolean => s !== cur && s.writes === 0 && s.pending === 0 && s.maxHub < oldest;
+  const deletable = (s: Segment, oldest: number): boolean => s !== cur && s.unsynced === 0 && s.pending === 0 && s.maxHub < oldest;
 
   async function remove(s: Segment, reason: string): Promise<void> {
     await unlink(join(dir, s.name));
@@ -289,38 +293,40 @@ function createSpool(cfg: SpoolConfig, deps: SpoolDeps, segs: Segment[], lastLsn
     }
   }
 
-  /** Closes a segment's handle once it is no longer appended to and its writes finished. */
+  /** Closes a segment's handle once it is no longer appended to and its writes are synced. */
   function retire(s: Segment): void {
-    if (s === cur || s.writes > 0 || s.ready === undefined) return;
+    if (s === cur || s.unsynced > 0 || s.ready === undefined) return;
     const ready = s.ready;
     s.ready = undefined;
+    s.fh = undefined;
     void ready.then((fh) => fh.close()).catch(() => undefined);
   }
 
   /** Starts a new current segment; its file is created (header durable) before its first write. */
   function roll(firstLsn: bigint): Segment {
     const name = segmentName(firstLsn);
-    const s: Segment = { name, firstLsn, size: 0, pending: 0, maxHub: 0, lastWriteMs: now(), end: SEGMENT_HEADER_BYTES, writes: 0, broken: false };
+    const s: Segment = { name, firstLsn, size: 0, pending: 0, maxHub: 0, lastWriteMs: now(), end: SEGMENT_HEADER_BYTES, unsynced: 0, broken: false };
     s.ready = (async (): Promise<FileHandle> => {
-      const { O_WRONLY, O_CREAT, O_EXCL, O_DSYNC } = fsConstants;
-      const fh = await open(join(dir, name), O_WRONLY | O_CREAT | O_EXCL | (dsync ? O_DSYNC : 0));
+      const { O_WRONLY, O_CREAT, O_EXCL } = fsConstants;
+      const fh = await open(join(dir, name), O_WRONLY | O_CREAT | O_EXCL);
       try {
         const header = segmentHeader();
         await fh.write(header, 0, header.length, 0);
         if (cfg.fsync) {
-          if (!dsync) await sync(fh);
+          await sync(fh);
           await syncDir(dir);
         }
         s.size += header.length;
         bytes += header.length;
         gauges();
+        s.fh = fh;
         return fh;
       } catch (err) {
         await fh.close().catch(() => undefined);
         throw err;
       }
     })();
-    s.ready.catch(() => undefined); // its writes see the error
+    s.ready.catch(() => undefined); // its groups see the error
     segs.push(s);
     const old = cur;
     cur = s;
@@ -328,13 +334,14 @@ function createSpool(cfg: SpoolConfig, deps: SpoolDeps, segs: Segment[], lastLsn
     return s;
   }
 
-  async function writeAll(fh: FileHandle, bufs: Buffer[], position: number): Promise<void> {
+  /** writev until every byte is written (the page cache takes it: no disk wait here). */
+  function writeAllSync(fd: number, bufs: Buffer[], position: number): void {
     let pos = position;
     let rest = bufs;
     for (let i = 0; i < 1000 && rest.length > 0; i++) {
-      const { bytesWritten } = await fh.writev(rest, pos);
-      pos += bytesWritten;
-      let n = bytesWritten;
+      const n0 = writevSync(fd, rest, pos);
+      pos += n0;
+      let n = n0;
       const left: Buffer[] = [];
       for (const b of rest) {
         if (n >= b.length) { n -= b.length; continue; }
@@ -356,54 +363,107 @@ function createSpool(cfg: SpoolConfig, deps: SpoolDeps, segs: Segment[], lastLsn
     return encodeMark({ lsn: upTo, hubHead, epoch: deps.hubEpoch });
   }
 
-  /**
-   * Writes one group at `position` of `seg`; resolves (never rejects) to the function
-   * that settles its appends.
-   */
-  async function writeGroup(seg: Segment, position: number, group: Pending[], bufs: Buffer[], total: number, groupBytes: number): Promise<() => void> {
-    try {
-      const fh = await (seg.ready as Promise<FileHandle>);
-      const t0 = process.hrtime.bigint();
-      await writeAll(fh, bufs, position);
-      seg.size += total;
-      seg.pending += group.length;
-      seg.lastWriteMs = now();
-      bytes += total;
-      reserved -= groupBytes;
-      if (cfg.fsync) {
-        if (!dsync) await sync(fh); // O_DSYNC segments are durable when the write returns
-        // time to durability: the O_DSYNC write, or the write plus the sync
-        const s = Number(process.hrtime.bigint() - t0) / 1e9;
-        if (writeChannel.hasSubscribers) writeChannel.publish({ seconds: s, records: group.length, bytes: total, writesInFlight } satisfies SpoolWriteMessage);
-        counters.inc('palisade_relay_spool_fsync_seconds_total', {}, s);
-        counters.inc('palisade_relay_spool_fsyncs_total');
-        if (s > counters.get('palisade_relay_spool_fsync_max_seconds')) counters.set('palisade_relay_spool_fsync_max_seconds', {}, s);
-      }
-      counters.inc('palisade_relay_spool_records_total', {}, group.length);
-      counters.inc('palisade_relay_spool_written_bytes_total', {}, total);
-      gauges();
-      return () => {
-        for (const p of group) p.resolve({ ok: true, lsn: p.lsn });
-      };
-    } catch (err) {
-      reserved -= groupBytes;
-      counters.inc('palisade_relay_spool_write_errors_total');
-      log.error({ err, segment: seg.name }, 'spool write failed; batches not acked');
-      seg.broken = true; // the next group starts a new segment
-      if (seg.size === 0) { // never created: nothing to keep or delete
-        const i = segs.indexOf(seg);
-        if (i >= 0) segs.splice(i, 1);
-      }
-      markedLsn = -1n;
-      for (const p of group) inflight.delete(p.lsn);
-      const message = `spool write failed: ${(err as Error).message}`;
-      return () => {
-        for (const p of group) p.resolve({ ok: false, reason: 'io', message });
-      };
-    }
+  function failGroup(seg: Segment, group: readonly Pending[], groupBytes: number, err: unknown): void {
+    reserved -= groupBytes;
+    counters.inc('palisade_relay_spool_write_errors_total');
+    log.error({ err, segment: seg.name }, 'spool write failed; batches not acked');
+    breakSegment(seg);
+    for (const p of group) inflight.delete(p.lsn);
+    const message = `spool write failed: ${(err as Error).message}`;
+    for (const p of group) p.resolve({ ok: false, reason: 'io', message });
   }
 
-  /** Issues the queued appends as one group write (LSN order is file order: positions are taken now). */
+  /** A write or sync to `seg` failed: what the page cache holds of it is not trusted; the next group starts a new segment. */
+  function breakSegment(seg: Segment): void {
+    seg.broken = true;
+    markedLsn = -1n;
+    if (seg.size === 0) { // never created: nothing to keep or delete
+      const i = segs.indexOf(seg);
+      if (i >= 0) segs.splice(i, 1);
+    }
+    if (cur === seg) cur = undefined;
+    retire(seg);
+  }
+
+  /**
+   * Writes one group into the page cache on the loop thread (a buffered pwritev of a
+   * turn's records: microseconds, no disk wait) and resolves its appends: their
+   * records now survive a relay crash, so their events may be handed off. Their
+   * `durable` promises settle when the sync loop has synced the group.
+   */
+  function writeGroup(seg: Segment, position: number, group: Pending[], bufs: Buffer[], total: number, groupBytes: number): void {
+    const fh = seg.fh;
+    if (seg.broken || fh === undefined) return failGroup(seg, group, groupBytes, new Error(`segment ${seg.name} is not writable`));
+    try {
+      writeAllSync(fh.fd, bufs, position);
+    } catch (err) {
+      return failGroup(seg, group, groupBytes, err);
+    }
+    seg.size += total;
+    seg.pending += group.length;
+    seg.lastWriteMs = now();
+    bytes += total;
+    reserved -= groupBytes;
+    counters.inc('palisade_relay_spool_records_total', {}, group.length);
+    counters.inc('palisade_relay_spool_written_bytes_total', {}, total);
+    gauges();
+    let settle: (r: DurableResult) => void = () => undefined;
+    const durable = cfg.fsync ? new Promise<DurableResult>((resolve) => { settle = resolve; }) : Promise.resolve(DURABLE);
+    if (cfg.fsync) {
+      seg.unsynced++;
+      unsynced.push({ seg, records: group.length, bytes: total, settle });
+      syncing ??= syncLoop();
+    }
+    for (const p of group) p.resolve({ ok: true, lsn: p.lsn, durable });
+  }
+
+  /**
+   * Group commit of durability: one fdatasync covers every group written before it
+   * started (per segment; a roll makes two), then their acks may go out, in LSN order.
+   * Groups written while a sync runs wait for the next one.
+   */
+  async function syncLoop(): Promise<void> {
+    for (let round = 0; unsynced.length > 0; round++) {
+      const batch = unsynced;
+      unsynced = [];
+      const bySeg = new Map<Segment, Written[]>();
+      for (const w of batch) {
+        const l = bySeg.get(w.seg);
+        if (l) l.push(w);
+        else bySeg.set(w.seg, [w]);
+      }
+      for (const [seg, ws] of bySeg) {
+        const t0 = process.hrtime.bigint();
+        let failure: Error | undefined;
+        try {
+          if (seg.broken || seg.fh === undefined) throw new Error(`segment ${seg.name} failed earlier`);
+          await sync(seg.fh);
+        } catch (err) {
+          failure = err as Error;
+        }
+        const sec = Number(process.hrtime.bigint() - t0) / 1e9;
+        counters.inc('palisade_relay_spool_fsync_seconds_total', {}, sec);
+        counters.inc('palisade_relay_spool_fsyncs_total');
+        if (sec > counters.get('palisade_relay_spool_fsync_max_seconds')) counters.set('palisade_relay_spool_fsync_max_seconds', {}, sec);
+        const records = ws.reduce((n, w) => n + w.records, 0);
+        if (syncChannel.hasSubscribers) syncChannel.publish({ seconds: sec, records, bytes: ws.reduce((n, w) => n + w.bytes, 0), ok: failure === undefined } satisfies SpoolSyncMessage);
+        if (failure) {
+          counters.inc('palisade_relay_spool_write_errors_total');
+          log.error({ err: failure, segment: seg.name }, 'spool sync failed; its batches are not acked (the senders resend them)');
+          breakSegment(seg);
+        }
+        const r: DurableResult = failure ? { ok: false, reason: 'io', message: `spool sync failed: ${failure.message}` } : DURABLE;
+        for (const w of ws) {
+          seg.unsynced--;
+          w.settle(r);
+        }
+        retire(seg);
+      }
+    }
+    syncing = undefined;
+  }
+
+  /** Issues the queued appends as one group (LSN order is file order: positions are taken now). */
   function issue(): void {
     const group = queue;
     queue = [];
@@ -419,25 +479,21 @@ function createSpool(cfg: SpoolConfig, deps: SpoolDeps, segs: Segment[], lastLsn
     if (!seg || seg.broken || (seg.end > SEGMENT_HEADER_BYTES && seg.end + total > cfg.segmentBytes)) seg = roll((group[0] as Pending).lsn);
     const position = seg.end;
     seg.end += total;
-    seg.writes++;
-    writesInFlight++;
-    const written = writeGroup(seg, position, group, bufs, total, groupBytes);
-    const before = settledChain;
-    const w = seg;
-    settledChain = written.then(async (settle) => {
-      w.writes--;
-      writesInFlight--;
-      if (w.broken && cur === w) cur = undefined;
-      retire(w);
-      if (queue.length > 0) issue(); // the next group's write goes out before these appends settle
-      await before;
-      settle();
-    });
+    const s = seg;
+    if (s.fh !== undefined) {
+      writeGroup(s, position, group, bufs, total, groupBytes);
+      return;
+    }
+    // the segment is still being created: write once it is (groups keep their order)
+    writtenChain = writtenChain.then(() => (s.ready as Promise<FileHandle>).then(
+      () => writeGroup(s, position, group, bufs, total, groupBytes),
+      (err: unknown) => failGroup(s, group, groupBytes, err),
+    ));
   }
 
   function flush(): void {
     flushQueued = false;
-    if (queue.length > 0 && writesInFlight < MAX_WRITES) issue();
+    if (queue.length > 0) issue();
   }
 
   return {
@@ -463,7 +519,7 @@ function createSpool(cfg: SpoolConfig, deps: SpoolDeps, segs: Segment[], lastLsn
       inflight.add(lsn);
       return new Promise<AppendResult>((resolve) => {
         queue.push({ lsn, bufs: [head, b.raw], bytes: need, resolve });
-        if (!flushQueued) { // this turn's appends go out together
+        if (!flushQueued) { // this turn's appends are written together, in the check phase
           flushQueued = true;
           setImmediate(flush);
         }
@@ -494,12 +550,11 @@ function createSpool(cfg: SpoolConfig, deps: SpoolDeps, segs: Segment[], lastLsn
     async close() {
       if (closed) return;
       closed = true;
-      for (let i = 0; i < 1_000_000 && (writesInFlight > 0 || queue.length > 0); i++) {
-        await settledChain;
-        if (writesInFlight === 0 && queue.length > 0) await new Promise((r) => setImmediate(r));
-      }
+      for (let i = 0; i < 1_000_000 && (queue.length > 0 || flushQueued); i++) await new Promise((r) => setImmediate(r));
+      await writtenChain;
+      for (let i = 0; i < 1_000_000 && syncing; i++) await syncing;
       const ready = cur?.ready;
-      if (cur) cur.ready = undefined;
+      if (cur) { cur.ready = undefined; cur.fh = undefined; }
       cur = undefined;
       await ready?.then((fh) => fh.close()).catch(() => undefined);
       await unlink(join(dir, LOCK)).catch(() => undefined);

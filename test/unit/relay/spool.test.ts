@@ -12,6 +12,7 @@ import { createCounters, type Counters } from '../../../relay/metrics/counters.j
 import { defaultSpoolConfig, type SpoolConfig } from '../../../relay/spool/config.js';
 import { openSpool, type AppendResult, type BatchInput, type Spool, type SpoolDeps } from '../../../relay/spool/spool.js';
 import { SEGMENT_HEADER_BYTES } from '../../../relay/spool/format.js';
+import { scanSegment } from '../../../relay/spool/segment-reader.js';
 
 const log = pino({ level: 'silent' });
 const tmp = (): string => mkdtempSync(join(process.env['PALISADE_TEST_TMP'] ?? tmpdir(), 'spool-unit-'));
@@ -56,7 +57,7 @@ test('appended batches are recovered in order with their fields and bytes; one p
   }
 });
 
-test('no append resolves before its fdatasync returned; appends during a sync share the next one', async () => {
+test('an append resolves once its record is written, before the sync; durable only after its fdatasync; groups written during a sync share the next one', async () => {
   const dir = tmp();
   const gates: Array<() => void> = [];
   let syncs = 0;
@@ -74,22 +75,28 @@ test('no append resolves before its fdatasync returned; appends during a sync sh
       order.push('sync-returned');
       g();
     };
-    const track = (name: string, p: Promise<AppendResult>): Promise<AppendResult> => p.then((r) => { order.push(name); return r; });
-    const first = track('a1', spool.append(batch(1)));
+    const durable = (name: string, r: AppendResult): Promise<void> => {
+      assert.ok(r.ok, `${name} written`);
+      return r.durable.then((d) => { assert.ok(d.ok); order.push(name); });
+    };
+    const a1 = spool.append(batch(1));
     await release(); // the new segment's header sync
-    // a1 is written, its sync blocks; a2..a4 queue behind it
+    const r1 = await a1; // written: resolves while its sync is held
     for (let i = 0; i < 200 && syncs < 2; i++) await new Promise((r) => setTimeout(r, 5));
-    const rest = [2, 3, 4].map((i) => track(`a${i}`, spool.append(batch(i))));
+    assert.equal(syncs, 2, "a1's sync started");
+    const d1 = durable('a1', r1);
+    // a2..a4 are written while a1's sync is held, and wait for the next sync
+    const rest = await Promise.all([2, 3, 4].map((i) => spool.append(batch(i))));
+    const dRest = rest.map((r, i) => durable(`a${i + 2}`, r));
     await new Promise((r) => setTimeout(r, 20));
-    assert.deepEqual(order, ['sync-returned'], 'nothing acked while the record sync is pending');
+    assert.deepEqual(order, ['sync-returned'], 'nothing durable while the record sync is pending');
     await release();
-    await first;
+    await d1;
     assert.deepEqual(order, ['sync-returned', 'sync-returned', 'a1']);
     await release();
-    const rs = await Promise.all(rest);
-    assert.ok(rs.every((r) => r.ok));
+    await Promise.all(dRest);
     assert.deepEqual(order, ['sync-returned', 'sync-returned', 'a1', 'sync-returned', 'a2', 'a3', 'a4']);
-    assert.equal(syncs, 3, 'a2..a4: one group write, one fdatasync');
+    assert.equal(syncs, 3, 'a2..a4: one fdatasync');
   } finally {
     while (gates.length > 0) gates.shift()?.();
     await spool.close();
@@ -97,30 +104,27 @@ test('no append resolves before its fdatasync returned; appends during a sync sh
   }
 });
 
-test('group writes overlap, but a group whose sync returns first still waits for the groups before it', async () => {
+test('a written record is in the segment file before its sync returns (it survives a relay crash)', async () => {
   const dir = tmp();
   const gates: Array<() => void> = [];
-  const sync = (fh: FileHandle): Promise<void> => new Promise<void>((resolve) => gates.push(() => fh.datasync().then(resolve, resolve)));
-  const { spool } = await open(dir, {}, { sync });
-  const waitGates = async (n: number): Promise<void> => {
-    for (let i = 0; i < 400 && gates.length < n; i++) await new Promise((r) => setTimeout(r, 5));
-    assert.ok(gates.length >= n, `${n} syncs waiting (${gates.length})`);
+  let syncs = 0;
+  const sync = (fh: FileHandle): Promise<void> => {
+    syncs++;
+    if (syncs === 1) return fh.datasync(); // the segment header
+    return new Promise<void>((resolve) => gates.push(() => fh.datasync().then(resolve, resolve)));
   };
+  const { spool } = await open(dir, {}, { sync });
   try {
-    const order: string[] = [];
-    const track = (name: string, p: Promise<AppendResult>): Promise<AppendResult> => p.then((r) => { order.push(name); return r; });
-    const first = track('a1', spool.append(batch(1)));
-    await waitGates(1);
-    gates.shift()?.(); // the segment header
-    await waitGates(1); // a1's record sync, held
-    const second = track('a2', spool.append(batch(2)));
-    await waitGates(2); // a2's group was written without waiting for a1's sync
-    gates.splice(1, 1)[0]?.(); // a2's sync returns first
-    await new Promise((r) => setTimeout(r, 30));
-    assert.deepEqual(order, [], 'a2 is durable but waits for a1');
+    const r = await spool.append(batch(7, 300));
+    assert.ok(r.ok);
+    let settled = false;
+    void r.durable.then(() => { settled = true; });
+    await new Promise((res) => setTimeout(res, 20));
+    assert.equal(settled, false, 'not durable yet');
+    const scan = await scanSegment(join(dir, segFiles(dir)[0] as string), 0n);
+    assert.deepEqual(scan.records.map((x) => x.type === 1 && [x.firstSeq, x.raw.length]), [[7n, 300]], 'another process reads the record now');
     gates.shift()?.();
-    await Promise.all([first, second]);
-    assert.deepEqual(order, ['a1', 'a2']);
+    assert.deepEqual(await r.durable, { ok: true });
   } finally {
     while (gates.length > 0) gates.shift()?.();
     await spool.close();
@@ -128,7 +132,7 @@ test('group writes overlap, but a group whose sync returns first still waits for
   }
 });
 
-test('a failed write fails only its group, is counted, and the next group starts a new segment', async () => {
+test('a failed sync fails the acks of its groups only, is counted, and the next group starts a new segment', async () => {
   const dir = tmp();
   let calls = 0;
   const sync = async (fh: FileHandle): Promise<void> => {
@@ -138,12 +142,18 @@ test('a failed write fails only its group, is counted, and the next group starts
   };
   const { spool, counters } = await open(dir, {}, { sync });
   try {
-    assert.equal((await spool.append(batch(1))).ok, true); // syncs 1 (header) and 2
-    const failed = await spool.append(batch(2)); // sync 3 fails
-    assert.deepEqual(failed.ok ? 'ok' : [failed.reason, /injected EIO/.test(failed.message)], ['io', true]);
+    const r1 = await spool.append(batch(1)); // syncs 1 (header) and 2
+    assert.ok(r1.ok);
+    assert.deepEqual(await r1.durable, { ok: true });
+    const r2 = await spool.append(batch(2)); // written; its sync (3) fails
+    assert.ok(r2.ok);
+    const d2 = await r2.durable;
+    assert.deepEqual(d2.ok ? 'ok' : [d2.reason, /injected EIO/.test(d2.message)], ['io', true]);
     assert.equal(counters.get('palisade_relay_spool_write_errors_total'), 1);
     const r3 = await spool.append(batch(3));
-    assert.equal(r3.ok && r3.lsn, 3n);
+    assert.ok(r3.ok);
+    assert.equal(r3.lsn, 3n);
+    assert.deepEqual(await r3.durable, { ok: true });
     assert.equal(segFiles(dir).length, 2, 'the group after the failure went to a new segment');
     await spool.close();
     const again = await open(dir);
@@ -214,7 +224,7 @@ test('a corrupted length field is resynchronised past, not taken for a torn tail
   }
 });
 
-test('an all-zero gap (a group write a crash cut off while a later one landed) is skipped as unwritten, not corrupt', async () => {
+test('an all-zero gap (written pages a power loss lost while later ones had reached the disk) is skipped as unwritten, not corrupt', async () => {
   const dir = tmp();
   try {
     const a = await open(dir);
