@@ -186,7 +186,9 @@ const cluster = await startCluster();
 type RelayStats = Record<string, number>;
 async function startRelay(extra: readonly string[] = []): Promise<{ pid: number; ingest: number; logs: number; stats: () => Promise<RelayStats>; stop: () => Promise<void> }> {
   // a reference run may set the spool itself (--spool on: the reference is the relay without it)
-  const spoolArgs = extra.includes('--spool-enabled') ? [] : SPOOL === 'on' ? ['--spool-enabled', 'true', '--spool-dir', mkdtempSync(join(process.env['PALISADE_TEST_TMP'] ?? '/tmp/palisade-test', 'bench-relay-spool-'))] : ['--spool-enabled', 'false'];
+  // a fresh spool directory per relay, removed when it stops (each holds up to spool.maxBytes)
+  const spoolDir = !extra.includes('--spool-enabled') && SPOOL === 'on' ? mkdtempSync(join(process.env['PALISADE_TEST_TMP'] ?? '/tmp/palisade-test', 'bench-relay-spool-')) : undefined;
+  const spoolArgs = extra.includes('--spool-enabled') ? [] : spoolDir !== undefined ? ['--spool-enabled', 'true', '--spool-dir', spoolDir] : ['--spool-enabled', 'false'];
   const child = spawn(process.execPath, [...(values['relay-node-arg'] ?? []), ...entry('relay-entry'), ...spoolArgs, '--ingest-listen', '127.0.0.1:0', '--log-stream-listen', '127.0.0.1:0',
     '--throttle-enabled', 'false', '--throttle-collapse-window-ms', '0', '--ingest-max-events-per-sec', '10000000',
     '--log-stream-client-queue-size', '50000', '--log-stream-replay-buffer', '50000', '--log-level', 'info', ...cluster.kubeArgs, ...extra], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
@@ -213,7 +215,11 @@ async function startRelay(extra: readonly string[] = []): Promise<{ pid: number;
     statWaiters.push(res);
     child.kill('SIGUSR2');
   });
-  return { pid: child.pid as number, ingest: j.ingestPort, logs: j.logStreamPort, stats, stop: async () => { child.kill('SIGTERM'); await exited; } };
+  return { pid: child.pid as number, ingest: j.ingestPort, logs: j.logStreamPort, stats, stop: async () => {
+    child.kill('SIGTERM');
+    await exited;
+    if (spoolDir !== undefined) rmSync(spoolDir, { recursive: true, force: true });
+  } };
 }
 
 /**
