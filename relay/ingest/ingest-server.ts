@@ -6,11 +6,11 @@
 //     pipeline.submit() (handed to the hub) or that the sender declared lost (a gap
 //     inside a batch range); acks never go backwards (DedupWindow);
 //   - with a spool (relay/spool), the batch's record (the request bytes as received,
-//     plus the values filled into empty fields) is on disk — spool.append() resolved,
-//     durably written — before pipeline.submit() and so before the ack: an acked
-//     event survives a relay crash. Events are decoded only then (batch-scan.ts: until
-//     the hand-off a batch is its bytes and its seqs), so batches waiting for the disk
-//     or for their turn hold no decoded events. A full spool refuses the batch with a retryable
+//     plus the values filled into empty fields) is written — spool.append() resolved:
+//     it survives a relay crash — before pipeline.submit(), and synced — its
+//     `durable` settled: it survives a power loss — before the ack. Events are decoded
+//     only after the write (batch-scan.ts: until the hand-off a batch is its bytes and
+//     its seqs), so batches waiting for their turn hold no decoded events. A full spool refuses the batch with a retryable
 //     UNAVAILABLE (rejected{reason="spool_full"}); the enforcer keeps and resends it;
 //   - duplicates (retransmits after a reconnect) are dropped and counted, never
 //     published twice while their sequence space is remembered;

@@ -1,23 +1,20 @@
 // The relay spool: an append-only write-ahead log of ingested batches (format.ts).
 //
 // Guarantees:
-//   - append() resolves { ok: true } only after the record's bytes were written and,
-//     with `fsync`, are on stable storage: segments are opened O_DSYNC, so the group's
-//     one pwritev returns only once its data (and the metadata needed to read it) is
-//     durable, as write + fdatasync would, in one thread-pool hop instead of two
-//     (each hop waits for a turn of a busy event loop: ~10-15 ms at 20k events/s).
-//     With an injected `sync` (tests) the segment is opened without O_DSYNC and
-//     sync() runs after the write. Ingest acks after that.
-//   - Group commit: the appends of one event-loop turn are written together (one
-//     pwritev on the O_DSYNC segment, at file positions taken in LSN order when the
-//     group is issued). Up to MAX_WRITES groups are in flight at once: a group does not
-//     wait for the write before it, but its appends resolve only after every earlier
-//     group's did, so acks stay in LSN order. When MAX_WRITES are in flight, appends
-//     queue and go out together when one finishes, before that group's appends are
-//     settled. File I/O uses fs/promises (libuv's thread pool): the event loop never
-//     waits for the disk. (Writing each turn's group inline, on the loop thread, as
-//     Redis does with appendfsync always, was measured and not kept: ~10x the O_DSYNC
-//     writes, and no better throughput or p99 here.)
+//   - append() resolves { ok: true } once the record is written into the segment
+//     file (the kernel's page cache holds it): a relay crash, restart or SIGKILL can
+//     no longer lose it, so its events may be handed off. Its `durable` settles once
+//     an fdatasync covering it returned (with `fsync`; without, at once): a power loss
+//     can no longer lose it, so the batch may be acked. Only a host crash between the
+//     two can lose a record whose events clients saw; its batch was not acked, so the
+//     sender resends it (delivered again, never lost).
+//   - Group commit, writes: the appends of one event-loop turn are written together
+//     in the check phase, by one buffered pwritev on the loop thread (microseconds:
+//     no disk wait), at file positions in LSN order, and resolve in LSN order.
+//   - Group commit, syncs: one loop syncs (fs/promises: libuv's thread pool, the event
+//     loop never waits for the disk); each fdatasync covers every group written before
+//     it started, whose `durable` then settle in LSN order. Until 2026-11-30 segments
+//     were O_DSYNC and the hand-off waited for the disk (relay/spool/README.md).
 //   - Bounded: all segments together stay within `maxBytes`. An append that does not
 //     fit after reclaiming what may be deleted is refused ({ ok: false, reason:
 //     'full' }, counted in palisade_relay_spool_refused_batches_total{reason="full"});
@@ -29,9 +26,10 @@
 //     replay what the hub held and rebuild dedup for it.
 //   - One process per directory: a LOCK file holds the owner's pid; a live owner
 //     makes open fail, a dead one's lock is taken over.
-//   - A write error fails the appends of that group ({ reason: 'io' }, counted), and
-//     the next group starts a new segment; the partial record is a torn tail that
-//     recovery truncates.
+//   - A write error fails the appends of that group ({ reason: 'io' }, counted); a
+//     sync error fails the `durable` of the groups it covered. Either way the next
+//     group starts a new segment; a partial record is a torn tail that recovery
+//     truncates.
 import { constants as fsConstants, writevSync } from 'node:fs';
 import { open, readdir, readFile, rename, stat, truncate, unlink, writeFile, mkdir, type FileHandle } from 'node:fs/promises';
 import { channel } from 'node:diagnostics_channel';
