@@ -92,17 +92,20 @@ for (const spool of [false, true]) {
       const batchBody = Buffer.concat([Buffer.from([0x0a, 8]), Buffer.from('bad-body'), Buffer.from([0x12, 1]), Buffer.from('b'), Buffer.from([0x18, 3, 0x20, 3, 0x2a, entry.length]), entry]);
       const bad = Buffer.concat([Buffer.from([0x12, batchBody.length]), batchBody]);
       assert.throws(() => IngestRequest.decode(bad), 'the generated decoder refuses these bytes');
-      const r = await rawIngestMany(target, [hello, good, bad]);
+      // a sound batch after the bad one, on the same stream: the stream has failed by the time it would be handed off
+      const after = Buffer.from(IngestRequest.encode({ kind: { $case: 'batch', value: { nodeId: 'bad-body', bootId: 'b', firstSeq: 4n, lastSeq: 4n, entries: [{ seq: 4n, event: { $case: 'alert' as const, value: alertFor('bad-body', 4) } }] } } }).finish());
+      const r = await rawIngestMany(target, [hello, good, bad, after]);
       assert.equal(r.error?.code, Status.INTERNAL, `stream status: ${r.error?.details ?? 'none'}`);
       assert.equal(relay.counters.get('palisade_relay_ingest_rejected_total', { reason: 'malformed' }), 1);
       // with the spool both records were written (the bad one is found only when decoded, after
       // its write; replay skips it as undecodable)
-      if (spool) assert.equal(relay.counters.get('palisade_relay_spool_records_total'), 2);
+      // (the batch after it may have been written too, while the bad one was decoded)
+      if (spool) assert.ok([2, 3].includes(relay.counters.get('palisade_relay_spool_records_total')), 'the good and the bad batch written');
       const acked = r.responses.map((x) => Number(x.ackedSeq));
       assert.ok(Math.max(...acked) === 2, `the good batch acked (2), the bad one (3) never: ${JSON.stringify(acked)}`);
       await until(() => w.got.length >= 2, 'the good batch delivered');
       await new Promise((res) => setTimeout(res, 100));
-      assert.deepEqual(w.got.map((a) => a.Resource), [alertFor('bad-body', 1).Resource, alertFor('bad-body', 2).Resource], 'nothing of the bad batch delivered');
+      assert.deepEqual(w.got.map((a) => a.Resource), [alertFor('bad-body', 1).Resource, alertFor('bad-body', 2).Resource], 'nothing of the bad batch, nor of the one after it, delivered');
 
       // the relay keeps serving
       const ok = new Enforcer(target, 'node-ok').open();
