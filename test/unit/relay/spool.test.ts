@@ -29,6 +29,18 @@ async function open(dir: string, over: Partial<SpoolConfig> = {}, deps: Partial<
   return { spool: r.spool, counters, recovery: r };
 }
 
+/** An injected fdatasync whose calls wait for their gate (`gates.shift()?.()` lets the oldest return); the first `free` calls return at once. */
+function heldSyncs(free = 0): { gates: Array<() => void>; sync: (fh: FileHandle) => Promise<void>; calls: () => number } {
+  const gates: Array<() => void> = [];
+  let n = 0;
+  const sync = (fh: FileHandle): Promise<void> => {
+    n++;
+    if (n <= free) return fh.datasync();
+    return new Promise<void>((resolve) => gates.push(() => fh.datasync().then(resolve, resolve)));
+  };
+  return { gates, sync, calls: () => n };
+}
+
 const segFiles = (dir: string): string[] => readdirSync(dir).filter((n) => n.endsWith('.seg')).sort();
 
 test('appended batches are recovered in order with their fields and bytes; one process per directory', async () => {
@@ -59,12 +71,7 @@ test('appended batches are recovered in order with their fields and bytes; one p
 
 test('an append resolves once its record is written, before the sync; durable only after its fdatasync; groups written during a sync share the next one', async () => {
   const dir = tmp();
-  const gates: Array<() => void> = [];
-  let syncs = 0;
-  const sync = (fh: FileHandle): Promise<void> => {
-    syncs++;
-    return new Promise<void>((resolve) => gates.push(() => fh.datasync().then(resolve, resolve)));
-  };
+  const { gates, sync, calls } = heldSyncs();
   const { spool } = await open(dir, {}, { sync });
   try {
     const order: string[] = [];
@@ -82,8 +89,8 @@ test('an append resolves once its record is written, before the sync; durable on
     const a1 = spool.append(batch(1));
     await release(); // the new segment's header sync
     const r1 = await a1; // written: resolves while its sync is held
-    for (let i = 0; i < 200 && syncs < 2; i++) await new Promise((r) => setTimeout(r, 5));
-    assert.equal(syncs, 2, "a1's sync started");
+    for (let i = 0; i < 200 && calls() < 2; i++) await new Promise((r) => setTimeout(r, 5));
+    assert.equal(calls(), 2, "a1's sync started");
     const d1 = durable('a1', r1);
     // a2..a4 are written while a1's sync is held, and wait for the next sync
     const rest = await Promise.all([2, 3, 4].map((i) => spool.append(batch(i))));
@@ -96,7 +103,7 @@ test('an append resolves once its record is written, before the sync; durable on
     await release();
     await Promise.all(dRest);
     assert.deepEqual(order, ['sync-returned', 'sync-returned', 'a1', 'sync-returned', 'a2', 'a3', 'a4']);
-    assert.equal(syncs, 3, 'a2..a4: one fdatasync');
+    assert.equal(calls(), 3, 'a2..a4: one fdatasync');
   } finally {
     while (gates.length > 0) gates.shift()?.();
     await spool.close();
@@ -106,13 +113,7 @@ test('an append resolves once its record is written, before the sync; durable on
 
 test('a written record is in the segment file before its sync returns (it survives a relay crash)', async () => {
   const dir = tmp();
-  const gates: Array<() => void> = [];
-  let syncs = 0;
-  const sync = (fh: FileHandle): Promise<void> => {
-    syncs++;
-    if (syncs === 1) return fh.datasync(); // the segment header
-    return new Promise<void>((resolve) => gates.push(() => fh.datasync().then(resolve, resolve)));
-  };
+  const { gates, sync } = heldSyncs(1); // the segment header's sync returns at once
   const { spool } = await open(dir, {}, { sync });
   try {
     const r = await spool.append(batch(7, 300));
