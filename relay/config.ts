@@ -177,7 +177,7 @@ export const FIELDS: readonly Field[] = [
   { path: ['spool', 'dir'], kind: { t: 'string' }, help: 'spool directory; empty: /var/lib/palisade/relay-spool as root, else $XDG_STATE_HOME/palisade/relay-spool (--spool-enabled false: no spool, acks after the in-memory hand-off)' },
   { path: ['spool', 'maxBytes'], kind: int(64 * 1024, 2 ** 50), help: 'bound of the spool; a batch that does not fit is refused (retryable)' },
   { path: ['spool', 'segmentBytes'], kind: int(4096, 2 ** 40), help: 'size at which a new segment file is started' },
-  { path: ['spool', 'fsync'], kind: { t: 'bool' }, help: 'make each group write durable (O_DSYNC) before acking (false: survives a relay crash, not a machine crash)' },
+  { path: ['spool', 'fsync'], kind: { t: 'bool' }, help: 'ack a batch once its record is synced to disk (fdatasync); false: once written (survives a relay crash, not a machine crash)' },
   { path: ['spool', 'maxAgeSec'], kind: int(0, 10 * 365 * 86_400), help: 'delete segments older than this once the hub no longer holds their events (0: byte bound only)' },
   { path: ['shutdownDeadlineMs'], kind: int(1, 600_000), help: 'deadline for a clean shutdown' },
 ];

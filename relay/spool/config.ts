@@ -17,7 +17,7 @@ export type SpoolConfig = {
   readonly maxBytes: number;
   /** A segment is closed and a new one started past this size. */
   readonly segmentBytes: number;
-  /** every group write is durable (O_DSYNC segment) before acking (false: acked = in the page cache; survives a relay crash, not a machine crash). */
+  /** a batch is acked once its record is synced (fdatasync; false: acked once written, in the page cache: survives a relay crash, not a machine crash). */
   readonly fsync: boolean;
   /** Segments older than this (and no longer in the hub) are deleted even below maxBytes; 0: only the byte bound. */
   readonly maxAgeSec: number;
