@@ -421,7 +421,7 @@ function createSpool(cfg: SpoolConfig, deps: SpoolDeps, segs: Segment[], lastLsn
    * Groups written while a sync runs wait for the next one.
    */
   async function syncLoop(): Promise<void> {
-    for (let round = 0; unsynced.length > 0; round++) {
+    while (unsynced.length > 0) { // ends: each round takes every group written so far
       const batch = unsynced;
       unsynced = [];
       const bySeg = new Map<Segment, Written[]>();
@@ -443,8 +443,7 @@ function createSpool(cfg: SpoolConfig, deps: SpoolDeps, segs: Segment[], lastLsn
         counters.inc('palisade_relay_spool_fsync_seconds_total', {}, sec);
         counters.inc('palisade_relay_spool_fsyncs_total');
         if (sec > counters.get('palisade_relay_spool_fsync_max_seconds')) counters.set('palisade_relay_spool_fsync_max_seconds', {}, sec);
-        const records = ws.reduce((n, w) => n + w.records, 0);
-        if (syncChannel.hasSubscribers) syncChannel.publish({ seconds: sec, records, bytes: ws.reduce((n, w) => n + w.bytes, 0), ok: failure === undefined } satisfies SpoolSyncMessage);
+        if (syncChannel.hasSubscribers) syncChannel.publish({ seconds: sec, records: ws.reduce((n, w) => n + w.records, 0), bytes: ws.reduce((n, w) => n + w.bytes, 0), ok: failure === undefined } satisfies SpoolSyncMessage);
         if (failure) {
           counters.inc('palisade_relay_spool_write_errors_total');
           log.error({ err: failure, segment: seg.name }, 'spool sync failed; its batches are not acked (the senders resend them)');

@@ -41,6 +41,20 @@ function heldSyncs(free = 0): { gates: Array<() => void>; sync: (fh: FileHandle)
   return { gates, sync, calls: () => n };
 }
 
+/** A spool in a fresh directory whose fdatasync calls are held (heldSyncs); releases them, closes and removes it after `body`. */
+async function withHeldSpool(free: number, body: (h: { dir: string; spool: Spool } & ReturnType<typeof heldSyncs>) => Promise<void>): Promise<void> {
+  const dir = tmp();
+  const held = heldSyncs(free);
+  const { spool } = await open(dir, {}, { sync: held.sync });
+  try {
+    await body({ dir, spool, ...held });
+  } finally {
+    while (held.gates.length > 0) held.gates.shift()?.();
+    await spool.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 const segFiles = (dir: string): string[] => readdirSync(dir).filter((n) => n.endsWith('.seg')).sort();
 
 test('appended batches are recovered in order with their fields and bytes; one process per directory', async () => {
@@ -69,11 +83,7 @@ test('appended batches are recovered in order with their fields and bytes; one p
   }
 });
 
-test('an append resolves once its record is written, before the sync; durable only after its fdatasync; groups written during a sync share the next one', async () => {
-  const dir = tmp();
-  const { gates, sync, calls } = heldSyncs();
-  const { spool } = await open(dir, {}, { sync });
-  try {
+test('an append resolves once its record is written, before the sync; durable only after its fdatasync; groups written during a sync share the next one', () => withHeldSpool(0, async ({ spool, gates, calls }) => {
     const order: string[] = [];
     const release = async (): Promise<void> => {
       for (let i = 0; i < 200 && gates.length === 0; i++) await new Promise((r) => setTimeout(r, 5));
@@ -104,18 +114,9 @@ test('an append resolves once its record is written, before the sync; durable on
     await Promise.all(dRest);
     assert.deepEqual(order, ['sync-returned', 'sync-returned', 'a1', 'sync-returned', 'a2', 'a3', 'a4']);
     assert.equal(calls(), 3, 'a2..a4: one fdatasync');
-  } finally {
-    while (gates.length > 0) gates.shift()?.();
-    await spool.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+}));
 
-test('a written record is in the segment file before its sync returns (it survives a relay crash)', async () => {
-  const dir = tmp();
-  const { gates, sync } = heldSyncs(1); // the segment header's sync returns at once
-  const { spool } = await open(dir, {}, { sync });
-  try {
+test('a written record is in the segment file before its sync returns (it survives a relay crash)', () => withHeldSpool(1 /* the segment header's sync returns at once */, async ({ dir, spool, gates }) => {
     const r = await spool.append(batch(7, 300));
     assert.ok(r.ok);
     let settled = false;
@@ -126,12 +127,7 @@ test('a written record is in the segment file before its sync returns (it surviv
     assert.deepEqual(scan.records.map((x) => x.type === 1 && [x.firstSeq, x.raw.length]), [[7n, 300]], 'another process reads the record now');
     gates.shift()?.();
     assert.deepEqual(await r.durable, { ok: true });
-  } finally {
-    while (gates.length > 0) gates.shift()?.();
-    await spool.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+}));
 
 test('a failed sync fails the acks of its groups only, is counted, and the next group starts a new segment', async () => {
   const dir = tmp();
