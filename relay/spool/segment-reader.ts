@@ -73,7 +73,7 @@ export async function scanSegment(file: string, minLsn: bigint): Promise<Segment
     }
     const zeros = b.subarray(off, next).every((x) => x === 0);
     problems.push(zeros
-      ? { file, offset: off, bytes: next - off, kind: 'unwritten', detail: 'all zeros: a group write the disk had not finished when the relay stopped (never acked)' }
+      ? { file, offset: off, bytes: next - off, kind: 'unwritten', detail: 'all zeros: written pages that a host crash lost while later ones reached the disk (never acked)' }
       : { file, offset: off, bytes: next - off, kind: 'corrupt', detail: p.detail });
     off = next;
   }
