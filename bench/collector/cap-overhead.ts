@@ -12,13 +12,13 @@ import { mkdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { benchArgs } from '../bench-args.js';
 import { openCollector, type CollectorConfig } from '../../collector/index.js';
 import { cgroup2Root, cgroupIdOf } from '../../collector/containers.js';
 import { runGated } from './gated-run.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const { values } = parseArgs({ options: { runs: { type: 'string' }, ops: { type: 'string' }, mode: { type: 'string' } } });
+const values = benchArgs(import.meta.url, { options: { runs: { type: 'string' }, ops: { type: 'string' }, mode: { type: 'string' } } });
 const RUNS = Number(values.runs ?? 5);
 const OPS = Number(values.ops ?? 300_000);
 const MODE = values.mode ?? 'setuid';

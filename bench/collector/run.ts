@@ -15,21 +15,27 @@ import { existsSync, mkdirSync, rmdirSync, symlinkSync, writeFileSync } from 'no
 import { cpus, loadavg, release } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { openCollector } from '../../collector/index.js';
 import { cgroup2Root, cgroupIdOf } from '../../collector/containers.js';
 import { bpfObjectPath, loadNative } from '../../collector/native/index.js';
 import { runGated } from './gated-run.js';
+import { benchArgs, numberOption } from '../bench-args.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const { values } = parseArgs({ options: { runs: { type: 'string' }, opens: { type: 'string' }, only: { type: 'string' }, 'kernel-batch': { type: 'string' } } });
-const KB = Number(values['kernel-batch'] ?? 0);
+const values = benchArgs(import.meta.url, { options: { runs: { type: 'string' }, opens: { type: 'string' }, only: { type: 'string' }, 'kernel-batch': { type: 'string' } } });
+const KB = Math.trunc(numberOption('kernel-batch', values['kernel-batch'], 0, 0, 8192));
 const ALT_KB = KB ? 0 : 8192;
-if (!Number.isInteger(KB) || KB < 0 || KB > 8192) throw new Error(`--kernel-batch: ${values['kernel-batch']} must be 0..8192`);
-const RUNS = Number(values.runs ?? 5);
-const OPENS = Number(values.opens ?? 300_000);
+const RUNS = Math.trunc(numberOption('runs', values.runs, 5, 1, 1000));
+const OPENS = Math.trunc(numberOption('opens', values.opens, 300_000, 1000, 100_000_000));
+const SECTIONS = ['overhead', 'drain', 'loss', 'rss', 'fork'];
 const ONLY = values.only ? new Set(values.only.split(',')) : undefined;
+for (const s of ONLY ?? []) {
+  if (!SECTIONS.includes(s)) {
+    process.stderr.write(`--only: unknown section ${JSON.stringify(s)} (sections: ${SECTIONS.join(', ')})\n`);
+    process.exit(2);
+  }
+}
 const want = (section: string): boolean => !ONLY || ONLY.has(section);
 const tmp = join(process.env.PALISADE_TEST_TMP ?? '/tmp/palisade-test', 'bench-collector');
 mkdirSync(tmp, { recursive: true });
@@ -355,26 +361,27 @@ const dr = (results.drainRate ?? {}) as Record<string, number>;
 const la = (results.lossAccounting ?? {}) as Record<string, unknown>;
 const rs = (results.resources ?? {}) as Record<string, number> & { underTsx?: Record<string, number> };
 const fe = (results.forkExec ?? {}) as Record<string, number>;
-const rows: Array<[string, string, string]> = [
-  ['openat bare (ns)', so.bareNs?.toFixed(0) ?? '', ''],
-  ['openat, JS collector attached', `${so.jsAttachedNs?.toFixed(0)} ns`, `${so.ratioJsAttached?.toFixed(2)}x (goal <= 1.4)`],
-  ['openat, JS attached, ring deliv.', `${so.jsRingAttachedNs?.toFixed(0)} ns`, `${so.ratioJsRingAttached?.toFixed(2)}x (goal <= 1.4)`],
-  [`openat, ring deliv., kernel batch ${so.jsRingAltKernelBatchBytes}`, `${so.jsRingAltNs?.toFixed(0)} ns`, `${so.ratioJsRingAlt?.toFixed(2)}x`],
-  ['collector CPU/event copy, ring', `${so.collectorCpuNsPerEventCopy?.toFixed(0)} ns`, `${so.collectorCpuNsPerEventRing?.toFixed(0)} ns`],
-  ['BPF ns per sys_exit (captured run)', `${so.bpfNsPerSysExitCaptured?.toFixed(0)} ns`, ''],
-  ['BPF ns per sys_exit (filtered run)', `${so.bpfNsPerSysExitFiltered?.toFixed(0)} ns`, ''],
-  ['openat, C consumer attached', `${so.cAttachedNs?.toFixed(0)} ns`, `${so.ratioCAttached?.toFixed(2)}x`],
-  ['openat, filtered in kernel', `${so.filteredInKernelNs?.toFixed(0)} ns`, `${so.ratioFilteredInKernel?.toFixed(2)}x (goal <= 1.10)`],
-  ['drain, C consumer', `${dr.cRecordsPerSec?.toFixed(0)} /s`, ''],
-  ['drain, JS batches', `${dr.jsBatchesRecordsPerSec?.toFixed(0)} /s`, `${dr.ratioJsBatchesToC?.toFixed(2)} of C (goal >= 0.5)`],
-  ['drain, JS decoded events', `${dr.jsDecodedEventsPerSec?.toFixed(0)} /s`, `${dr.ratioJsDecodedToC?.toFixed(3)} of C (goal >= 1M/s)`],
-  ['drain, JS batches, ring deliv.', `${dr.ringJsBatchesRecordsPerSec?.toFixed(0)} /s`, `${dr.ratioRingJsBatchesToC?.toFixed(2)} of C (goal >= 0.5)`],
-  ['drain, JS decoded, ring deliv.', `${dr.ringJsDecodedEventsPerSec?.toFixed(0)} /s`, `${dr.ratioRingJsDecodedToC?.toFixed(3)} of C (goal >= 1M/s)`],
-  ['loss accounting exact', String(la.exact), `${la.generated} = ${la.delivered} + ${la.kernelDropped} + ${la.userDropped}`],
-  ['CPU at 10k ev/s (compiled)', `${rs.cpuPercentOfOneCore?.toFixed(1)} %`, '(goal <= 10 %)'],
-  ['RSS at 10k ev/s (compiled)', `${rs.rssMiB?.toFixed(0)} MiB`, '(goal <= 100 MiB)'],
-  ['CPU / RSS under tsx', `${rs.underTsx?.cpuPercentOfOneCore?.toFixed(1)} % / ${rs.underTsx?.rssMiB?.toFixed(0)} MiB`, ''],
-  ['fork+exec', `${((fe.attachedNs ?? 0) / 1000).toFixed(0)} us vs ${((fe.bareNs ?? 0) / 1000).toFixed(0)} us`, `${fe.ratio?.toFixed(2)}x`],
+// [section, label, figure, comparison]: only the sections this run measured are printed
+const rows: Array<[string, string, string, string]> = [
+  ['overhead', 'openat bare (ns)', so.bareNs?.toFixed(0) ?? '', ''],
+  ['overhead', 'openat, JS collector attached', `${so.jsAttachedNs?.toFixed(0)} ns`, `${so.ratioJsAttached?.toFixed(2)}x (goal <= 1.4)`],
+  ['overhead', 'openat, JS attached, ring deliv.', `${so.jsRingAttachedNs?.toFixed(0)} ns`, `${so.ratioJsRingAttached?.toFixed(2)}x (goal <= 1.4)`],
+  ['overhead', `openat, ring deliv., kernel batch ${so.jsRingAltKernelBatchBytes}`, `${so.jsRingAltNs?.toFixed(0)} ns`, `${so.ratioJsRingAlt?.toFixed(2)}x`],
+  ['overhead', 'collector CPU/event copy, ring', `${so.collectorCpuNsPerEventCopy?.toFixed(0)} ns`, `${so.collectorCpuNsPerEventRing?.toFixed(0)} ns`],
+  ['overhead', 'BPF ns per sys_exit (captured run)', `${so.bpfNsPerSysExitCaptured?.toFixed(0)} ns`, ''],
+  ['overhead', 'BPF ns per sys_exit (filtered run)', `${so.bpfNsPerSysExitFiltered?.toFixed(0)} ns`, ''],
+  ['overhead', 'openat, C consumer attached', `${so.cAttachedNs?.toFixed(0)} ns`, `${so.ratioCAttached?.toFixed(2)}x`],
+  ['overhead', 'openat, filtered in kernel', `${so.filteredInKernelNs?.toFixed(0)} ns`, `${so.ratioFilteredInKernel?.toFixed(2)}x (goal <= 1.10)`],
+  ['drain', 'drain, C consumer', `${dr.cRecordsPerSec?.toFixed(0)} /s`, ''],
+  ['drain', 'drain, JS batches', `${dr.jsBatchesRecordsPerSec?.toFixed(0)} /s`, `${dr.ratioJsBatchesToC?.toFixed(2)} of C (goal >= 0.5)`],
+  ['drain', 'drain, JS decoded events', `${dr.jsDecodedEventsPerSec?.toFixed(0)} /s`, `${dr.ratioJsDecodedToC?.toFixed(3)} of C (goal >= 1M/s)`],
+  ['drain', 'drain, JS batches, ring deliv.', `${dr.ringJsBatchesRecordsPerSec?.toFixed(0)} /s`, `${dr.ratioRingJsBatchesToC?.toFixed(2)} of C (goal >= 0.5)`],
+  ['drain', 'drain, JS decoded, ring deliv.', `${dr.ringJsDecodedEventsPerSec?.toFixed(0)} /s`, `${dr.ratioRingJsDecodedToC?.toFixed(3)} of C (goal >= 1M/s)`],
+  ['loss', 'loss accounting exact', String(la.exact), `${la.generated} = ${la.delivered} + ${la.kernelDropped} + ${la.userDropped}`],
+  ['rss', 'CPU at 10k ev/s (compiled)', `${rs.cpuPercentOfOneCore?.toFixed(1)} %`, '(goal <= 10 %)'],
+  ['rss', 'RSS at 10k ev/s (compiled)', `${rs.rssMiB?.toFixed(0)} MiB`, '(goal <= 100 MiB)'],
+  ['rss', 'CPU / RSS under tsx', `${rs.underTsx?.cpuPercentOfOneCore?.toFixed(1)} % / ${rs.underTsx?.rssMiB?.toFixed(0)} MiB`, ''],
+  ['fork', 'fork+exec', `${((fe.attachedNs ?? 0) / 1000).toFixed(0)} us vs ${((fe.bareNs ?? 0) / 1000).toFixed(0)} us`, `${fe.ratio?.toFixed(2)}x`],
 ];
-for (const [a, b, c] of rows) process.stdout.write(`${a.padEnd(32)} ${b.padStart(16)}  ${c}\n`);
+for (const [section, a, b, c] of rows) if (want(section)) process.stdout.write(`${a.padEnd(32)} ${b.padStart(16)}  ${c}\n`);
 if (!ONLY) process.stdout.write('written bench/results/collector.json\n');

@@ -11,13 +11,13 @@ import { writeFileSync, mkdirSync } from 'node:fs';
 import { cpus, loadavg, release } from 'node:os';
 import { constants as perfConstants, PerformanceObserver } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { benchArgs } from '../bench-args.js';
 import { compileTables } from '../../enforcer/policy/compile.js';
 import { loadPolicySource } from '../../enforcer/policy/load.js';
 import { createMatcher } from '../../enforcer/policy/matcher.js';
 import type { Operation, Workload } from '../../enforcer/policy/types.js';
 
-const { values } = parseArgs({
+const values = benchArgs(import.meta.url, {
   options: {
     runs: { type: 'string', default: '5' },
     rounds: { type: 'string', default: '20' },

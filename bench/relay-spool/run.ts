@@ -13,12 +13,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync, statfsSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { benchArgs } from '../bench-args.js';
 import { Client, credentials, type ClientDuplexStream } from '@grpc/grpc-js';
 import { Alert } from '../../proto/gen/feeder/kubearmor.js';
 import { IngestRequest, IngestResponse } from '../../proto/gen/palisade/v1/ingest.js';
 
-const { values } = parseArgs({ options: { seconds: { type: 'string', default: '5' }, runs: { type: 'string', default: '3' } } });
+const values = benchArgs(import.meta.url, { options: { seconds: { type: 'string', default: '5' }, runs: { type: 'string', default: '3' } } });
 const SECONDS = Math.max(2, Number(values.seconds));
 const RUNS = Math.max(1, Number(values.runs));
 const NODES = 20;

@@ -43,14 +43,14 @@ import { spawn, spawnSync } from 'node:child_process';
 import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cpus, loadavg, release } from 'node:os';
-import { parseArgs } from 'node:util';
+import { benchArgs } from '../bench-args.js';
 import { Client, credentials, type ClientDuplexStream } from '@grpc/grpc-js';
 import { Alert } from '../../proto/gen/feeder/kubearmor.js';
 import { IngestRequest, IngestResponse } from '../../proto/gen/palisade/v1/ingest.js';
 import { startK8sApiServer, writeKubeconfig, type K8sApiServer } from '../../test/support/k8s-api-server.js';
 import { containerIdFor, createDeployment, createNamespace, createNode } from '../../test/support/k8s-fixtures.js';
 
-const { values } = parseArgs({ options: { seconds: { type: 'string', default: '8' }, runs: { type: 'string', default: '3' }, tsx: { type: 'boolean', default: false }, only: { type: 'string', default: '' }, 'relay-node-arg': { type: 'string', multiple: true, default: [] }, 'clients-node-arg': { type: 'string', multiple: true, default: [] }, 'client-window': { type: 'string', default: String(4 * 1024 * 1024) }, 'client-api': { type: 'string', default: 'channel' }, clients: { type: 'string', default: '5' }, 'client-procs': { type: 'string', default: '' }, 'client-impl': { type: 'string', default: 'go' }, spool: { type: 'string', default: 'off' }, kubernetes: { type: 'string', default: 'kubeconfig' }, warmup: { type: 'string', default: '10' } } });
+const values = benchArgs(import.meta.url, { options: { seconds: { type: 'string', default: '8' }, runs: { type: 'string', default: '3' }, tsx: { type: 'boolean', default: false }, only: { type: 'string', default: '' }, 'relay-node-arg': { type: 'string', multiple: true, default: [] }, 'clients-node-arg': { type: 'string', multiple: true, default: [] }, 'client-window': { type: 'string', default: String(4 * 1024 * 1024) }, 'client-api': { type: 'string', default: 'channel' }, clients: { type: 'string', default: '5' }, 'client-procs': { type: 'string', default: '' }, 'client-impl': { type: 'string', default: 'go' }, spool: { type: 'string', default: 'off' }, kubernetes: { type: 'string', default: 'kubeconfig' }, warmup: { type: 'string', default: '10' } } });
 /**
  * Seconds each latency phase runs at its full rate before the measured window. A cold
  * relay and cold clients (code not yet optimised) fall behind in the first second and
