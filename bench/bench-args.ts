@@ -41,14 +41,24 @@ export function benchArgs<T extends ParseArgsConfig>(scriptUrl: string, config: 
 }
 
 /**
- * A numeric option: `raw` (or `fallback` when absent) as a number within [min, max];
+ * An integer option: `raw` (or `fallback` when absent) as an integer within [min, max];
  * otherwise exits 2 naming the option.
  */
-export function numberOption(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
+export function integerOption(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
   const v = raw === undefined ? fallback : Number(raw);
-  if (!Number.isFinite(v) || v < min || v > max) {
-    process.stderr.write(`--${name}: ${JSON.stringify(raw)} is not a number in ${min}..${max}\n`);
+  if (!Number.isInteger(v) || v < min || v > max) {
+    process.stderr.write(`--${name}: ${JSON.stringify(raw)} is not an integer in ${min}..${max}\n`);
     process.exit(2);
   }
   return v;
+}
+
+/** An option that takes one of `choices` (`raw` absent: `fallback`); otherwise exits 2 naming it. */
+export function choiceOption<C extends string>(name: string, raw: string | undefined, choices: readonly C[], fallback: C): C {
+  const v = raw === undefined ? fallback : raw;
+  if (!(choices as readonly string[]).includes(v)) {
+    process.stderr.write(`--${name}: ${JSON.stringify(raw)} is not one of ${choices.join(', ')}\n`);
+    process.exit(2);
+  }
+  return v as C;
 }

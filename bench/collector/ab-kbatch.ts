@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import { loadavg, release } from 'node:os';
 import { join } from 'node:path';
-import { benchArgs } from '../bench-args.js';
+import { benchArgs, integerOption } from '../bench-args.js';
 import { fileURLToPath } from 'node:url';
 import { openCollector } from '../../collector/index.js';
 import { cgroup2Root, cgroupIdOf } from '../../collector/containers.js';
@@ -15,7 +15,7 @@ import { runGated } from './gated-run.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const values = benchArgs(import.meta.url, { options: { pairs: { type: 'string' }, opens: { type: 'string' }, 'bpf-stats': { type: 'boolean' } } });
-const PAIRS = Number(values.pairs ?? 8), OPENS = Number(values.opens ?? 300_000);
+const PAIRS = integerOption('pairs', values.pairs, 8, 1, 1000), OPENS = integerOption('opens', values.opens, 300_000, 1000, 100_000_000);
 const tmp = join(process.env.PALISADE_TEST_TMP ?? '/tmp/palisade-test', 'bench-collector');
 mkdirSync(tmp, { recursive: true });
 const loadgen = join(tmp, 'loadgen-ab');

@@ -12,15 +12,15 @@ import { mkdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { benchArgs } from '../bench-args.js';
+import { benchArgs, integerOption } from '../bench-args.js';
 import { openCollector, type CollectorConfig } from '../../collector/index.js';
 import { cgroup2Root, cgroupIdOf } from '../../collector/containers.js';
 import { runGated } from './gated-run.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const values = benchArgs(import.meta.url, { options: { runs: { type: 'string' }, ops: { type: 'string' }, mode: { type: 'string' } } });
-const RUNS = Number(values.runs ?? 5);
-const OPS = Number(values.ops ?? 300_000);
+const RUNS = integerOption('runs', values.runs, 5, 1, 1000);
+const OPS = integerOption('ops', values.ops, 300_000, 1000, 100_000_000);
 const MODE = values.mode ?? 'setuid';
 const tmp = join(process.env.PALISADE_TEST_TMP ?? '/tmp/palisade-test', 'bench-collector');
 mkdirSync(tmp, { recursive: true });

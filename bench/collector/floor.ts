@@ -15,15 +15,15 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release } from 'node:os';
 import { join } from 'node:path';
-import { benchArgs } from '../bench-args.js';
+import { benchArgs, integerOption } from '../bench-args.js';
 import { fileURLToPath } from 'node:url';
 import { cgroup2Root, cgroupIdOf } from '../../collector/containers.js';
 import { runGated } from './gated-run.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const values = benchArgs(import.meta.url, { options: { rounds: { type: 'string' }, opens: { type: 'string' }, compare: { type: 'string' }, 'compare-rev': { type: 'string' } } });
-const ROUNDS = Number(values.rounds ?? 7);
-const OPENS = Number(values.opens ?? 300_000);
+const ROUNDS = integerOption('rounds', values.rounds, 7, 1, 1000);
+const OPENS = integerOption('opens', values.opens, 300_000, 1000, 100_000_000);
 const tmp = join(process.env.PALISADE_TEST_TMP ?? '/tmp/palisade-test', 'bench-collector-floor');
 mkdirSync(tmp, { recursive: true });
 

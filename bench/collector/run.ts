@@ -20,14 +20,14 @@ import { openCollector } from '../../collector/index.js';
 import { cgroup2Root, cgroupIdOf } from '../../collector/containers.js';
 import { bpfObjectPath, loadNative } from '../../collector/native/index.js';
 import { runGated } from './gated-run.js';
-import { benchArgs, numberOption } from '../bench-args.js';
+import { benchArgs, integerOption } from '../bench-args.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const values = benchArgs(import.meta.url, { options: { runs: { type: 'string' }, opens: { type: 'string' }, only: { type: 'string' }, 'kernel-batch': { type: 'string' } } });
-const KB = Math.trunc(numberOption('kernel-batch', values['kernel-batch'], 0, 0, 8192));
+const KB = integerOption('kernel-batch', values['kernel-batch'], 0, 0, 8192);
 const ALT_KB = KB ? 0 : 8192;
-const RUNS = Math.trunc(numberOption('runs', values.runs, 5, 1, 1000));
-const OPENS = Math.trunc(numberOption('opens', values.opens, 300_000, 1000, 100_000_000));
+const RUNS = integerOption('runs', values.runs, 5, 1, 1000);
+const OPENS = integerOption('opens', values.opens, 300_000, 1000, 100_000_000);
 const SECTIONS = ['overhead', 'drain', 'loss', 'rss', 'fork'];
 const ONLY = values.only ? new Set(values.only.split(',')) : undefined;
 for (const s of ONLY ?? []) {

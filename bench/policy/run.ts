@@ -11,7 +11,7 @@ import { writeFileSync, mkdirSync } from 'node:fs';
 import { cpus, loadavg, release } from 'node:os';
 import { constants as perfConstants, PerformanceObserver } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { benchArgs } from '../bench-args.js';
+import { benchArgs, integerOption } from '../bench-args.js';
 import { compileTables } from '../../enforcer/policy/compile.js';
 import { loadPolicySource } from '../../enforcer/policy/load.js';
 import { createMatcher } from '../../enforcer/policy/matcher.js';
@@ -26,9 +26,9 @@ const values = benchArgs(import.meta.url, {
     child: { type: 'string' },
   },
 });
-const RUNS = Math.max(1, Number(values.runs));
-const ROUNDS = Math.max(1, Number(values.rounds));
-const PASSES = Math.max(1, Number(values.passes));
+const RUNS = integerOption('runs', values.runs, 5, 1, 1000);
+const ROUNDS = integerOption('rounds', values.rounds, 20, 1, 100_000);
+const PASSES = integerOption('passes', values.passes, 5, 1, 1000);
 const POLICIES = 1000;
 const PATHS = 10_000;
 const MODES = ['exact', 'prefix', 'mixed', 'pattern'] as const;

@@ -13,14 +13,14 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync, statfsSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { benchArgs } from '../bench-args.js';
+import { benchArgs, integerOption } from '../bench-args.js';
 import { Client, credentials, type ClientDuplexStream } from '@grpc/grpc-js';
 import { Alert } from '../../proto/gen/feeder/kubearmor.js';
 import { IngestRequest, IngestResponse } from '../../proto/gen/palisade/v1/ingest.js';
 
 const values = benchArgs(import.meta.url, { options: { seconds: { type: 'string', default: '5' }, runs: { type: 'string', default: '3' } } });
-const SECONDS = Math.max(2, Number(values.seconds));
-const RUNS = Math.max(1, Number(values.runs));
+const SECONDS = integerOption('seconds', values.seconds, 5, 2, 3600);
+const RUNS = integerOption('runs', values.runs, 3, 1, 100);
 const NODES = 20;
 const BATCH = 100;
 const IN_FLIGHT = 8;

@@ -43,7 +43,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cpus, loadavg, release } from 'node:os';
-import { benchArgs } from '../bench-args.js';
+import { benchArgs, choiceOption, integerOption } from '../bench-args.js';
 import { Client, credentials, type ClientDuplexStream } from '@grpc/grpc-js';
 import { Alert } from '../../proto/gen/feeder/kubearmor.js';
 import { IngestRequest, IngestResponse } from '../../proto/gen/palisade/v1/ingest.js';
@@ -61,9 +61,9 @@ const values = benchArgs(import.meta.url, { options: { seconds: { type: 'string'
  * 100-600 ms, < 50 ms after), so 10 s. The relay's own loop being quiet is not enough:
  * once it was, the clients still held the backlog for ~0.6 s.
  */
-const WARMUP_S = Math.max(1, Number(values.warmup));
+const WARMUP_S = integerOption('warmup', values.warmup, 10, 1, 600);
 /** The relay's ingest spool (relay/spool): 'off' = in-memory acks; 'on' = a fresh spool directory per relay process. */
-const SPOOL = values.spool === 'on' ? 'on' : 'off';
+const SPOOL = choiceOption('spool', values.spool, ['on', 'off'], 'off');
 /**
  * Processes the log-stream clients are spread over (default 2: 3 + 2 clients). Five
  * grpc-js clients in one process use ~0.6 core on one event loop and were the longest
@@ -80,14 +80,16 @@ const SPOOL = values.spool === 'on' ? 'on' : 'off';
  * clients (event-loop delay p99 80-150 ms), competing with the relay for the same cores and
  * adding their own lag to every latency sample; the Go clients use about half of that.
  */
-const CLIENT_IMPL = values['client-impl'] === 'node' ? 'node' : 'go';
-if (values['client-impl'] !== 'go' && values['client-impl'] !== 'node') throw new Error(`--client-impl ${values['client-impl']}: want go or node`);
-const CLIENT_PROCS = Math.max(1, Number(values['client-procs'] || (CLIENT_IMPL === 'go' ? 1 : 2)));
-const CLIENTS = Number(values.clients);
+const CLIENT_IMPL = choiceOption('client-impl', values['client-impl'], ['go', 'node'], 'go');
+const CLIENT_API = choiceOption('client-api', values['client-api'], ['channel', 'stub'], 'channel');
+/** --only: one diagnosis phase, results not written. */
+const ONLY = values.only === '' ? undefined : choiceOption('only', values.only, ['throughput', '20k', '2k'], '20k');
+const CLIENT_PROCS = integerOption('client-procs', values['client-procs'] || undefined, CLIENT_IMPL === 'go' ? 1 : 2, 1, 64);
+const CLIENTS = integerOption('clients', values.clients, 5, 1, 1000);
 /** Log-stream clients' HTTP/2 receive window in bytes (0: grpc-js's default, 64 KiB). */
-const CLIENT_WINDOW = Number(values['client-window']);
+const CLIENT_WINDOW = integerOption('client-window', values['client-window'], 4 * 1024 * 1024, 0, 2 ** 31 - 1);
 const TSX = values.tsx;
-const SECONDS = Math.max(2, Number(values.seconds));
+const SECONDS = integerOption('seconds', values.seconds, 8, 2, 3600);
 const NODES = 50;
 /**
  * Enrichment: 'kubeconfig' (default) = the relay runs with --kubernetes-mode kubeconfig
@@ -96,8 +98,7 @@ const NODES = 50;
  * informers' initial list nothing changes, so it only holds idle watches during the
  * measured windows); 'none' = the relay runs with kubernetes.mode none (no lookups).
  */
-const KUBE = values.kubernetes === 'none' ? 'none' : 'kubeconfig';
-if (values.kubernetes !== 'none' && values.kubernetes !== 'kubeconfig') throw new Error(`--kubernetes: expected none or kubeconfig, got ${values.kubernetes}`);
+const KUBE = choiceOption('kubernetes', values.kubernetes, ['kubeconfig', 'none'], 'kubeconfig');
 /** Pods per simulated node; each node's alerts carry its pods' container ids in turn. */
 const PODS_PER_NODE = 10;
 /** Namespaces the nodes' Deployments are spread over. */
@@ -361,7 +362,7 @@ class SinkProc {
   constructor(port: number, clients: number) {
     this.child = CLIENT_IMPL === 'go'
       ? spawn(GOSINK, [String(port), String(clients)], { cwd: root, stdio: ['pipe', 'pipe', 'inherit'] })
-      : spawn(process.execPath, [...(values['clients-node-arg'] ?? []), ...entry('sinks'), String(port), String(clients), String(CLIENT_WINDOW), values['client-api'] ?? 'channel'], { cwd: root, stdio: ['pipe', 'pipe', 'inherit'] });
+      : spawn(process.execPath, [...(values['clients-node-arg'] ?? []), ...entry('sinks'), String(port), String(clients), String(CLIENT_WINDOW), CLIENT_API], { cwd: root, stdio: ['pipe', 'pipe', 'inherit'] });
     this.child.stdout.on('data', (b: Buffer) => {
       this.buf += b.toString();
       let i;
@@ -601,8 +602,8 @@ async function latency(rate: number, extra: readonly string[] = []): Promise<Rec
   };
 }
 
-if (values.only !== '') {
-  const r = values.only === 'throughput' ? await throughput() : await latency(values.only === '2k' ? 2_000 : 20_000);
+if (ONLY !== undefined) {
+  const r = ONLY === 'throughput' ? await throughput() : await latency(ONLY === '2k' ? 2_000 : 20_000);
   console.table(r);
   await cluster.close();
   process.exit(0);
@@ -612,7 +613,7 @@ if (values.only !== '') {
  * per-message writes; with --spool on, the same relay without its spool (throughput too).
  */
 const REFERENCE = SPOOL === 'on' ? ['--spool-enabled', 'false'] : ['--log-stream-direct-writes', 'false'];
-const RUNS = Math.max(1, Number(values.runs));
+const RUNS = integerOption('runs', values.runs, 3, 1, 100);
 const loadStart = loadavg();
 type Phase = Record<string, number>;
 const runs: Record<'tp' | 'tpref' | 'l20' | 'l20ref' | 'l2' | 'l2ref', Phase[]> = { tp: [], tpref: [], l20: [], l20ref: [], l2: [], l2ref: [] };
@@ -640,7 +641,7 @@ const ratio = (ref: number | undefined, x: number | undefined): number => (ref ?
 const result = {
   date: new Date().toISOString(),
   machine: { cpus: cpus().length, model: cpus()[0]?.model ?? '', kernel: release(), node: process.version, loadavg: loadavg(), loadavgAtStart: loadStart },
-  method: `relay = palisade relay process (${TSX ? 'tsx' : 'compiled JS, no tsx'}), ${KUBE === 'kubeconfig' ? `enrichment on: --kubernetes-mode kubeconfig against the repository's protocol-faithful Kubernetes API test server (test/support/k8s-api-server.ts, plain HTTP on 127.0.0.1, in the bench runner process, populated before the first relay with ${NODES} Nodes, ${NAMESPACES} namespaces, per node one Deployment -> ReplicaSet -> ${PODS_PER_NODE} running pods scheduled on it, one container each, containerd:// ids in containerStatuses; each relay lists and watches it through its informers, nothing changes during the run), each node's alerts carry its ${PODS_PER_NODE} pods' container ids (bare 64 hex) in turn, so every alert needs an identity lookup; enrichedFraction = the smallest share over clients of received alerts with NamespaceName and PodName non-empty (must be 1)` : `enrichment off: --kubernetes-mode none (alerts carry container ids but no lookup is made; enrichedFraction 0 expected)`}, ${NODES} ingest clients in this process, ${CLIENTS} WatchAlerts clients in ${CLIENT_PROCS === 1 ? 'a child process' : `${CLIENT_PROCS} child processes`} (${CLIENT_IMPL === 'go' ? "bench/relay/gosink: grpc-go (the library karmor is built on), one grpc.ClientConn and HTTP/2 connection each, grpc-go's default BDP-estimated receive window, a raw codec" : `bench/relay/sinks.ts: grpc-js ${values['client-api'] === 'stub' ? 'Client.makeServerStreamRequest' : 'Channel.createCall (no per-message Readable/interceptors)'}, one HTTP/2 connection each, receive window ${CLIENT_WINDOW > 0 ? `${CLIENT_WINDOW} B (grpc-go clients such as karmor grow theirs by BDP estimation up to 16 MiB)` : "grpc-js's default 64 KiB"}`}; each message is decoded only for NamespaceName/PodName (enriched?), Operation (drop notices) and Data (the send time)), latency phases: each node sends one batch every 50 ms holding what it owes by the clock (rate / 50 x elapsed - sent, so offeredEventsPerSec is the target rate), node phases spread evenly over the period (10 phases 5 ms apart); after each window the runner waits up to 10 s for every client to hold every event sent (clientMissingEventsMax: events sent that some client did not get), latency = client receive time minus the send time carried in the alert's Data; loopback, throttle/collapse off, ${SPOOL === 'on' ? 'ingest spool on (a fresh directory per relay, fsync per group commit)' : 'ingest spool off (acks after the in-memory hand-off)'}, relay queue/replay 50,000 events, ${SECONDS} s measured after a warm-up at full rate (throughput: 2 s, latency phases: ${WARMUP_S} s) per phase; ${RUNS} rounds (throughput, 20k, 20k reference, 2k, 2k reference), medians per field, each run's p99 listed; relay event-loop delay = perf_hooks.monitorEventLoopDelay (10 ms resolution) minus the resolution, and GC pauses (PerformanceObserver 'gc'), both in the relay process over each measured window (bench/relay/relay-entry.ts, read by SIGUSR2) (2 vCPUs shared with other work: load average in machine.loadavg)`,
+  method: `relay = palisade relay process (${TSX ? 'tsx' : 'compiled JS, no tsx'}), ${KUBE === 'kubeconfig' ? `enrichment on: --kubernetes-mode kubeconfig against the repository's protocol-faithful Kubernetes API test server (test/support/k8s-api-server.ts, plain HTTP on 127.0.0.1, in the bench runner process, populated before the first relay with ${NODES} Nodes, ${NAMESPACES} namespaces, per node one Deployment -> ReplicaSet -> ${PODS_PER_NODE} running pods scheduled on it, one container each, containerd:// ids in containerStatuses; each relay lists and watches it through its informers, nothing changes during the run), each node's alerts carry its ${PODS_PER_NODE} pods' container ids (bare 64 hex) in turn, so every alert needs an identity lookup; enrichedFraction = the smallest share over clients of received alerts with NamespaceName and PodName non-empty (must be 1)` : `enrichment off: --kubernetes-mode none (alerts carry container ids but no lookup is made; enrichedFraction 0 expected)`}, ${NODES} ingest clients in this process, ${CLIENTS} WatchAlerts clients in ${CLIENT_PROCS === 1 ? 'a child process' : `${CLIENT_PROCS} child processes`} (${CLIENT_IMPL === 'go' ? "bench/relay/gosink: grpc-go (the library karmor is built on), one grpc.ClientConn and HTTP/2 connection each, grpc-go's default BDP-estimated receive window, a raw codec" : `bench/relay/sinks.ts: grpc-js ${CLIENT_API === 'stub' ? 'Client.makeServerStreamRequest' : 'Channel.createCall (no per-message Readable/interceptors)'}, one HTTP/2 connection each, receive window ${CLIENT_WINDOW > 0 ? `${CLIENT_WINDOW} B (grpc-go clients such as karmor grow theirs by BDP estimation up to 16 MiB)` : "grpc-js's default 64 KiB"}`}; each message is decoded only for NamespaceName/PodName (enriched?), Operation (drop notices) and Data (the send time)), latency phases: each node sends one batch every 50 ms holding what it owes by the clock (rate / 50 x elapsed - sent, so offeredEventsPerSec is the target rate), node phases spread evenly over the period (10 phases 5 ms apart); after each window the runner waits up to 10 s for every client to hold every event sent (clientMissingEventsMax: events sent that some client did not get), latency = client receive time minus the send time carried in the alert's Data; loopback, throttle/collapse off, ${SPOOL === 'on' ? 'ingest spool on (a fresh directory per relay, fsync per group commit)' : 'ingest spool off (acks after the in-memory hand-off)'}, relay queue/replay 50,000 events, ${SECONDS} s measured after a warm-up at full rate (throughput: 2 s, latency phases: ${WARMUP_S} s) per phase; ${RUNS} rounds (throughput, 20k, 20k reference, 2k, 2k reference), medians per field, each run's p99 listed; relay event-loop delay = perf_hooks.monitorEventLoopDelay (10 ms resolution) minus the resolution, and GC pauses (PerformanceObserver 'gc'), both in the relay process over each measured window (bench/relay/relay-entry.ts, read by SIGUSR2) (2 vCPUs shared with other work: load average in machine.loadavg)`,
   kubernetes: KUBE,
   goal: { eventsPerSec: 100_000, p99msAt20k: 50, rssMiB: 300 },
   throughput: tp,

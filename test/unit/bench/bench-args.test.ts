@@ -37,8 +37,19 @@ for (const script of SCRIPTS) {
 test('bench/collector/run.ts names a bad number and an unknown section', () => {
   const bad = run('bench/collector/run.ts', ['--runs', 'many']);
   assert.equal(bad.status, 2, bad.stderr);
-  assert.match(bad.stderr, /--runs: "many" is not a number/);
+  assert.match(bad.stderr, /--runs: "many" is not an integer in 1\.\.1000/);
+  const fraction = run('bench/collector/floor.ts', ['--rounds', '2.5']);
+  assert.equal(fraction.status, 2, fraction.stderr);
+  assert.match(fraction.stderr, /--rounds: "2\.5" is not an integer/);
   const section = run('bench/collector/run.ts', ['--only', 'overhead,drainage']);
   assert.equal(section.status, 2, section.stderr);
   assert.match(section.stderr, /--only: unknown section "drainage"/);
+});
+
+test('bench/relay/run.ts names a value that is not one of its choices', () => {
+  for (const [opt, value] of [['--spool', 'maybe'], ['--only', 'overload'], ['--client-impl', 'rust'], ['--kubernetes', 'incluster']] as const) {
+    const r = run('bench/relay/run.ts', [opt, value]);
+    assert.equal(r.status, 2, `${opt} ${value}: ${r.stderr}`);
+    assert.match(r.stderr, new RegExp(`${opt}: "${value}" is not one of`));
+  }
 });
