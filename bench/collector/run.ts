@@ -104,26 +104,23 @@ spawnSync('sysctl', ['-qw', 'kernel.bpf_stats_enabled=0']);
 // on this kernel (CONFIG_PARAVIRT_TIME_ACCOUNTING) it leaves out the time the vCPU was
 // stolen by the host and the time other tasks held it, which inflate the wall figure on a
 // shared machine; the BPF programs run inside the loop's syscalls, so they are in it.
-const cpuOf: number[] = [];
-const one = async (): Promise<number> => {
+type Loop = { ns: number; cpuNs: number };
+const loop = async (): Promise<Loop> => {
   const r = await gen(['open', String(OPENS)]);
-  cpuOf.push(r.cpu_ns_per_op ?? NaN);
-  return r.ns_per_op ?? NaN;
+  return { ns: r.ns_per_op ?? NaN, cpuNs: r.cpu_ns_per_op ?? NaN };
 };
-const lastCpu = (): number => cpuOf.at(-1) ?? NaN;
+const one = async (): Promise<number> => (await loop()).ns;
 await one(); // warm-up
 const perRun: Record<string, number[]> = { bare: [], js: [], jsRing: [], jsRingAlt: [], rJsRingAlt: [], cpuNsPerEventJs: [], cpuNsPerEventJsRing: [], filtered: [], c: [], rJs: [], rJsRing: [], rFiltered: [], rC: [], bpfCapturedNs: [], bpfFilteredNs: [],
   loopCpuBare: [], loopCpuJs: [], loopCpuJsRing: [], loopCpuFiltered: [], loopCpuC: [], rCpuJs: [], rCpuJsRing: [], rCpuFiltered: [], rCpuC: [] };
 let jsDelivered = 0, jsLost = 0, cRecords = 0, ringDelivered = 0, ringLost = 0;
 for (let i = 0; i < RUNS; i++) {
-  const b0 = await one();
-  const b0Cpu = lastCpu();
+  const { ns: b0, cpuNs: b0Cpu } = await loop();
   const cj = await openCollector({ classes: ['file'], ringBytes: 64 << 20, cgroups: { mode: 'only', ids: [cgId] }, seedProcesses: false, delivery: 'copy', kernelBatchBytes: KB });
   let delivered = 0;
   cj.onEvent(() => { delivered++; });
   const u0 = process.cpuUsage();
-  const js = await one();
-  const jsCpu = lastCpu();
+  const { ns: js, cpuNs: jsCpu } = await loop();
   const stj = await cj.close();
   const u1 = process.cpuUsage(u0);
   jsDelivered += delivered; jsLost += stj.lost;
@@ -131,8 +128,7 @@ for (let i = 0; i < RUNS; i++) {
   let deliveredRing = 0;
   cr.onEvent(() => { deliveredRing++; });
   const u2 = process.cpuUsage();
-  const jsRing = await one();
-  const jsRingCpu = lastCpu();
+  const { ns: jsRing, cpuNs: jsRingCpu } = await loop();
   const str = await cr.close();
   const u3 = process.cpuUsage(u2);
   // this process's CPU (every thread: drain, JS decode; and the generator's spawn) per delivered event
@@ -143,8 +139,7 @@ for (let i = 0; i < RUNS; i++) {
   const jsRingAlt = await one();
   await cn.close();
   const cf = await openCollector({ classes: ['file'], cgroups: { mode: 'only', ids: [emptyId] }, seedProcesses: false });
-  const fl = await one();
-  const flCpu = lastCpu();
+  const { ns: fl, cpuNs: flCpu } = await loop();
   await cf.close();
   const child = spawn(consumer, [bpfObjectPath('palisade.bpf.o'), String(64 << 20), '20', String(1 << 20), '2', String(OPENS), String(KB), String(cgId)], { stdio: ['pipe', 'pipe', 'inherit'] });
   const exited = new Promise((r) => child.on('exit', r));
@@ -152,13 +147,12 @@ for (let i = 0; i < RUNS; i++) {
   child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
   for (let k = 0; k < 100 && !out.includes('attached'); k++) await sleep(100);
   child.stdin.write('go\n');
-  const cc = await one();
-  const ccCpu = lastCpu();
+  const { ns: cc, cpuNs: ccCpu } = await loop();
   await exited;
   cRecords += kv(out).records ?? 0;
-  const b1 = await one();
+  const { ns: b1, cpuNs: b1Cpu } = await loop();
   const bare = (b0 + b1) / 2;
-  const bareCpu = (b0Cpu + lastCpu()) / 2;
+  const bareCpu = (b0Cpu + b1Cpu) / 2;
   perRun.loopCpuBare?.push(bareCpu); perRun.loopCpuJs?.push(jsCpu); perRun.loopCpuJsRing?.push(jsRingCpu); perRun.loopCpuFiltered?.push(flCpu); perRun.loopCpuC?.push(ccCpu);
   perRun.rCpuJs?.push(jsCpu / bareCpu); perRun.rCpuJsRing?.push(jsRingCpu / bareCpu); perRun.rCpuFiltered?.push(flCpu / bareCpu); perRun.rCpuC?.push(ccCpu / bareCpu);
   perRun.jsRingAlt?.push(jsRingAlt); perRun.rJsRingAlt?.push(jsRingAlt / bare);
