@@ -22,6 +22,7 @@ import { IngestRequest, type Batch, type Hello } from '../../proto/gen/palisade/
 import type { Alert } from '../../proto/gen/feeder/kubearmor.js';
 import { identityBits, type AlertWire } from '../event.js';
 import { InterningReader, StringCache } from './interning-reader.js';
+import { readWireAlert, type WireAlert } from './wire-alert.js';
 
 /** Strings of recent alerts, shared by every decode of this process (interning-reader.ts). */
 const strings = new StringCache();
@@ -71,11 +72,16 @@ class Cursor {
   }
   /** A varint of at most 32 significant bits (tags, lengths). */
   u32(): number {
-    let v = 0;
-    for (let shift = 0; shift < 35; shift += 7) {
+    if (this.pos >= this.end) throw new RangeError(TRUNCATED);
+    const first = this.b[this.pos++] as number;
+    if (first < 0x80) return first; // most tags and lengths: one byte
+    let v = first & 0x7f;
+    let scale = 128; // a multiplier, not 2 ** shift (a call per byte) nor << (32-bit)
+    for (let i = 1; i < 5; i++) {
       if (this.pos >= this.end) throw new RangeError(TRUNCATED);
       const byte = this.b[this.pos++] as number;
-      v += (byte & 0x7f) * 2 ** shift;
+      v += (byte & 0x7f) * scale;
+      scale *= 128;
       if (byte < 0x80) {
         if (v > 0xffffffff) throw FALLBACK;
         return v;
@@ -258,6 +264,27 @@ export function decodeScanned(s: ScannedBatch): { batch: Batch; exactStrings: bo
     if (e.seq !== s.seqs[i] || (e.event === undefined) !== (s.hasEvent[i] === 0)) throw new Error(`batch.entries[${i}]: decoded seq or event differs from the scanned one`);
   }
   return { batch: b, exactStrings: reader.exactStrings };
+}
+
+/**
+ * The batch's entries as alerts read in place (wire-alert.ts), when every entry carries
+ * exactly one alert and WireAlert accepts each one's bytes; else undefined, and the caller
+ * decodes the batch with decodeScanned. Accepted entries decode with IngestRequest.decode
+ * to the same values (the scan read the envelope and the seqs; readWireAlert accepts only
+ * alert bytes the generated decoder accepts), and their strings are their bytes exactly.
+ */
+export function readScannedAlerts(s: ScannedBatch): WireAlert[] | undefined {
+  const spans = s.alertSpans;
+  if (s.decoded !== undefined || spans === undefined) return undefined;
+  const alerts: WireAlert[] = [];
+  for (let i = 0; i < s.seqs.length; i++) {
+    const end = spans[i * 2 + 1] as number;
+    if (end === 0) return undefined;
+    const a = readWireAlert(s.raw, spans[i * 2] as number, end, strings);
+    if (a === undefined) return undefined;
+    alerts.push(a);
+  }
+  return alerts;
 }
 
 /**

@@ -36,7 +36,6 @@ import {
   IngestErrorCode,
   IngestResponse,
   IngestService,
-  type Batch,
   type DeepPartial,
   type Hello,
 } from '../../proto/gen/palisade/v1/ingest.js';
@@ -44,7 +43,8 @@ import type { RelayConfig } from '../config.js';
 import type { RelayEvent } from '../event.js';
 import type { Counters } from '../metrics/counters.js';
 import type { Pipeline } from '../pipeline.js';
-import { alertWireAt, decodeScanned, scanIngestRequest, type ScannedBatch, type ScannedRequest } from './batch-scan.js';
+import { batchEvents } from './batch-events.js';
+import { scanIngestRequest, type ScannedBatch, type ScannedRequest } from './batch-scan.js';
 import type { DedupWindow } from './dedup-window.js';
 import { makeFiller } from './fill.js';
 import { createTokenBucket, type TokenBucket } from './token-bucket.js';
@@ -266,27 +266,13 @@ export function createIngestServer(d: IngestDeps): IngestServer {
      * skipped as undecodable on replay.
      */
     decode(b: ScannedBatch, fresh: Uint8Array, hostName: string, clusterName: string, nowMs: number, now: bigint): RelayEvent[] | Error {
-      let batch: Batch;
-      let exactStrings: boolean;
       try {
-        ({ batch, exactStrings } = decodeScanned(b));
+        return batchEvents(b, fresh, makeFiller(hostName, clusterName, nowMs), now);
       } catch (e) {
         reject('malformed');
         d.log.warn({ err: e, node: b.nodeId }, 'ingest: a batch did not decode; not acked');
         return e as Error; // the caller fails the stream once the batches before it are answered
       }
-      const fill = makeFiller(hostName, clusterName, nowMs);
-      const events: RelayEvent[] = [];
-      batch.entries.forEach((e, i) => {
-        if (fresh[i] !== 1) return;
-        const body = e.event as NonNullable<typeof e.event>;
-        const filled = fill(body);
-        const ev: RelayEvent = { nodeId: b.nodeId, bootId: b.bootId, seq: e.seq, body, enriched: true, count: 1, receivedAt: now };
-        // alert bytes are forwarded only when they are what was decoded (batch-scan.ts)
-        if (exactStrings && body.$case === 'alert') ev.wire = alertWireAt(b, i, filled, body.value);
-        events.push(ev);
-      });
-      return events;
     }
 
     halfClosed = false;

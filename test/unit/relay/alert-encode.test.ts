@@ -7,29 +7,13 @@ import assert from 'node:assert/strict';
 import { Alert } from '../../../proto/gen/feeder/kubearmor.js';
 import { encodeAlert } from '../../../relay/serve/alert-encode.js';
 import { seededRandom } from '../../support/prng.js';
+import { randomAlert as randomAlertOf } from '../../support/random-alert.js';
 
-let seed = 12345;
-const rnd = (n: number): number => {
-  seed = (seed * 1103515245 + 12345) % 2147483648;
-  return seed % n;
-};
-const pieces = ['', 'a', 'é', '日本', '😀', '\ud800', 'x'.repeat(42), 'y'.repeat(43), 'z'.repeat(200), 'ü'.repeat(60), 'w'.repeat(20000)];
-const s = (): string => (rnd(3) === 0 ? '' : Array.from({ length: 1 + rnd(3) }, () => pieces[rnd(pieces.length)]).join(''));
-const i32 = (): number => [0, 1, -1, 127, 128, 2147483647, -2147483648, rnd(100000) - 50000][rnd(8)] as number;
-
-function randomAlert(): Alert {
-  const a = Alert.create();
-  const rec = a as unknown as Record<string, unknown>;
-  for (const [k, v] of Object.entries(a)) {
-    if (typeof v === 'string') rec[k] = s();
-    else if (typeof v === 'number') rec[k] = i32();
-  }
-  a.Timestamp = [0n, 1n, 1_700_000_000n, -5n, 9223372036854775807n, -9223372036854775808n][rnd(6)] as bigint;
-  a.ATags = Array.from({ length: rnd(4) }, s);
-  if (rnd(2) === 0) a.Owner = { Ref: s(), Name: s(), Namespace: s() };
-  if (rnd(2) === 0) a.ExecEvent = { ExecID: s(), ExecutableName: s() };
-  return a;
-}
+const next = seededRandom(12345);
+const randomAlert = (): Alert => randomAlertOf(next, {
+  pieces: ['', 'a', 'é', '日本', '😀', '\ud800', 'x'.repeat(42), 'y'.repeat(43), 'z'.repeat(200), 'ü'.repeat(60), 'w'.repeat(20000)],
+  timestamps: [0n, 1n, 1_700_000_000n, -5n, 9223372036854775807n, -9223372036854775808n],
+});
 
 test('encodeAlert gives the bytes of Alert.encode', () => {
   const fields = Object.keys(Alert.create()).sort();
@@ -54,7 +38,7 @@ test('a long nested Owner (length > 127) and a large alert round-trip', () => {
 test('the per-container identity block is reused only while the identity fields are unchanged', () => {
   // few container ids, identity fields drawn from small sets: the cache is hit, and
   // missed whenever any of the 7 fields (or the Owner's 3) differs from the cached alert's
-  const next = seededRandom(7); // rnd()'s low bits repeat too regularly for this
+  const next = seededRandom(7); // a sequence of its own, beside the alerts'
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)] as T;
   for (let i = 0; i < 5000; i++) {
     const a = randomAlert();
