@@ -176,7 +176,21 @@ export class ArenaStore {
     this.vpos = v;
   }
 
+  /** The last pair interned (a batch's events share theirs). */
+  private lastNodeId = '';
+  private lastBootId = '';
+  private lastIx = -1;
+
   private internId(nodeId: string, bootId: string, oldest: number, cursor: number): number {
+    if (this.lastIx >= 0 && nodeId === this.lastNodeId && bootId === this.lastBootId) return this.lastIx;
+    const ix = this.internIdOnce(nodeId, bootId, oldest, cursor);
+    this.lastNodeId = nodeId;
+    this.lastBootId = bootId;
+    this.lastIx = ix;
+    return ix;
+  }
+
+  private internIdOnce(nodeId: string, bootId: string, oldest: number, cursor: number): number {
     const key = `${nodeId}\n${bootId}`;
     const known = this.ids.get(key);
     if (known !== undefined) return known;
