@@ -30,6 +30,22 @@ export type RelayEvent = {
   wire?: AlertWire;
 };
 
+/**
+ * Drops the event's references to its ingest request's bytes, for an event kept longer
+ * than its hand-off (held by collapse, kept in a ring of objects): `wire`, and an alert
+ * read in place (ingest/wire-alert.ts) decodes what it has not decoded yet and lets the
+ * bytes go. Otherwise one kept event would keep its whole request alive.
+ */
+export function dropIngestBytes(ev: RelayEvent): void {
+  ev.wire = undefined;
+  if (ev.body.$case === 'alert') (ev.body.value as Partial<BytesHolder>).detach?.();
+}
+
+/** An object that refers to received bytes until detach() (ingest/wire-alert.ts WireAlert). */
+export interface BytesHolder {
+  detach(): void;
+}
+
 /** See RelayEvent.wire. */
 export type AlertWire = {
   /** The ingest request's bytes; the Alert message is raw[start, end). */

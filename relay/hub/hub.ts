@@ -37,7 +37,7 @@
 // oldest entries, exactly like ring overwrites (clients behind them skip forward,
 // counted; cursors before them are out of range). The newest entry always stays.
 import { randomBytes } from 'node:crypto';
-import type { EventBody, RelayEvent } from '../event.js';
+import { dropIngestBytes, type EventBody, type RelayEvent } from '../event.js';
 import type { Counters } from '../metrics/counters.js';
 import { encodeEventTransient } from '../serve/encode.js';
 import { ArenaStore } from './arena-store.js';
@@ -186,7 +186,7 @@ export function createHub(opts: HubOptions): Hub {
         if (!store) {
           // this ring keeps the event itself and encodes its body when a client asks:
           // drop the view of the ingest request, which would otherwise live as long
-          ev.wire = undefined;
+          dropIngestBytes(ev);
           ring[head % size] = { cursor: head, ev };
           continue;
         }

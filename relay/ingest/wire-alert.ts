@@ -21,24 +21,32 @@
 // - The bytes must not change while the alert lives (they are the ingest request's
 //   buffer, which RelayEvent.wire keeps too).
 import { Alert, type ExecEvent, type Podowner } from '../../proto/gen/feeder/kubearmor.js';
-import { allAscii, asciiString, viewOf, type StringCache } from './interning-reader.js';
+import type { BytesHolder } from '../event.js';
+import { allAscii, asciiString, InterningReader, viewOf, type StringCache } from './interning-reader.js';
 
-/** Read from the bytes at once: what ingest's fill, enrichment, identityBits, the throttle key and alert-encode's wire path use. */
+/**
+ * Read from the bytes at once: what ingest's fill, enrichment, identityBits,
+ * alert-encode's wire path, and the throttle and collapse keys (both on by default in
+ * `palisade relay`) use.
+ */
 export const EAGER_FIELDS = [
   'Timestamp', 'UpdatedTime', 'ClusterName', 'HostName', 'NamespaceName', 'Owner', 'PodName', 'Labels',
   'ContainerID', 'ContainerName', 'ContainerImage', 'PolicyName', 'Action',
+  'Operation', 'Resource', 'ProcessName', 'Source', 'Result',
 ] as const;
 
 /** Decoded together on first use. */
 export const LAZY_FIELDS = [
-  'HostPPID', 'HostPID', 'PPID', 'PID', 'UID', 'ParentProcessName', 'ProcessName', 'Severity', 'Tags', 'ATags',
-  'Message', 'Type', 'Source', 'Operation', 'Resource', 'Data', 'Enforcer', 'Result', 'Cwd', 'TTY',
+  'HostPPID', 'HostPID', 'PPID', 'PID', 'UID', 'ParentProcessName', 'Severity', 'Tags', 'ATags',
+  'Message', 'Type', 'Data', 'Enforcer', 'Cwd', 'TTY',
   'MaxAlertsPerSec', 'DroppingAlertsInterval', 'ExecEvent', 'KubeArmorVersion',
 ] as const;
 
 type LazyField = (typeof LAZY_FIELDS)[number];
 
-export class WireAlert implements Alert {
+const EMPTY = Buffer.alloc(0);
+
+export class WireAlert implements Alert, BytesHolder {
   Timestamp = 0n;
   UpdatedTime = '';
   ClusterName = '';
@@ -52,6 +60,11 @@ export class WireAlert implements Alert {
   ContainerImage = '';
   PolicyName = '';
   Action = '';
+  Operation = '';
+  Resource = '';
+  ProcessName = '';
+  Source = '';
+  Result = '';
   // LAZY_FIELDS: accessors on the prototype (the static block below)
   declare HostPPID: number;
   declare HostPID: number;
@@ -59,18 +72,13 @@ export class WireAlert implements Alert {
   declare PID: number;
   declare UID: number;
   declare ParentProcessName: string;
-  declare ProcessName: string;
   declare Severity: string;
   declare Tags: string;
   declare ATags: string[];
   declare Message: string;
   declare Type: string;
-  declare Source: string;
-  declare Operation: string;
-  declare Resource: string;
   declare Data: string;
   declare Enforcer: string;
-  declare Result: string;
   declare Cwd: string;
   declare TTY: string;
   declare MaxAlertsPerSec: number;
@@ -78,15 +86,28 @@ export class WireAlert implements Alert {
   declare ExecEvent: ExecEvent | undefined;
   declare KubeArmorVersion: string;
 
-  readonly #raw: Buffer;
+  #raw: Buffer;
   readonly #start: number;
   readonly #end: number;
+  readonly #cache: StringCache;
   #lazy: Alert | undefined;
 
-  constructor(raw: Buffer, start: number, end: number) {
+  constructor(raw: Buffer, start: number, end: number, cache: StringCache) {
     this.#raw = raw;
     this.#start = start;
     this.#end = end;
+    this.#cache = cache;
+  }
+
+  /** The lazy fields (and the eager ones, unused), decoded through the string cache. */
+  #decodeLazy(): Alert {
+    return (this.#lazy ??= Alert.decode(new InterningReader(this.#raw.subarray(this.#start, this.#end), this.#cache)));
+  }
+
+  /** Decodes the lazy fields now and drops the reference to the received bytes (event.ts dropIngestBytes). */
+  detach(): void {
+    this.#decodeLazy();
+    this.#raw = EMPTY;
   }
 
   /** Whether the lazy fields have been decoded (tests and diagnosis). */
@@ -98,10 +119,10 @@ export class WireAlert implements Alert {
     for (const f of LAZY_FIELDS) {
       Object.defineProperty(WireAlert.prototype, f, {
         get(this: WireAlert): unknown {
-          return (this.#lazy ??= Alert.decode(this.#raw.subarray(this.#start, this.#end)))[f];
+          return this.#decodeLazy()[f];
         },
         set(this: WireAlert, v: unknown) {
-          ((this.#lazy ??= Alert.decode(this.#raw.subarray(this.#start, this.#end))) as Record<LazyField, unknown>)[f] = v;
+          (this.#decodeLazy() as Record<LazyField, unknown>)[f] = v;
         },
         enumerable: true,
         configurable: false,
@@ -120,8 +141,8 @@ const OWNER = 5;
 const EXEC_EVENT = 6;
 const KIND = new Uint8Array(38);
 for (const n of [9, 10, 11, 12, 27, 34, 35]) KIND[n] = INT32;
-for (const n of [14, 15, 16, 17, 18, 19, 20, 21, 23, 25, 26, 28, 30, 32, 33, 37]) KIND[n] = LAZY_STRING;
-for (const n of [2, 3, 4, 5, 6, 7, 8, 13, 22, 24, 29]) KIND[n] = EAGER_STRING;
+for (const n of [14, 15, 16, 17, 21, 25, 28, 30, 32, 33, 37]) KIND[n] = LAZY_STRING;
+for (const n of [2, 3, 4, 5, 6, 7, 8, 13, 18, 19, 20, 22, 23, 24, 26, 29]) KIND[n] = EAGER_STRING;
 KIND[1] = TIMESTAMP;
 KIND[31] = OWNER;
 KIND[36] = EXEC_EVENT;
@@ -198,7 +219,7 @@ function walkStrings(b: Buffer, end: number, strings: number, out?: (field: numb
  * the bytes (see the invariants above; the caller then uses Alert.decode).
  */
 export function readWireAlert(b: Buffer, start: number, end: number, cache: StringCache): WireAlert | undefined {
-  const a = new WireAlert(b, start, end);
+  const a = new WireAlert(b, start, end, cache);
   p = start;
   while (p < end) {
     const t = smallVarint(b, end);
@@ -271,8 +292,13 @@ export function readWireAlert(b: Buffer, start: number, end: number, cache: Stri
       case 7: a.ContainerID = s; break;
       case 8: a.ContainerName = s; break;
       case 13: a.PolicyName = s; break;
+      case 18: a.Source = s; break;
+      case 19: a.Operation = s; break;
+      case 20: a.Resource = s; break;
       case 22: a.Action = s; break;
+      case 23: a.Result = s; break;
       case 24: a.ContainerImage = s; break;
+      case 26: a.ProcessName = s; break;
       default: a.Labels = s; break; // 29
     }
   }

@@ -9,7 +9,7 @@
 // Bounds: at most `maxKeys` open windows; past that the oldest window is closed
 // early (its aggregate emitted, never dropped). Shutdown: tick(out, true) releases
 // everything held. Logs and messages pass through untouched.
-import type { RelayEvent } from '../event.js';
+import { dropIngestBytes, type RelayEvent } from '../event.js';
 
 type Window = { readonly openedAt: number; latest: RelayEvent | undefined; repeats: number };
 
@@ -56,7 +56,7 @@ export function createCollapser(windowMs: number, now: () => number, maxKeys = 1
       if (w && t - w.openedAt < windowMs) {
         if (w.repeats === 0) held++;
         w.repeats += ev.count;
-        ev.wire = undefined; // held for up to a window: not the view of its ingest request (memory)
+        dropIngestBytes(ev); // held for up to a window: not a view of its ingest request (memory)
         w.latest = ev;
         return;
       }

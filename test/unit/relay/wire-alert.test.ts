@@ -7,7 +7,9 @@ import assert from 'node:assert/strict';
 import { BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
 import { Alert } from '../../../proto/gen/feeder/kubearmor.js';
 import { StringCache } from '../../../relay/ingest/interning-reader.js';
+import type { RelayEvent } from '../../../relay/event.js';
 import { EAGER_FIELDS, LAZY_FIELDS, readWireAlert, type WireAlert } from '../../../relay/ingest/wire-alert.js';
+import { createCollapser } from '../../../relay/throttle/collapse.js';
 import { seededRandom } from '../../support/prng.js';
 import { randomAlert as randomAlertOf } from '../../support/random-alert.js';
 
@@ -136,4 +138,38 @@ test('fields set on the alert stay set: eager ones as own fields, lazy ones once
     ContainerID: 'c1', Resource: '/etc/shadow', ATags: ['a', 'b'], Tags: 'a,b', NamespaceName: 'ns',
     Owner: { Ref: 'Deployment', Name: 'd', Namespace: 'ns' },
   }));
+});
+
+test('detach() keeps every field and lets the received bytes go', () => {
+  const want = randomAlert();
+  const raw = Buffer.from(Alert.encode(want).finish());
+  const a = readWireAlert(raw, 0, raw.length, new StringCache());
+  assert.ok(a);
+  a.detach();
+  raw.fill(0xaa); // were the alert still reading these bytes, its lazy fields would change or fail to decode
+  assert.deepEqual(fieldsOf(a), fieldsOf(Alert.decode(Alert.encode(want).finish())));
+});
+
+test('collapse holds a repeat without its ingest request: the released alert does not read those bytes', () => {
+  const c = createCollapser(1000, () => 0);
+  const bytes = Alert.encode(Alert.create({ ContainerID: 'c1', PolicyName: 'p', Action: 'Block', Operation: 'File', Resource: '/etc/shadow', Data: 'd' })).finish();
+  const event = (raw: Buffer, seq: bigint): RelayEvent => {
+    const a = readWireAlert(raw, 0, raw.length, new StringCache());
+    assert.ok(a);
+    return { nodeId: 'n', bootId: 'b', seq, body: { $case: 'alert', value: a }, enriched: true, count: 1, receivedAt: 0n };
+  };
+  const first = event(Buffer.from(bytes), 1n);
+  const out: RelayEvent[] = [];
+  c.push(first, out);
+  assert.equal((first.body.value as WireAlert).lazyDecoded, false, 'the collapse key reads eager fields only');
+  const repeatRaw = Buffer.from(bytes);
+  const repeat = event(repeatRaw, 2n);
+  c.push(repeat, out);
+  repeatRaw.fill(0xaa);
+  c.tick(out, true);
+  assert.equal(out.length, 2);
+  const released = out[1]?.body.value as Alert;
+  assert.equal(released.Data, 'd');
+  assert.equal(released.Resource, '/etc/shadow');
+  assert.match(released.Message, /repeated 1 times/);
 });
