@@ -9,6 +9,7 @@
 import type { EventBody, RelayEvent } from '../event.js';
 import { alertWireAt, decodeScanned, readScannedAlerts, type ScannedBatch } from './batch-scan.js';
 import type { Filler } from './fill.js';
+import type { WireAlert } from './wire-alert.js';
 
 /**
  * The events of the entries with fresh[i] === 1, in wire order. Throws when the bytes
@@ -20,7 +21,7 @@ export function batchEvents(b: ScannedBatch, fresh: Uint8Array, fill: Filler, re
   if (alerts !== undefined) {
     for (let i = 0; i < alerts.length; i++) {
       if (fresh[i] !== 1) continue;
-      const alert = alerts[i] as NonNullable<typeof alerts[number]>;
+      const alert = alerts[i] as WireAlert;
       const body: EventBody = { $case: 'alert', value: alert };
       const ev: RelayEvent = { nodeId: b.nodeId, bootId: b.bootId, seq: b.seqs[i] as bigint, body, enriched: true, count: 1, receivedAt };
       ev.wire = alertWireAt(b, i, fill(body), alert);
