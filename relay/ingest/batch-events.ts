@@ -1,15 +1,15 @@
 // A scanned batch's fresh entries as relay events, filled (ingest/fill.ts), each alert
 // with its received bytes (RelayEvent.wire) when they may be forwarded as they are.
 //
-// Two ways, the same events: when every entry is exactly one alert that WireAlert
-// accepts (ASCII strings, the ordinary encoding), the alerts are read in place and
-// their other fields decoded only if something uses them (wire-alert.ts); otherwise the
-// whole request goes through the generated decoder (batch-scan.ts decodeScanned),
-// whose alerts keep their bytes only when every string decoded to its bytes exactly.
-import type { EventBody, RelayEvent } from '../event.js';
-import { alertWireAt, decodeScanned, readScannedAlerts, type ScannedBatch } from './batch-scan.js';
+// Two ways, the same events: when every entry has exactly one event field, each entry
+// is read on its own (batch-scan.ts readScannedEntries): alerts in place where WireAlert
+// accepts them (ASCII strings, the ordinary encoding; their other fields decoded only if
+// something uses them), other alerts, logs and messages by the generated decoder;
+// otherwise the whole request goes through the generated decoder (decodeScanned). Either
+// way an alert keeps its bytes only when its strings decoded to its bytes exactly.
+import type { RelayEvent } from '../event.js';
+import { alertWireAt, decodeScanned, readScannedEntries, type EntryEvent, type ScannedBatch } from './batch-scan.js';
 import type { Filler } from './fill.js';
-import type { WireAlert } from './wire-alert.js';
 
 /**
  * The events of the entries with fresh[i] === 1, in wire order. Throws when the bytes
@@ -17,14 +17,14 @@ import type { WireAlert } from './wire-alert.js';
  */
 export function batchEvents(b: ScannedBatch, fresh: Uint8Array, fill: Filler, receivedAt: bigint): RelayEvent[] {
   const events: RelayEvent[] = [];
-  const alerts = readScannedAlerts(b);
-  if (alerts !== undefined) {
-    for (let i = 0; i < alerts.length; i++) {
+  const entries = readScannedEntries(b);
+  if (entries !== undefined) {
+    for (let i = 0; i < entries.length; i++) {
       if (fresh[i] !== 1) continue;
-      const alert = alerts[i] as WireAlert;
-      const body: EventBody = { $case: 'alert', value: alert };
+      const { body, exact } = entries[i] as EntryEvent;
+      const filled = fill(body);
       const ev: RelayEvent = { nodeId: b.nodeId, bootId: b.bootId, seq: b.seqs[i] as bigint, body, enriched: true, count: 1, receivedAt };
-      ev.wire = alertWireAt(b, i, fill(body), alert);
+      if (exact && body.$case === 'alert') ev.wire = alertWireAt(b, i, filled, body.value);
       events.push(ev);
     }
     return events;

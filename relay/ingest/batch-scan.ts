@@ -19,10 +19,10 @@
 // the decoded header and entry seqs equal what the scan read, so the events handed
 // on are always the ones that were admitted and spooled.
 import { IngestRequest, type Batch, type Hello } from '../../proto/gen/palisade/v1/ingest.js';
-import type { Alert } from '../../proto/gen/feeder/kubearmor.js';
-import { identityBits, type AlertWire } from '../event.js';
+import { Alert, Log, Message } from '../../proto/gen/feeder/kubearmor.js';
+import { identityBits, type AlertWire, type EventBody } from '../event.js';
 import { InterningReader, StringCache } from './interning-reader.js';
-import { readWireAlert, type WireAlert } from './wire-alert.js';
+import { readWireAlert } from './wire-alert.js';
 
 /** Strings of recent alerts, shared by every decode of this process (interning-reader.ts). */
 const strings = new StringCache();
@@ -37,10 +37,13 @@ export type ScannedBatch = {
   /** 1 where the entry carries an event (alert, log or message). */
   readonly hasEvent: Uint8Array;
   /**
-   * Per entry, the [start, end) of its Alert's bytes in `raw` (2 numbers per entry), or
-   * 0, 0 when the entry is not exactly one alert (RelayEvent.wire: the hub forwards these bytes).
+   * Per entry, the [start, end) in `raw` of its event's bytes (2 numbers per entry), when
+   * the entry has exactly one event field (eventKinds); the bytes of an alert are what the
+   * hub forwards (RelayEvent.wire).
    */
-  readonly alertSpans?: Uint32Array;
+  readonly eventSpans?: Uint32Array;
+  /** Per entry, its one event field (ENTRY_ALERT, ENTRY_LOG, ENTRY_MESSAGE), or 0: none, or more than one. */
+  readonly eventKinds?: Uint8Array;
   /** The IngestRequest bytes as received (what the spool keeps). */
   readonly raw: Buffer;
   /** Set when the scan fell back to the generated decoder. */
@@ -172,7 +175,8 @@ function scanBatch(raw: Buffer, start: number, end: number): ScannedBatch {
   const seqs = new BigUint64Array(entries);
   const view = new DataView(seqs.buffer);
   const hasEvent = new Uint8Array(entries);
-  const alertSpans = new Uint32Array(entries * 2);
+  const eventSpans = new Uint32Array(entries * 2);
+  const eventKinds = new Uint8Array(entries);
   const r = new Cursor(raw, start, end);
   for (let i = 0; r.pos < end;) {
     const [no, wt] = tag(r);
@@ -188,17 +192,17 @@ function scanBatch(raw: Buffer, start: number, end: number): ScannedBatch {
       } else if (f >= 2 && f <= 4) {
         if (w !== LEN) throw FALLBACK;
         const [as, ae] = r.len();
-        // one alert field and no other event field: its bytes are the decoded alert's
-        const only = hasEvent[i] === 0 && f === 2;
-        alertSpans[i * 2] = only ? as : 0;
-        alertSpans[i * 2 + 1] = only ? ae : 0;
+        // the first event field of the entry; a second one makes it ambiguous (0): the decoder decides
+        eventKinds[i] = hasEvent[i] === 0 ? f : 0;
+        eventSpans[i * 2] = as;
+        eventSpans[i * 2 + 1] = ae;
         hasEvent[i] = 1;
       } else r.skip(w);
     }
     r.end = end;
     i++;
   }
-  return { nodeId, bootId, firstSeq, lastSeq, seqs, hasEvent, alertSpans, raw };
+  return { nodeId, bootId, firstSeq, lastSeq, seqs, hasEvent, eventSpans, eventKinds, raw };
 }
 
 function fromDecoded(req: IngestRequest, raw: Buffer): ScannedRequest {
@@ -246,7 +250,7 @@ export function scanIngestRequest(raw: Buffer): ScannedRequest {
 /**
  * The batch's decoded entries, and whether every string decoded is its bytes exactly
  * (false after invalid UTF-8, or when the scan fell back to the decoder): only then
- * may the batch's alert bytes be forwarded as they are (alertSpans, alertWireAt).
+ * may the batch's alert bytes be forwarded as they are (eventSpans, alertWireAt).
  * Throws when the bytes do not decode, or decode to another header or other entry
  * seqs than the scan read.
  */
@@ -266,25 +270,45 @@ export function decodeScanned(s: ScannedBatch): { batch: Batch; exactStrings: bo
   return { batch: b, exactStrings: reader.exactStrings };
 }
 
+export const ENTRY_ALERT = 2;
+export const ENTRY_LOG = 3;
+export const ENTRY_MESSAGE = 4;
+
+/** One entry's event, decoded on its own; `exact`: its strings are its bytes exactly (an alert's bytes may be forwarded). */
+export type EntryEvent = { readonly body: EventBody; readonly exact: boolean };
+
 /**
- * The batch's entries as alerts read in place (wire-alert.ts), when every entry carries
- * exactly one alert and WireAlert accepts each one's bytes; else undefined, and the caller
- * decodes the batch with decodeScanned. Accepted entries decode with IngestRequest.decode
- * to the same values (the scan read the envelope and the seqs; readWireAlert accepts only
- * alert bytes the generated decoder accepts), and their strings are their bytes exactly.
+ * The batch's events entry by entry, when every entry has exactly one event field: an
+ * alert read in place (wire-alert.ts) when WireAlert accepts its bytes, else decoded by
+ * the generated decoder through the string cache, as are logs and messages. Undefined
+ * when an entry has no event or more than one (or the scan fell back): the caller decodes
+ * the whole request (decodeScanned). The events equal IngestRequest.decode's (the scan
+ * read the envelope and the seqs, and an entry's one event field is what the decoder
+ * keeps); a corrupt event throws, as IngestRequest.decode would.
  */
-export function readScannedAlerts(s: ScannedBatch): WireAlert[] | undefined {
-  const spans = s.alertSpans;
-  if (s.decoded !== undefined || spans === undefined) return undefined;
-  const alerts: WireAlert[] = [];
-  for (let i = 0; i < s.seqs.length; i++) {
+export function readScannedEntries(s: ScannedBatch): EntryEvent[] | undefined {
+  const spans = s.eventSpans;
+  const kinds = s.eventKinds;
+  if (s.decoded !== undefined || spans === undefined || kinds === undefined) return undefined;
+  for (let i = 0; i < kinds.length; i++) if (kinds[i] === 0) return undefined;
+  const out: EntryEvent[] = [];
+  for (let i = 0; i < kinds.length; i++) {
+    const start = spans[i * 2] as number;
     const end = spans[i * 2 + 1] as number;
-    if (end === 0) return undefined;
-    const a = readWireAlert(s.raw, spans[i * 2] as number, end, strings);
-    if (a === undefined) return undefined;
-    alerts.push(a);
+    const kind = kinds[i];
+    if (kind === ENTRY_ALERT) {
+      const inPlace = readWireAlert(s.raw, start, end, strings);
+      if (inPlace !== undefined) {
+        out.push({ body: { $case: 'alert', value: inPlace }, exact: true });
+        continue;
+      }
+    }
+    const r = new InterningReader(s.raw.subarray(start, end), strings);
+    const body: EventBody = kind === ENTRY_ALERT ? { $case: 'alert', value: Alert.decode(r) }
+      : kind === ENTRY_LOG ? { $case: 'log', value: Log.decode(r) } : { $case: 'message', value: Message.decode(r) };
+    out.push({ body, exact: r.exactStrings });
   }
-  return alerts;
+  return out;
 }
 
 /**
@@ -293,8 +317,7 @@ export function readScannedAlerts(s: ScannedBatch): WireAlert[] | undefined {
  * ingest filled the alert (`filled`: the filler's bits) and before enrichment.
  */
 export function alertWireAt(s: ScannedBatch, i: number, filled: number, alert: Alert): AlertWire | undefined {
-  const spans = s.alertSpans;
-  const end = spans === undefined ? 0 : spans[i * 2 + 1] as number;
-  if (spans === undefined || end === 0) return undefined;
-  return { raw: s.raw, start: spans[i * 2] as number, end, filled, identity: identityBits(alert) };
+  const spans = s.eventSpans;
+  if (spans === undefined || s.eventKinds?.[i] !== ENTRY_ALERT) return undefined;
+  return { raw: s.raw, start: spans[i * 2] as number, end: spans[i * 2 + 1] as number, filled, identity: identityBits(alert) };
 }

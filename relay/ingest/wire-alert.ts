@@ -15,7 +15,7 @@
 //   unknown fields skipped, the last value of a field wins) and ASCII strings only.
 //   Anything else (non-ASCII bytes in a string, a known field with another wire type,
 //   groups, field 0, varints beyond its bounds) returns undefined: the caller decodes
-//   with the generated decoder as before (batch-scan.ts decodeScanned).
+//   with the generated decoder (batch-scan.ts readScannedEntries).
 // - So every string field of an accepted alert is valid UTF-8 and decodes to its bytes
 //   exactly, which is what forwarding the bytes needs (Go clients refuse invalid UTF-8).
 // - The bytes must not change while the alert lives (they are the ingest request's
