@@ -16,12 +16,29 @@
 // mark-compact every ~15 s). Interleaved pairs, p99 with / without: 212 / 44, 96 / 103,
 // 78 / 42, 312 / 49 ms.
 // PALISADE_V8_PRETENURING=on keeps V8's default (for comparison).
+//
+// Old-generation growth factor fixed at 2 (--heap-growing-percent=100). After each
+// mark-compact V8 sets the next old-generation limit from the live size times a factor
+// it derives from GC and mutator speed. In the relay at 20k events/s that factor came out
+// near its minimum in about half of the runs: ~48 MB live, limit ~71 MB, 23-28 MB of
+// slack, which V8 treats as too little next to the young generation, so it started the
+// next incremental marking at once after every mark-compact: a mark-compact every
+// ~200 ms (7-15 in an 8 s window, GC 16-25 ms/s, end-to-end p99 15-24 ms, 43-52 ms with
+// a one-core CPU hog beside it), and none in the other runs (p99 7-12 ms). Measured
+// with --trace-gc --trace-incremental-marking (bench/relay --spool on --only 20k,
+// 2026-12-01): with the factor fixed at 2 the limit is ~90-110 MB and three runs out of
+// three had no mark-compact in the window (5 in the whole run, all at start-up), GC
+// 7.0-7.6 ms/s, p99 7.3-9.2 ms; 1.5 still restarted marking at times (limit 87 MB);
+// --max-semi-space-size=8 instead (smaller young generation) kept 3 mark-compacts per
+// window. RSS: 229-232 MiB at 20k (223 before); at overload 280 MiB (290 before, same hour).
+// PALISADE_V8_HEAP_GROWING=default keeps V8's dynamic factor.
 import { setFlagsFromString } from 'node:v8';
 
 /** Applies the relay's V8 settings (harmless if called again); returns the flags it set. */
 export function applyRelayV8Tuning(env: NodeJS.ProcessEnv = process.env): string[] {
-  if (env['PALISADE_V8_PRETENURING'] === 'on') return [];
-  const flags = ['--no-allocation-site-pretenuring'];
+  const flags: string[] = [];
+  if (env['PALISADE_V8_PRETENURING'] !== 'on') flags.push('--no-allocation-site-pretenuring');
+  if (env['PALISADE_V8_HEAP_GROWING'] !== 'default') flags.push('--heap-growing-percent=100');
   for (const f of flags) setFlagsFromString(f);
   return flags;
 }

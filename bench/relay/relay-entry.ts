@@ -8,7 +8,7 @@
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { subscribe } from 'node:diagnostics_channel';
 import { run } from '../../cli/commands/relay.js';
-import { SPOOL_SYNC_CHANNEL, type SpoolSyncMessage } from '../../relay/spool/spool.js';
+import { SPOOL_SYNC_CHANNEL, SPOOL_WRITE_CHANNEL, type SpoolSyncMessage, type SpoolWriteMessage } from '../../relay/spool/spool.js';
 
 const eld = monitorEventLoopDelay({ resolution: 10 });
 eld.enable();
@@ -47,11 +47,18 @@ let spoolSyncMs: number[] = [];
 subscribe(SPOOL_SYNC_CHANNEL, (m) => {
   if (spoolSyncMs.length < 1_000_000) spoolSyncMs.push((m as SpoolSyncMessage).seconds * 1000);
 });
+// the spool's group writes (each pwritev's time on the loop thread)
+let spoolWriteMs: number[] = [];
+subscribe(SPOOL_WRITE_CHANNEL, (m) => {
+  if (spoolWriteMs.length < 1_000_000) spoolWriteMs.push((m as SpoolWriteMessage).seconds * 1000);
+});
 const pct = (sorted: readonly number[], q: number): number => sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))] as number;
 
 process.on('SIGUSR2', () => {
   const sw = spoolSyncMs.sort((a, b) => a - b);
   spoolSyncMs = [];
+  const ww = spoolWriteMs.sort((a, b) => a - b);
+  spoolWriteMs = [];
   if (TRACE) {
     process.stderr.write(`relaytrace stalls ${JSON.stringify(stalls)} gc ${JSON.stringify(gcs)}\n`);
     stalls.length = 0;
@@ -61,7 +68,7 @@ process.on('SIGUSR2', () => {
   const heap = process.memoryUsage();
   process.stdout.write(JSON.stringify({ bench: {
     eldP50ms: ms(eld.percentile(50)), eldP99ms: ms(eld.percentile(99)), eldMaxms: ms(eld.max),
-    gcMs, gcMaxMs, gcCount, gcMajor, spoolSyncs: sw.length, spoolSyncP50ms: pct(sw, 0.5), spoolSyncP99ms: pct(sw, 0.99), spoolSyncMaxms: sw.length === 0 ? 0 : sw[sw.length - 1] as number, heapUsedMiB: heap.heapUsed / 2 ** 20, heapTotalMiB: heap.heapTotal / 2 ** 20, externalMiB: heap.external / 2 ** 20, arrayBuffersMiB: heap.arrayBuffers / 2 ** 20,
+    gcMs, gcMaxMs, gcCount, gcMajor, spoolSyncs: sw.length, spoolSyncP50ms: pct(sw, 0.5), spoolSyncP99ms: pct(sw, 0.99), spoolSyncMaxms: sw.length === 0 ? 0 : sw[sw.length - 1] as number, spoolWrites: ww.length, spoolWriteP99ms: pct(ww, 0.99), spoolWriteMaxms: ww.length === 0 ? 0 : ww[ww.length - 1] as number, spoolWriteSumms: ww.reduce((a, b) => a + b, 0), heapUsedMiB: heap.heapUsed / 2 ** 20, heapTotalMiB: heap.heapTotal / 2 ** 20, externalMiB: heap.external / 2 ** 20, arrayBuffersMiB: heap.arrayBuffers / 2 ** 20,
   } }) + '\n');
   eld.reset();
   gcMs = 0;

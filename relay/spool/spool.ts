@@ -115,6 +115,13 @@ type Pending = { readonly lsn: bigint; readonly bufs: Buffer[]; readonly bytes: 
 export type SpoolSyncMessage = { readonly seconds: number; readonly records: number; readonly bytes: number; readonly ok: boolean };
 export const SPOOL_SYNC_CHANNEL = 'palisade:relay:spool-sync';
 const syncChannel = channel(SPOOL_SYNC_CHANNEL);
+/**
+ * Every group write (one buffered pwritev on the loop thread), on SPOOL_WRITE_CHANNEL,
+ * only when somebody subscribes: bench/relay reports how long the loop waited for it.
+ */
+export type SpoolWriteMessage = { readonly seconds: number; readonly records: number; readonly bytes: number };
+export const SPOOL_WRITE_CHANNEL = 'palisade:relay:spool-write';
+const writeChannel = channel(SPOOL_WRITE_CHANNEL);
 
 const LOCK = 'LOCK';
 const EMPTY = Buffer.alloc(0);
@@ -392,11 +399,13 @@ function createSpool(cfg: SpoolConfig, deps: SpoolDeps, segs: Segment[], lastLsn
   function writeGroup(seg: Segment, position: number, group: Pending[], bufs: Buffer[], total: number, groupBytes: number): void {
     const fh = seg.fh;
     if (seg.broken || fh === undefined) return failGroup(seg, group, groupBytes, new Error(`segment ${seg.name} is not writable`));
+    const t0 = writeChannel.hasSubscribers ? process.hrtime.bigint() : 0n;
     try {
       writeAllSync(fh.fd, bufs, position);
     } catch (err) {
       return failGroup(seg, group, groupBytes, err);
     }
+    if (t0 !== 0n) writeChannel.publish({ seconds: Number(process.hrtime.bigint() - t0) / 1e9, records: group.length, bytes: total } satisfies SpoolWriteMessage);
     seg.size += total;
     seg.pending += group.length;
     seg.lastWriteMs = now();
