@@ -7,10 +7,11 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FileHandle } from 'node:fs/promises';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { pino } from 'pino';
 import { createCounters, type Counters } from '../../../relay/metrics/counters.js';
 import { defaultSpoolConfig, type SpoolConfig } from '../../../relay/spool/config.js';
-import { openSpool, type AppendResult, type BatchInput, type Spool, type SpoolDeps } from '../../../relay/spool/spool.js';
+import { openSpool, SPOOL_SYNC_CHANNEL, SPOOL_WRITE_CHANNEL, type AppendResult, type BatchInput, type Spool, type SpoolDeps, type SpoolSyncMessage, type SpoolWriteMessage } from '../../../relay/spool/spool.js';
 import { SEGMENT_HEADER_BYTES } from '../../../relay/spool/format.js';
 import { scanSegment } from '../../../relay/spool/segment-reader.js';
 
@@ -366,6 +367,35 @@ test('recovery keeps the bytes of only the newest records within keepRawBytes', 
     assert.equal(recs[9]?.raw[0], 10);
     await b.spool.close();
   } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('each group write and each sync is published on its diagnostics channel (records, bytes, seconds) when subscribed', async () => {
+  const dir = tmp();
+  const writes: SpoolWriteMessage[] = [];
+  const syncs: SpoolSyncMessage[] = [];
+  const onWrite = (m: unknown): void => { writes.push(m as SpoolWriteMessage); };
+  const onSync = (m: unknown): void => { syncs.push(m as SpoolSyncMessage); };
+  subscribe(SPOOL_WRITE_CHANNEL, onWrite);
+  subscribe(SPOOL_SYNC_CHANNEL, onSync);
+  try {
+    const { spool } = await open(dir);
+    const results = await Promise.all([1, 2, 3].map((i) => spool.append(batch(i, 100))));
+    for (const r of results) {
+      assert.ok(r.ok);
+      assert.deepEqual(await r.durable, { ok: true });
+    }
+    const written = writes.reduce((n, w) => n + w.records, 0);
+    assert.ok(written >= 3, `the three appends were written as ${written} records (a group write may add a mark record)`);
+    assert.ok(writes.every((w) => w.bytes > 0 && w.seconds >= 0 && w.seconds < 60), JSON.stringify(writes));
+    assert.ok(writes.reduce((n, w) => n + w.bytes, 0) >= 300, 'at least the three payloads were written');
+    assert.ok(syncs.length >= 1 && syncs.every((s) => s.ok), JSON.stringify(syncs));
+    assert.ok(syncs.reduce((n, s) => n + s.records, 0) >= 3, 'the syncs covered the three records');
+    await spool.close();
+  } finally {
+    unsubscribe(SPOOL_WRITE_CHANNEL, onWrite);
+    unsubscribe(SPOOL_SYNC_CHANNEL, onSync);
     rmSync(dir, { recursive: true, force: true });
   }
 });
