@@ -25,13 +25,20 @@ const WORK = [
   '});',
 ].join('\n');
 
-function run(env: Record<string, string>): { tenured: number; out: string } {
-  const e: Record<string, string | undefined> = { ...process.env, ...env };
-  if (env['PALISADE_V8_PRETENURING'] === undefined) delete e['PALISADE_V8_PRETENURING'];
-  if (env['PALISADE_V8_HEAP_GROWING'] === undefined) delete e['PALISADE_V8_HEAP_GROWING'];
-  const r = spawnSync(process.execPath, ['--trace-pretenuring-statistics', '--max-semi-space-size=1', '--import', 'tsx', '-e', WORK], { cwd: root, env: e, encoding: 'utf8', timeout: 60_000 });
+/** Runs `work` in a child with these V8 flags; the tuning's variables are unset unless `env` sets them. Returns stdout. */
+function child(v8Flags: readonly string[], work: string, env: Record<string, string>): string {
+  const e: Record<string, string | undefined> = { ...process.env };
+  delete e['PALISADE_V8_PRETENURING'];
+  delete e['PALISADE_V8_HEAP_GROWING'];
+  const r = spawnSync(process.execPath, [...v8Flags, '--import', 'tsx', '-e', work], { cwd: root, env: { ...e, ...env }, encoding: 'utf8', timeout: 60_000 });
   assert.equal(r.status, 0, r.stderr);
-  return { tenured: (r.stdout.match(/=> tenure/g) ?? []).length, out: r.stdout.split('\n').filter((l) => l.startsWith('flags')).join('\n') };
+  return r.stdout;
+}
+const flagsLine = (stdout: string): string => stdout.split('\n').filter((l) => l.startsWith('flags')).join('\n');
+
+function run(env: Record<string, string>): { tenured: number; out: string } {
+  const stdout = child(['--trace-pretenuring-statistics', '--max-semi-space-size=1'], WORK, env);
+  return { tenured: (stdout.match(/=> tenure/g) ?? []).length, out: flagsLine(stdout) };
 }
 
 test('the relay tuning turns allocation-site pretenuring off', () => {
@@ -59,14 +66,10 @@ const GROWTH_WORK = [
 
 /** [size after a mark-compact, limit at which the next incremental marking started] in MB, from V8's trace. */
 function growthSteps(env: Record<string, string>): { steps: Array<[number, number]>; out: string } {
-  const e: Record<string, string | undefined> = { ...process.env, ...env };
-  delete e['PALISADE_V8_PRETENURING'];
-  if (env['PALISADE_V8_HEAP_GROWING'] === undefined) delete e['PALISADE_V8_HEAP_GROWING'];
-  const r = spawnSync(process.execPath, ['--trace-gc', '--trace-incremental-marking', '--import', 'tsx', '-e', GROWTH_WORK], { cwd: root, env: e, encoding: 'utf8', timeout: 60_000 });
-  assert.equal(r.status, 0, r.stderr);
+  const stdout = child(['--trace-gc', '--trace-incremental-marking'], GROWTH_WORK, env);
   const steps: Array<[number, number]> = [];
   let after: number | undefined;
-  for (const line of r.stdout.split('\n')) {
+  for (const line of stdout.split('\n')) {
     const mc = /Mark-Compact [0-9.]+ \([0-9.]+\) -> ([0-9.]+) \(/.exec(line);
     if (mc) after = Number(mc[1]);
     const start = /Start \([^)]*\): \(size\/limit\/slack\) v8: (\d+)MB \/ (\d+)MB/.exec(line);
@@ -75,7 +78,7 @@ function growthSteps(env: Record<string, string>): { steps: Array<[number, numbe
       after = undefined;
     }
   }
-  return { steps, out: r.stdout.split('\n').filter((l) => l.startsWith('flags')).join('\n') };
+  return { steps, out: flagsLine(stdout) };
 }
 
 test('the relay tuning fixes the old generation growth factor at 2', () => {
