@@ -31,6 +31,9 @@
 // 7.0-7.6 ms/s, p99 7.3-9.2 ms; 1.5 still restarted marking at times (limit 87 MB);
 // --max-semi-space-size=8 instead (smaller young generation) kept 3 mark-compacts per
 // window. RSS: 229-232 MiB at 20k (223 before); at overload 280 MiB (290 before, same hour).
+// The cost: the old generation may grow to about twice its live size (plus the young
+// generation) before a mark-compact, where V8's own factor allows 1.1-4x; a relay whose
+// informer caches hold much (tens of thousands of pods) uses that much more memory.
 // PALISADE_V8_HEAP_GROWING=default keeps V8's dynamic factor.
 import { setFlagsFromString } from 'node:v8';
 
