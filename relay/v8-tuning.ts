@@ -23,7 +23,7 @@
 // near its minimum in about half of the runs: ~48 MB live, limit ~71 MB, 23-28 MB of
 // slack, which V8 treats as too little next to the young generation, so it started the
 // next incremental marking at once after every mark-compact: a mark-compact every
-// ~200 ms (7-15 in an 8 s window, GC 16-25 ms/s, end-to-end p99 15-24 ms, 43-52 ms with
+// ~200 ms (7-15 in an 8 s window, GC 16-25 ms/s, end-to-end p99 15-24 ms, 29-52 ms with
 // a one-core CPU hog beside it), and none in the other runs (p99 7-12 ms). Measured
 // with --trace-gc --trace-incremental-marking (bench/relay --spool on --only 20k,
 // 2026-12-01): with the factor fixed at 2 the limit is ~90-110 MB and three runs out of

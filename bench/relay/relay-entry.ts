@@ -42,23 +42,22 @@ if (TRACE) {
     last = now;
   }, 5).unref();
 }
-// the spool's syncs (each fdatasync's time), with the spool on
-let spoolSyncMs: number[] = [];
-subscribe(SPOOL_SYNC_CHANNEL, (m) => {
-  if (spoolSyncMs.length < 1_000_000) spoolSyncMs.push((m as SpoolSyncMessage).seconds * 1000);
-});
-// the spool's group writes (each pwritev's time on the loop thread)
-let spoolWriteMs: number[] = [];
-subscribe(SPOOL_WRITE_CHANNEL, (m) => {
-  if (spoolWriteMs.length < 1_000_000) spoolWriteMs.push((m as SpoolWriteMessage).seconds * 1000);
-});
+/** Milliseconds of each message on a spool channel; take() returns them sorted and starts afresh. */
+function spoolTimes(name: string): { take(): number[] } {
+  let ms: number[] = [];
+  subscribe(name, (m) => {
+    if (ms.length < 1_000_000) ms.push((m as SpoolSyncMessage | SpoolWriteMessage).seconds * 1000);
+  });
+  return { take: () => { const t = ms.sort((a, b) => a - b); ms = []; return t; } };
+}
+// the spool's syncs (each fdatasync's time) and group writes (each pwritev's time on the loop thread)
+const spoolSyncs = spoolTimes(SPOOL_SYNC_CHANNEL);
+const spoolWrites = spoolTimes(SPOOL_WRITE_CHANNEL);
 const pct = (sorted: readonly number[], q: number): number => sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))] as number;
 
 process.on('SIGUSR2', () => {
-  const sw = spoolSyncMs.sort((a, b) => a - b);
-  spoolSyncMs = [];
-  const ww = spoolWriteMs.sort((a, b) => a - b);
-  spoolWriteMs = [];
+  const sw = spoolSyncs.take();
+  const ww = spoolWrites.take();
   if (TRACE) {
     process.stderr.write(`relaytrace stalls ${JSON.stringify(stalls)} gc ${JSON.stringify(gcs)}\n`);
     stalls.length = 0;

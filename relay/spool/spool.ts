@@ -392,7 +392,7 @@ function createSpool(cfg: SpoolConfig, deps: SpoolDeps, segs: Segment[], lastLsn
 
   /**
    * Writes one group into the page cache on the loop thread (a buffered pwritev of a
-   * turn's records: microseconds, no disk wait) and resolves its appends: their
+   * turn's records: usually microseconds; a busy disk can block it, see spool/README.md) and resolves its appends: their
    * records now survive a relay crash, so their events may be handed off. Their
    * `durable` promises settle when the sync loop has synced the group.
    */
