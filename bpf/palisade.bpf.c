@@ -64,6 +64,22 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define TS_COMPAT_ 0x0002 /* arch/x86/include/asm/thread_info.h: 32-bit syscall active */
 #define PF_KTHREAD_ 0x00200000 /* include/linux/sched.h */
 
+/* Cost breakdown for bench/collector/floor.ts, which builds this file with
+ * -DPAL_BENCH_STAGE=N to time a captured openat up to stage N and no further: 1 = the filter
+ * passed, 2 = the header filled, 3 = the path read, 4 = everything but the ring output; and
+ * with -DPAL_BENCH_NO_CLOCK, every stage but the clock read (time 0). Neither is ever
+ * defined for the objects Palisade loads (bpf/Makefile). */
+#ifdef PAL_BENCH_STAGE
+#define BENCH_STAGE(n, ...) do { if (PAL_BENCH_STAGE == (n)) return __VA_ARGS__; } while (0)
+#else
+#define BENCH_STAGE(n, ...) do { } while (0)
+#endif
+#ifdef PAL_BENCH_NO_CLOCK
+#define boot_ns() 0
+#else
+#define boot_ns() bpf_ktime_get_boot_ns()
+#endif
+
 /* An offset into the record masked in a way the compiler cannot drop: the verifier then
  * knows it is < PAL_RECORD_MAX (clang otherwise removes a mask it can prove redundant and
  * the verifier, which checked a copy of the register, rejects the access). */
@@ -436,6 +452,7 @@ static __always_inline void ring_out(const struct pal_config *c, struct kbatch *
 			}
 		}
 	}
+	BENCH_STAGE(4);
 	if (bpf_ringbuf_output(&events, data, size, flags))
 		count_n(PAL_CNT_DROPPED, nrec);
 	else
@@ -676,7 +693,7 @@ static __always_inline void fill_hdr(struct pal_hdr *h, struct task_struct *t, i
 	h->abi = PAL_ABI_VERSION;
 	h->flags = 0;
 	h->size = 0;
-	h->ts_ns = bpf_ktime_get_boot_ns();
+	h->ts_ns = boot_ns();
 	if (is_current) {
 		__u64 ug = bpf_get_current_uid_gid();
 		__u64 pt = bpf_get_current_pid_tgid();
@@ -753,7 +770,7 @@ static __always_inline void fill_hdr_task(struct pal_hdr *h, struct task_struct 
 	h->abi = PAL_ABI_VERSION;
 	h->flags = 0;
 	h->size = 0;
-	h->ts_ns = bpf_ktime_get_boot_ns();
+	h->ts_ns = boot_ns();
 	h->cgroup_id = cgroup_id;
 	h->uid = cr->uid.val;
 	h->gid = cr->gid.val;
@@ -1356,6 +1373,7 @@ static __always_inline int do_open(struct sys_ctx *c)
 	fl->fd = dfd;
 	pos = sizeof(struct pal_hdr) + sizeof(*fl);
 	pos = put_user_path(c->s, pos, dfd, up, &fl->path_len, &c->h->flags);
+	BENCH_STAGE(3, 0);
 	emit(c->s, pos);
 	return 0;
 }
@@ -2077,6 +2095,7 @@ static __always_inline int dispatch(struct bpf_raw_tracepoint_args *ctx, const i
 		if (c->ns_mode == PAL_NS_ONLY ? !hit : hit)
 			goto filtered;
 	}
+	BENCH_STAGE(1, 0);
 	s = get_scratch();
 	if (!s)
 		return 0;
@@ -2092,6 +2111,7 @@ static __always_inline int dispatch(struct bpf_raw_tracepoint_args *ctx, const i
 	switch (r.h) {
 	case H_OPEN: { /* the hottest handler: inline, no tail call */
 		struct sys_ctx sc;
+		BENCH_STAGE(2, 0);
 		if (sys_begin(ctx, &sc, raw))
 			return 0;
 		return do_open(&sc);

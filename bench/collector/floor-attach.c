@@ -2,8 +2,11 @@
  *   floor-attach <object> <prog[,prog...]> [classes cgroup_mode cgroup_id wakeup_bytes]
  * Loads the object, writes the palisade config (when given and the object has the
  * palisade maps; agent_tgid is this process), attaches only the named programs, prints
- * "attached", then drains the object's `events` ring (if any) in batches until a line or
- * EOF arrives on stdin. Then it prints key=value lines: records, and for every attached
+ * "attached", then drains the object's `events` ring (if any) until a line or EOF arrives
+ * on stdin: whenever the kernel wakes it, else every 20 ms (records written with
+ * BPF_RB_NO_WAKEUP and no watermark are thus drained in batches). Environment:
+ * FLOOR_RING_BYTES (ring size, default 64 MiB), FLOOR_BATCH_BYTES (palisade kernel
+ * batches, default 0). Then it prints key=value lines: records, and for every attached
  * program and every program of the object that ran, run_cnt_<name> and run_ns_<name>
  * (kernel BPF stats; zero unless kernel.bpf_stats_enabled=1), and the palisade counters.
  * Invariant: it never attaches a program that was not named. */
@@ -47,17 +50,18 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	ev = bpf_object__find_map_by_name(obj, "events");
-	if (ev && bpf_map__set_max_entries(ev, 64 << 20)) {
+	if (ev && bpf_map__set_max_entries(ev, getenv("FLOOR_RING_BYTES") ? atoi(getenv("FLOOR_RING_BYTES")) : 64 << 20)) {
 		fprintf(stderr, "set ring size failed\n");
 		return 1;
 	}
-	/* floor object (no ring): load only what is named, so that a program type this kernel
-	 * refuses fails only its own run; palisade: load everything (tail-call targets) */
+	/* floor objects: load only what is named, so that a program type this kernel refuses
+	 * fails only its own run; palisade (it has a config map): load everything (tail-call
+	 * targets) */
 	snprintf(names, sizeof(names), ",%s,", argv[2]);
 	bpf_object__for_each_program(p, obj) {
 		char key[160];
 		snprintf(key, sizeof(key), ",%s,", bpf_program__name(p));
-		if (!ev && !strstr(names, key))
+		if (!bpf_object__find_map_by_name(obj, "pal_config_map") && !strstr(names, key))
 			bpf_program__set_autoload(p, false);
 	}
 	if (bpf_object__load(obj)) {
@@ -72,6 +76,7 @@ int main(int argc, char **argv)
 		cfg.classes = atoi(argv[3]);
 		cfg.cgroup_mode = atoi(argv[4]);
 		cfg.wakeup_bytes = atoi(argv[6]);
+		cfg.batch_bytes = getenv("FLOOR_BATCH_BYTES") ? atoi(getenv("FLOOR_BATCH_BYTES")) : 0;
 		cfg.agent_tgid = getpid();
 		if (id && bpf_map_update_elem(bpf_object__find_map_fd_by_name(obj, "pal_cgroups"), &id, &one, BPF_ANY)) {
 			fprintf(stderr, "cgroup map: %s\n", strerror(errno));
@@ -95,9 +100,13 @@ int main(int argc, char **argv)
 	fflush(stdout);
 	for (;;) {
 		struct pollfd pf = { .fd = 0, .events = POLLIN };
-		int n = poll(&pf, 1, 20);
-		if (rb)
+		int n;
+		if (rb) {
+			/* poll consumes only after a wake-up; consume drains on the timeout too */
+			ring_buffer__poll(rb, 20);
 			ring_buffer__consume(rb);
+		}
+		n = poll(&pf, 1, rb ? 0 : 20);
 		if (n > 0)
 			break;
 	}

@@ -104,10 +104,16 @@ spawnSync('sysctl', ['-qw', 'kernel.bpf_stats_enabled=0']);
 // on this kernel (CONFIG_PARAVIRT_TIME_ACCOUNTING) it leaves out the time the vCPU was
 // stolen by the host and the time other tasks held it, which inflate the wall figure on a
 // shared machine; the BPF programs run inside the loop's syscalls, so they are in it.
-type Loop = { ns: number; cpuNs: number };
-const loop = async (): Promise<Loop> => {
+// And the 10th percentile of its 1000-call chunks (`fast`): this host's speed swings by up
+// to 2x for seconds at a time, often for a whole loop, so `best` figures take each mode's
+// lowest fast figure over the runs against the lowest of every bare run (bench/collector/
+// floor.ts does the same for the floor and the issue's calibration programs).
+type Loop = { ns: number; cpuNs: number; fast: number };
+const fastRuns: Record<string, number[]> = { bare: [], js: [], jsRing: [], filtered: [], c: [] };
+const loop = async (mode?: string): Promise<Loop> => {
   const r = await gen(['open', String(OPENS)]);
-  return { ns: r.ns_per_op ?? NaN, cpuNs: r.cpu_ns_per_op ?? NaN };
+  if (mode) fastRuns[mode]?.push(r.p10_ns_per_op ?? NaN);
+  return { ns: r.ns_per_op ?? NaN, cpuNs: r.cpu_ns_per_op ?? NaN, fast: r.p10_ns_per_op ?? NaN };
 };
 const one = async (): Promise<number> => (await loop()).ns;
 await one(); // warm-up
@@ -115,12 +121,12 @@ const perRun: Record<string, number[]> = { bare: [], js: [], jsRing: [], jsRingA
   loopCpuBare: [], loopCpuJs: [], loopCpuJsRing: [], loopCpuFiltered: [], loopCpuC: [], rCpuJs: [], rCpuJsRing: [], rCpuFiltered: [], rCpuC: [] };
 let jsDelivered = 0, jsLost = 0, cRecords = 0, ringDelivered = 0, ringLost = 0;
 for (let i = 0; i < RUNS; i++) {
-  const { ns: b0, cpuNs: b0Cpu } = await loop();
+  const { ns: b0, cpuNs: b0Cpu } = await loop('bare');
   const cj = await openCollector({ classes: ['file'], ringBytes: 64 << 20, cgroups: { mode: 'only', ids: [cgId] }, seedProcesses: false, delivery: 'copy', kernelBatchBytes: KB });
   let delivered = 0;
   cj.onEvent(() => { delivered++; });
   const u0 = process.cpuUsage();
-  const { ns: js, cpuNs: jsCpu } = await loop();
+  const { ns: js, cpuNs: jsCpu } = await loop('js');
   const stj = await cj.close();
   const u1 = process.cpuUsage(u0);
   jsDelivered += delivered; jsLost += stj.lost;
@@ -128,7 +134,7 @@ for (let i = 0; i < RUNS; i++) {
   let deliveredRing = 0;
   cr.onEvent(() => { deliveredRing++; });
   const u2 = process.cpuUsage();
-  const { ns: jsRing, cpuNs: jsRingCpu } = await loop();
+  const { ns: jsRing, cpuNs: jsRingCpu } = await loop('jsRing');
   const str = await cr.close();
   const u3 = process.cpuUsage(u2);
   // this process's CPU (every thread: drain, JS decode; and the generator's spawn) per delivered event
@@ -139,7 +145,7 @@ for (let i = 0; i < RUNS; i++) {
   const jsRingAlt = await one();
   await cn.close();
   const cf = await openCollector({ classes: ['file'], cgroups: { mode: 'only', ids: [emptyId] }, seedProcesses: false });
-  const { ns: fl, cpuNs: flCpu } = await loop();
+  const { ns: fl, cpuNs: flCpu } = await loop('filtered');
   await cf.close();
   const child = spawn(consumer, [bpfObjectPath('palisade.bpf.o'), String(64 << 20), '20', String(1 << 20), '2', String(OPENS), String(KB), String(cgId)], { stdio: ['pipe', 'pipe', 'inherit'] });
   const exited = new Promise((r) => child.on('exit', r));
@@ -147,10 +153,10 @@ for (let i = 0; i < RUNS; i++) {
   child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
   for (let k = 0; k < 100 && !out.includes('attached'); k++) await sleep(100);
   child.stdin.write('go\n');
-  const { ns: cc, cpuNs: ccCpu } = await loop();
+  const { ns: cc, cpuNs: ccCpu } = await loop('c');
   await exited;
   cRecords += kv(out).records ?? 0;
-  const { ns: b1, cpuNs: b1Cpu } = await loop();
+  const { ns: b1, cpuNs: b1Cpu } = await loop('bare');
   const bare = (b0 + b1) / 2;
   const bareCpu = (b0Cpu + b1Cpu) / 2;
   perRun.loopCpuBare?.push(bareCpu); perRun.loopCpuJs?.push(jsCpu); perRun.loopCpuJsRing?.push(jsRingCpu); perRun.loopCpuFiltered?.push(flCpu); perRun.loopCpuC?.push(ccCpu);
@@ -180,6 +186,13 @@ results.syscallOverhead = {
     what: "the same loops timed by the loop process's own CPU time per call (CLOCK_PROCESS_CPUTIME_ID): without host steal (paravirt steal accounting) and without time other tasks held its vCPU; ratios per run against the mean of the bare runs around it",
     bareNs: med('loopCpuBare'), jsAttachedNs: med('loopCpuJs'), jsRingAttachedNs: med('loopCpuJsRing'), cAttachedNs: med('loopCpuC'), filteredInKernelNs: med('loopCpuFiltered'),
     ratioJsAttached: med('rCpuJs'), ratioJsRingAttached: med('rCpuJsRing'), ratioCAttached: med('rCpuC'), ratioFilteredInKernel: med('rCpuFiltered'),
+  },
+  best: {
+    what: 'each mode\'s lowest 10th-percentile chunk figure over the runs (ns per call) and its ratio to the lowest of every bare run: the cost outside the host\'s slow spells',
+    bareNs: Math.min(...(fastRuns.bare ?? [])),
+    ...Object.fromEntries(['js', 'jsRing', 'filtered', 'c'].map((k) => [`${k}Ns`, Math.min(...(fastRuns[k] ?? []))])),
+    ...Object.fromEntries(['js', 'jsRing', 'filtered', 'c'].map((k) => [`${k}Ratio`, Math.min(...(fastRuns[k] ?? [])) / Math.min(...(fastRuns.bare ?? []))])),
+    runs: fastRuns,
   },
   goal: { attached: 1.4, filtered: 1.1 },
   jsEventsDelivered: jsDelivered, jsEventsLost: jsLost, jsRingEventsDelivered: ringDelivered, jsRingEventsLost: ringLost, cRecordsDelivered: cRecords, perRun,
@@ -374,7 +387,7 @@ if (!ONLY) {
 } else {
   process.stdout.write(JSON.stringify(results, null, 2) + '\n');
 }
-const so = (results.syscallOverhead ?? {}) as Record<string, number> & { loopCpu?: Record<string, number> };
+const so = (results.syscallOverhead ?? {}) as Record<string, number> & { loopCpu?: Record<string, number>; best?: Record<string, number> };
 const dr = (results.drainRate ?? {}) as Record<string, number>;
 const la = (results.lossAccounting ?? {}) as Record<string, unknown>;
 const rs = (results.resources ?? {}) as Record<string, number> & { underTsx?: Record<string, number> };
@@ -393,6 +406,9 @@ const rows: Array<[string, string, string, string]> = [
   ['overhead', 'loop CPU time: bare', `${so.loopCpu?.bareNs?.toFixed(0)} ns`, ''],
   ['overhead', 'loop CPU time: JS ring / copy', `${so.loopCpu?.ratioJsRingAttached?.toFixed(2)}x`, `${so.loopCpu?.ratioJsAttached?.toFixed(2)}x (goal <= 1.4)`],
   ['overhead', 'loop CPU time: C / filtered', `${so.loopCpu?.ratioCAttached?.toFixed(2)}x`, `${so.loopCpu?.ratioFilteredInKernel?.toFixed(2)}x (goal <= 1.10)`],
+  ['overhead', 'best runs: bare / JS ring', `${so.best?.bareNs?.toFixed(0)} / ${so.best?.jsRingNs?.toFixed(0)} ns`, `${so.best?.jsRingRatio?.toFixed(2)}x (goal <= 1.4)`],
+  ['overhead', 'best runs: JS copy / C', `${so.best?.jsRatio?.toFixed(2)}x`, `${so.best?.cRatio?.toFixed(2)}x (goal <= 1.4)`],
+  ['overhead', 'best runs: filtered', `${so.best?.filteredNs?.toFixed(0)} ns`, `${so.best?.filteredRatio?.toFixed(2)}x (goal <= 1.10)`],
   ['drain', 'drain, C consumer', `${dr.cRecordsPerSec?.toFixed(0)} /s`, ''],
   ['drain', 'drain, JS batches', `${dr.jsBatchesRecordsPerSec?.toFixed(0)} /s`, `${dr.ratioJsBatchesToC?.toFixed(2)} of C (goal >= 0.5)`],
   ['drain', 'drain, JS decoded events', `${dr.jsDecodedEventsPerSec?.toFixed(0)} /s`, `${dr.ratioJsDecodedToC?.toFixed(3)} of C (goal >= 1M/s)`],
