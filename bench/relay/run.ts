@@ -248,8 +248,8 @@ function relayFigures(st: RelayStats, dt: number): Record<string, number> {
     gcPauseMsPerSec: (st['gcMs'] as number) / dt, gcPauseMaxms: st['gcMaxMs'] as number, gcMajorCount: st['gcMajor'] as number, heapUsedMiBAtEnd: st['heapUsedMiB'] as number,
     // with the spool: its fdatasyncs in the window (each covers the groups written before it; acks wait for them)
     ...((st['spoolSyncs'] ?? 0) > 0 ? { spoolSyncsPerSec: (st['spoolSyncs'] as number) / dt, spoolSyncP50ms: st['spoolSyncP50ms'] as number, spoolSyncP99ms: st['spoolSyncP99ms'] as number, spoolSyncMaxms: st['spoolSyncMaxms'] as number } : {}),
-    // with the spool: its group writes (buffered pwritev on the relay's loop thread)
-    ...((st['spoolWrites'] ?? 0) > 0 ? { spoolWritesPerSec: (st['spoolWrites'] as number) / dt, spoolWriteP99ms: st['spoolWriteP99ms'] as number, spoolWriteMaxms: st['spoolWriteMaxms'] as number, spoolWriteLoopShare: (st['spoolWriteSumms'] as number) / 1000 / dt } : {}),
+    // with the spool: its group writes (buffered pwritev in the relay's thread pool; until 2026-12-01 on its loop thread)
+    ...((st['spoolWrites'] ?? 0) > 0 ? { spoolWritesPerSec: (st['spoolWrites'] as number) / dt, spoolWriteP99ms: st['spoolWriteP99ms'] as number, spoolWriteMaxms: st['spoolWriteMaxms'] as number, spoolWriteInFlightShare: (st['spoolWriteSumms'] as number) / 1000 / dt } : {}),
   };
 }
 

@@ -9,8 +9,13 @@
 //     two can lose a record whose events clients saw; its batch was not acked, so the
 //     sender resends it (delivered again, never lost).
 //   - Group commit, writes: the appends of one event-loop turn are written together
-//     in the check phase, by one buffered pwritev on the loop thread (microseconds:
-//     no disk wait), at file positions in LSN order, and resolve in LSN order.
+//     (issued in the check phase) by one buffered pwritev in libuv's thread pool, at
+//     file positions in LSN order, and resolve in LSN order. One group write is in
+//     flight at a time: appends that arrive meanwhile form the next group, issued when
+//     it completes. The loop thread never makes the write itself: a busy disk (an ext4
+//     journal commit, dirty-page throttling) can hold a write for milliseconds, and it
+//     then holds only the appends, not the relay. Until 2026-12-01 the write was made
+//     on the loop thread (relay/spool/README.md).
 //   - Group commit, syncs: one loop syncs (fs/promises: libuv's thread pool, the event
 //     loop never waits for the disk); each fdatasync covers every group written before
 //     it started, whose `durable` then settle in LSN order. Until 2026-11-30 segments
@@ -30,7 +35,7 @@
 //     sync error fails the `durable` of the groups it covered. Either way the next
 //     group starts a new segment; a partial record is a torn tail that recovery
 //     truncates.
-import { constants as fsConstants, writevSync } from 'node:fs';
+import { constants as fsConstants } from 'node:fs';
 import { open, readdir, readFile, rename, stat, truncate, unlink, writeFile, mkdir, type FileHandle } from 'node:fs/promises';
 import { channel } from 'node:diagnostics_channel';
 import { join } from 'node:path';
@@ -82,6 +87,8 @@ export type SpoolDeps = {
   readonly hubEpoch?: string;
   /** Replaces FileHandle.datasync() (tests inject a slow or failing one). */
   readonly sync?: (fh: FileHandle) => Promise<void>;
+  /** Replaces FileHandle.writev() of a group; resolves with the bytes written (tests inject a slow or failing one). */
+  readonly write?: (fh: FileHandle, bufs: Buffer[], position: number) => Promise<number>;
   readonly now?: () => number;
   /**
    * Recovery keeps the bytes of only the newest records up to this many (copied out of
@@ -116,8 +123,9 @@ export type SpoolSyncMessage = { readonly seconds: number; readonly records: num
 export const SPOOL_SYNC_CHANNEL = 'palisade:relay:spool-sync';
 const syncChannel = channel(SPOOL_SYNC_CHANNEL);
 /**
- * Every group write (one buffered pwritev on the loop thread), on SPOOL_WRITE_CHANNEL,
- * only when somebody subscribes: bench/relay reports how long the loop waited for it.
+ * Every group write (one buffered pwritev in the thread pool), on SPOOL_WRITE_CHANNEL,
+ * only when somebody subscribes: bench/relay reports how long the writes took (issue to
+ * completion; the appends of the group waited that long, the loop did not).
  */
 export type SpoolWriteMessage = { readonly seconds: number; readonly records: number; readonly bytes: number };
 export const SPOOL_WRITE_CHANNEL = 'palisade:relay:spool-write';
@@ -245,6 +253,7 @@ function createSpool(cfg: SpoolConfig, deps: SpoolDeps, segs: Segment[], lastLsn
   const { counters, log } = deps;
   const dir = cfg.dir;
   const sync = deps.sync ?? ((fh: FileHandle): Promise<void> => fh.datasync());
+  const writev = deps.write ?? (async (fh: FileHandle, bufs: Buffer[], position: number): Promise<number> => (await fh.writev(bufs, position)).bytesWritten);
   const hubOldest = deps.hubOldest ?? ((): number => Infinity);
   let nextLsn = lastLsn + 1n;
   let bytes = segs.reduce((s, g) => s + g.size, 0);
@@ -255,8 +264,10 @@ function createSpool(cfg: SpoolConfig, deps: SpoolDeps, segs: Segment[], lastLsn
   /** Groups written (visible) and waiting for their sync, in LSN order. */
   let unsynced: Written[] = [];
   let syncing: Promise<void> | undefined;
-  /** Settles once every group issued so far is written (or failed). */
+  /** Settles once the group write in flight is written (or failed). */
   let writtenChain: Promise<void> = Promise.resolve();
+  /** A group write is in flight: new appends wait in `queue` for the next group. */
+  let writing = false;
   let closed = false;
   const inflight = new Set<bigint>(); // appended, not yet published (for marks)
   let hubHead = 0;
@@ -339,12 +350,12 @@ function createSpool(cfg: SpoolConfig, deps: SpoolDeps, segs: Segment[], lastLsn
     return s;
   }
 
-  /** writev until every byte is written (the page cache takes it: no disk wait here). */
-  function writeAllSync(fd: number, bufs: Buffer[], position: number): void {
+  /** writev (thread pool) until every byte is written. */
+  async function writeAll(fh: FileHandle, bufs: Buffer[], position: number): Promise<void> {
     let pos = position;
     let rest = bufs;
     for (let i = 0; i < 1000 && rest.length > 0; i++) {
-      const n0 = writevSync(fd, rest, pos);
+      const n0 = await writev(fh, rest, pos);
       pos += n0;
       let n = n0;
       const left: Buffer[] = [];
@@ -391,20 +402,22 @@ function createSpool(cfg: SpoolConfig, deps: SpoolDeps, segs: Segment[], lastLsn
   }
 
   /**
-   * Writes one group into the page cache on the loop thread (a buffered pwritev of a
-   * turn's records: usually microseconds; a busy disk can block it, see spool/README.md) and resolves its appends: their
-   * records now survive a relay crash, so their events may be handed off. Their
-   * `durable` promises settle when the sync loop has synced the group.
+   * Writes one group into the page cache (a buffered pwritev in the thread pool: usually
+   * tens of microseconds; a busy disk can hold it for milliseconds, see spool/README.md)
+   * and resolves its appends: their records now survive a relay crash, so their events
+   * may be handed off. Their `durable` promises settle when the sync loop has synced the
+   * group.
    */
-  function writeGroup(seg: Segment, position: number, group: Pending[], bufs: Buffer[], total: number, groupBytes: number): void {
+  async function writeGroup(seg: Segment, position: number, group: Pending[], bufs: Buffer[], total: number, groupBytes: number): Promise<void> {
     const fh = seg.fh;
     if (seg.broken || fh === undefined) return failGroup(seg, group, groupBytes, new Error(`segment ${seg.name} is not writable`));
     const t0 = writeChannel.hasSubscribers ? process.hrtime.bigint() : 0n;
     try {
-      writeAllSync(fh.fd, bufs, position);
+      await writeAll(fh, bufs, position);
     } catch (err) {
       return failGroup(seg, group, groupBytes, err);
     }
+    if (seg.broken) return failGroup(seg, group, groupBytes, new Error(`segment ${seg.name} failed while this group was written`));
     if (t0 !== 0n) writeChannel.publish({ seconds: Number(process.hrtime.bigint() - t0) / 1e9, records: group.length, bytes: total } satisfies SpoolWriteMessage);
     seg.size += total;
     seg.pending += group.length;
@@ -469,7 +482,10 @@ function createSpool(cfg: SpoolConfig, deps: SpoolDeps, segs: Segment[], lastLsn
     syncing = undefined;
   }
 
-  /** Issues the queued appends as one group (LSN order is file order: positions are taken now). */
+  /**
+   * Issues the queued appends as one group (LSN order is file order: positions are taken
+   * now) and writes it; when that write completes, the appends queued meanwhile are issued.
+   */
   function issue(): void {
     const group = queue;
     queue = [];
@@ -486,20 +502,24 @@ function createSpool(cfg: SpoolConfig, deps: SpoolDeps, segs: Segment[], lastLsn
     const position = seg.end;
     seg.end += total;
     const s = seg;
-    if (s.fh !== undefined) {
-      writeGroup(s, position, group, bufs, total, groupBytes);
-      return;
-    }
-    // the segment is still being created: write once it is (groups keep their order)
-    writtenChain = writtenChain.then(() => (s.ready as Promise<FileHandle>).then(
-      () => writeGroup(s, position, group, bufs, total, groupBytes),
-      (err: unknown) => failGroup(s, group, groupBytes, err),
-    ));
+    writing = true;
+    writtenChain = (async (): Promise<void> => {
+      try {
+        await s.ready; // a new segment's file is created (header durable) before its first write
+      } catch (err) {
+        return failGroup(s, group, groupBytes, err);
+      }
+      await writeGroup(s, position, group, bufs, total, groupBytes);
+    })().catch((err: unknown) => failGroup(s, group, groupBytes, err)) // not expected: writeGroup fails its group itself
+      .finally(() => {
+        writing = false;
+        if (queue.length > 0) issue(); // what arrived during the write: the next group
+      });
   }
 
   function flush(): void {
     flushQueued = false;
-    if (queue.length > 0) issue();
+    if (queue.length > 0 && !writing) issue();
   }
 
   return {
@@ -556,8 +576,10 @@ function createSpool(cfg: SpoolConfig, deps: SpoolDeps, segs: Segment[], lastLsn
     async close() {
       if (closed) return;
       closed = true;
-      for (let i = 0; i < 1_000_000 && (queue.length > 0 || flushQueued); i++) await new Promise((r) => setImmediate(r));
-      await writtenChain;
+      for (let i = 0; i < 1_000_000 && (queue.length > 0 || flushQueued || writing); i++) {
+        await writtenChain;
+        await new Promise((r) => setImmediate(r));
+      }
       for (let i = 0; i < 1_000_000 && syncing; i++) await syncing;
       const ready = cur?.ready;
       if (cur) { cur.ready = undefined; cur.fh = undefined; }

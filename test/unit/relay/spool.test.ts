@@ -164,6 +164,61 @@ test('a failed sync fails the acks of its groups only, is counted, and the next 
   }
 });
 
+test('a group write runs off the loop thread: while it is held the loop runs and new appends wait, then go out as the next group, in LSN order; a failed write fails its group only', async () => {
+  const dir = tmp();
+  const gates: Array<() => void> = [];
+  const writes: number[] = []; // buffers per group write call
+  let failNext = false;
+  const write = async (fh: FileHandle, bufs: Buffer[], position: number): Promise<number> => {
+    writes.push(bufs.length);
+    if (failNext) {
+      failNext = false;
+      throw new Error('injected EIO on write');
+    }
+    if (writes.length === 1) await new Promise<void>((resolve) => gates.push(resolve)); // the first group write is held
+    return (await fh.writev(bufs, position)).bytesWritten;
+  };
+  const { spool, counters } = await open(dir, {}, { write });
+  try {
+    const order: bigint[] = [];
+    const track = (p: Promise<AppendResult>): Promise<AppendResult> => p.then((r) => { if (r.ok) order.push(r.lsn); return r; });
+    const a1 = track(spool.append(batch(1)));
+    for (let i = 0; i < 200 && gates.length === 0; i++) await new Promise((r) => setTimeout(r, 5));
+    assert.equal(gates.length, 1, 'the first group write is in flight');
+    let ticks = 0;
+    const timer = setInterval(() => { ticks++; }, 2);
+    const rest = [2, 3, 4].map((i) => track(spool.append(batch(i))));
+    await new Promise((r) => setTimeout(r, 40));
+    clearInterval(timer);
+    assert.ok(ticks >= 3, `timers ran while the write was held (${ticks} ticks)`);
+    assert.equal(writes.length, 1, 'no second write while the first is in flight');
+    assert.deepEqual(order, [], 'nothing resolved before its write completed');
+    gates.shift()?.();
+    const results = await Promise.all([a1, ...rest]);
+    assert.ok(results.every((r) => r.ok));
+    assert.deepEqual(order, [1n, 2n, 3n, 4n], 'resolved in LSN order');
+    assert.equal(writes.length, 2, 'a2..a4 went out as one group');
+    assert.ok((writes[1] ?? 0) >= 6, `the second group carries the three records (${writes[1]} buffers: head and payload each, maybe a mark)`);
+    for (const r of results) assert.deepEqual(r.ok && await r.durable, { ok: true });
+
+    failNext = true;
+    const r5 = await spool.append(batch(5));
+    assert.deepEqual(r5.ok ? 'ok' : [r5.reason, /injected EIO on write/.test(r5.message)], ['io', true]);
+    assert.equal(counters.get('palisade_relay_spool_write_errors_total'), 1);
+    const r6 = await spool.append(batch(6));
+    assert.ok(r6.ok, 'the next group is written');
+    assert.deepEqual(await r6.durable, { ok: true });
+    assert.equal(segFiles(dir).length, 2, 'the group after the failed write went to a new segment');
+    await spool.close();
+    const again = await open(dir);
+    assert.deepEqual(again.recovery.recovery.records.map((r) => r.firstSeq), [1n, 2n, 3n, 4n, 6n], 'the failed group left nothing');
+    await again.spool.close();
+  } finally {
+    while (gates.length > 0) gates.shift()?.();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('a torn tail is truncated and counted; a flipped byte in the middle skips only that record', async () => {
   const dir = tmp();
   try {
