@@ -27,6 +27,7 @@ import { benchArgs, integerOption } from '../bench-args.js';
 import { fileURLToPath } from 'node:url';
 import { cgroup2Root, cgroupIdOf } from '../../collector/containers.js';
 import { runGated } from './gated-run.js';
+import { buildBpfObject } from './bpf-build.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const values = benchArgs(import.meta.url, { options: { rounds: { type: 'string' }, opens: { type: 'string' }, compare: { type: 'string' }, 'compare-rev': { type: 'string' } } });
@@ -44,22 +45,12 @@ run('cc', ['-O2', '-Wall', '-o', loadgen, join(root, 'bench/collector/loadgen.c'
 const attach = join(tmp, 'floor-attach');
 run('cc', ['-O2', '-Wall', '-I', join(root, 'bpf/include'), '-o', attach, join(root, 'bench/collector/floor-attach.c'), '-lbpf']);
 run('make', ['-s', '-C', join(root, 'bpf')]);
-const floorObj = join(tmp, 'floor.bpf.o');
-run('clang', ['-g', '-O2', '-target', 'bpf', '-D__TARGET_ARCH_x86', '-I', join(root, 'bpf'), '-I', join(root, 'bpf/include'),
-  '-Wall', '-c', join(root, 'bench/collector/floor.bpf.c'), '-o', floorObj]);
-const minObj = join(tmp, 'mincap.bpf.o');
-run('clang', ['-g', '-O2', '-target', 'bpf', '-D__TARGET_ARCH_x86', '-I', join(root, 'bpf'), '-I', join(root, 'bpf/include'),
-  '-Wall', '-c', join(root, 'bench/collector/mincap.bpf.c'), '-o', minObj]);
+const floorObj = buildBpfObject(root, join(root, 'bench/collector/floor.bpf.c'), join(tmp, 'floor.bpf.o'));
+const minObj = buildBpfObject(root, join(root, 'bench/collector/mincap.bpf.c'), join(tmp, 'mincap.bpf.o'));
 const palObj = join(root, 'bpf/build/palisade.bpf.o');
-/** builds a palisade.bpf.c with the flags of bpf/Makefile plus `defines` */
-function buildPalisade(src: string, out: string, defines: string[] = []): string {
-  run('clang', ['-g', '-O2', '-target', 'bpf', '-D__TARGET_ARCH_x86', '-I', join(root, 'bpf'), '-I', join(root, 'bpf/include'),
-    '-Wall', '-Wno-unused-function', '-Wno-address-of-packed-member', '-fno-stack-protector', ...defines, '-c', src, '-o', out]);
-  return out;
-}
 const palSrc = join(root, 'bpf/palisade.bpf.c');
-const stageObj = (n: number): string => buildPalisade(palSrc, join(tmp, `palisade-stage${n}.bpf.o`), [`-DPAL_BENCH_STAGE=${n}`]);
-const noClockObj = buildPalisade(palSrc, join(tmp, 'palisade-noclock.bpf.o'), ['-DPAL_BENCH_NO_CLOCK']);
+const stageObj = (n: number): string => buildBpfObject(root, palSrc, join(tmp, `palisade-stage${n}.bpf.o`), [`-DPAL_BENCH_STAGE=${n}`]);
+const noClockObj = buildBpfObject(root, palSrc, join(tmp, 'palisade-noclock.bpf.o'), ['-DPAL_BENCH_NO_CLOCK']);
 let compareObj = values.compare;
 const compareRev = values['compare-rev'];
 if (compareRev) {
@@ -67,7 +58,7 @@ if (compareRev) {
   const git = spawnSync('git', ['-C', root, 'show', `${compareRev}:bpf/palisade.bpf.c`], { encoding: 'utf8' });
   if (git.status !== 0) throw new Error(`git show ${compareRev}: ${git.stderr}`);
   writeFileSync(src, git.stdout);
-  compareObj = buildPalisade(src, join(tmp, `palisade-${compareRev}.bpf.o`));
+  compareObj = buildBpfObject(root, src, join(tmp, `palisade-${compareRev}.bpf.o`));
 }
 
 const median = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)] ?? NaN; };

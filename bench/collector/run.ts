@@ -4,6 +4,8 @@
 // Drain and overhead measure both delivery modes of the addon ('copy': checked records copied
 // into pooled batches; 'ring': zero-copy views of the ring) next to the same run's C consumer;
 // the top-level JS figures are the copy mode's (as before), the ring mode's are named ring*.
+// The overhead section also times, in each run, the least a capture with the event's time
+// costs here (the issue's calibration capture plus the clock: bench/collector/mincap.bpf.c).
 // Usage: node --import tsx bench/collector/run.ts [--runs 5] [--opens 300000] [--only drain,rss,...]
 //   [--kernel-batch 0] (per-CPU kernel batch bytes for every collector and the C consumer, default
 //   the collector's default, off; the overhead section also times the ring-delivery collector with
@@ -20,6 +22,7 @@ import { openCollector } from '../../collector/index.js';
 import { cgroup2Root, cgroupIdOf } from '../../collector/containers.js';
 import { bpfObjectPath, loadNative } from '../../collector/native/index.js';
 import { runGated } from './gated-run.js';
+import { buildBpfObject } from './bpf-build.js';
 import { benchArgs, integerOption } from '../bench-args.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -48,6 +51,10 @@ function build(name: string, libs: string[] = []): string {
 }
 const loadgen = build('loadgen');
 const consumer = build('consumer', ['-lbpf']);
+// the issue's calibration capture plus the event's time (bench/collector/mincap.bpf.c,
+// attached by floor-attach.c): the least a capture with a time costs, in the same run
+const floorAttach = build('floor-attach', ['-lbpf']);
+const minObj = buildBpfObject(root, join(root, 'bench/collector/mincap.bpf.c'), join(tmp, 'mincap.bpf.o'));
 const median = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)] ?? NaN; };
 const kv = (s: string): Record<string, number> => Object.fromEntries(s.split('\n').filter((l) => l.includes('=')).map((l) => { const [k, v] = l.split('='); return [k, Number(v)]; }));
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -109,7 +116,7 @@ spawnSync('sysctl', ['-qw', 'kernel.bpf_stats_enabled=0']);
 // lowest fast figure over the runs against the lowest of every bare run (bench/collector/
 // floor.ts does the same for the floor and the issue's calibration programs).
 type Loop = { ns: number; cpuNs: number; fast: number };
-const fastRuns: Record<string, number[]> = { bare: [], js: [], jsRing: [], filtered: [], c: [] };
+const fastRuns: Record<string, number[]> = { bare: [], js: [], jsRing: [], filtered: [], c: [], minTimed: [] };
 const loop = async (mode?: string): Promise<Loop> => {
   const r = await gen(['open', String(OPENS)]);
   if (mode) fastRuns[mode]?.push(r.p10_ns_per_op ?? NaN);
@@ -117,9 +124,9 @@ const loop = async (mode?: string): Promise<Loop> => {
 };
 const one = async (): Promise<number> => (await loop()).ns;
 await one(); // warm-up
-const perRun: Record<string, number[]> = { bare: [], js: [], jsRing: [], jsRingAlt: [], rJsRingAlt: [], cpuNsPerEventJs: [], cpuNsPerEventJsRing: [], filtered: [], c: [], rJs: [], rJsRing: [], rFiltered: [], rC: [], bpfCapturedNs: [], bpfFilteredNs: [],
+const perRun: Record<string, number[]> = { minTimed: [], rMinTimed: [], bare: [], js: [], jsRing: [], jsRingAlt: [], rJsRingAlt: [], cpuNsPerEventJs: [], cpuNsPerEventJsRing: [], filtered: [], c: [], rJs: [], rJsRing: [], rFiltered: [], rC: [], bpfCapturedNs: [], bpfFilteredNs: [],
   loopCpuBare: [], loopCpuJs: [], loopCpuJsRing: [], loopCpuFiltered: [], loopCpuC: [], rCpuJs: [], rCpuJsRing: [], rCpuFiltered: [], rCpuC: [] };
-let jsDelivered = 0, jsLost = 0, cRecords = 0, ringDelivered = 0, ringLost = 0;
+let jsDelivered = 0, jsLost = 0, cRecords = 0, ringDelivered = 0, ringLost = 0, minRecords = 0;
 for (let i = 0; i < RUNS; i++) {
   const { ns: b0, cpuNs: b0Cpu } = await loop('bare');
   const cj = await openCollector({ classes: ['file'], ringBytes: 64 << 20, cgroups: { mode: 'only', ids: [cgId] }, seedProcesses: false, delivery: 'copy', kernelBatchBytes: KB });
@@ -156,6 +163,15 @@ for (let i = 0; i < RUNS; i++) {
   const { ns: cc, cpuNs: ccCpu } = await loop('c');
   await exited;
   cRecords += kv(out).records ?? 0;
+  const mc = spawn(floorAttach, [minObj, 'm_capture_time'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const mcExited = new Promise((r) => mc.on('exit', r));
+  let mcOut = '';
+  mc.stdout.on('data', (d: Buffer) => { mcOut += d.toString(); });
+  for (let k = 0; k < 100 && !mcOut.includes('attached'); k++) await sleep(100);
+  const { ns: mt } = await loop('minTimed');
+  mc.stdin.write('stop\n');
+  await mcExited;
+  minRecords += kv(mcOut).records ?? 0;
   const { ns: b1, cpuNs: b1Cpu } = await loop('bare');
   const bare = (b0 + b1) / 2;
   const bareCpu = (b0Cpu + b1Cpu) / 2;
@@ -164,7 +180,8 @@ for (let i = 0; i < RUNS; i++) {
   perRun.jsRingAlt?.push(jsRingAlt); perRun.rJsRingAlt?.push(jsRingAlt / bare);
   perRun.bare?.push(bare); perRun.js?.push(js); perRun.jsRing?.push(jsRing); perRun.filtered?.push(fl); perRun.c?.push(cc);
   perRun.rJs?.push(js / bare); perRun.rJsRing?.push(jsRing / bare); perRun.rFiltered?.push(fl / bare); perRun.rC?.push(cc / bare);
-  process.stderr.write(`  run ${i}: bare ${bare.toFixed(0)} ns, JS copy ${js.toFixed(0)}, JS ring ${jsRing.toFixed(0)}, JS ring with kernel batches ${ALT_KB} ${jsRingAlt.toFixed(0)}, filtered ${fl.toFixed(0)}, C ${cc.toFixed(0)}; the loop's own CPU ns: bare ${bareCpu.toFixed(0)}, JS ring ${jsRingCpu.toFixed(0)}, filtered ${flCpu.toFixed(0)}, C ${ccCpu.toFixed(0)}; collector CPU per event copy ${perRun.cpuNsPerEventJs?.at(-1)?.toFixed(0)} ns, ring ${perRun.cpuNsPerEventJsRing?.at(-1)?.toFixed(0)} ns\n`);
+  perRun.minTimed?.push(mt); perRun.rMinTimed?.push(mt / bare);
+  process.stderr.write(`  run ${i}: bare ${bare.toFixed(0)} ns, JS copy ${js.toFixed(0)}, JS ring ${jsRing.toFixed(0)}, JS ring with kernel batches ${ALT_KB} ${jsRingAlt.toFixed(0)}, filtered ${fl.toFixed(0)}, C ${cc.toFixed(0)}, minimal timed capture ${mt.toFixed(0)}; the loop's own CPU ns: bare ${bareCpu.toFixed(0)}, JS ring ${jsRingCpu.toFixed(0)}, filtered ${flCpu.toFixed(0)}, C ${ccCpu.toFixed(0)}; collector CPU per event copy ${perRun.cpuNsPerEventJs?.at(-1)?.toFixed(0)} ns, ring ${perRun.cpuNsPerEventJsRing?.at(-1)?.toFixed(0)} ns\n`);
 }
 spawnSync('sysctl', ['-qw', 'kernel.bpf_stats_enabled=1']);
 for (const [key, ids] of [['bpfCapturedNs', [cgId]], ['bpfFilteredNs', [emptyId]]] as const) {
@@ -190,9 +207,13 @@ results.syscallOverhead = {
   best: {
     what: 'each mode\'s lowest 10th-percentile chunk figure over the runs (ns per call) and its ratio to the lowest of every bare run: the cost outside the host\'s slow spells',
     bareNs: Math.min(...(fastRuns.bare ?? [])),
-    ...Object.fromEntries(['js', 'jsRing', 'filtered', 'c'].map((k) => [`${k}Ns`, Math.min(...(fastRuns[k] ?? []))])),
-    ...Object.fromEntries(['js', 'jsRing', 'filtered', 'c'].map((k) => [`${k}Ratio`, Math.min(...(fastRuns[k] ?? [])) / Math.min(...(fastRuns.bare ?? []))])),
+    ...Object.fromEntries(['js', 'jsRing', 'filtered', 'c', 'minTimed'].map((k) => [`${k}Ns`, Math.min(...(fastRuns[k] ?? []))])),
+    ...Object.fromEntries(['js', 'jsRing', 'filtered', 'c', 'minTimed'].map((k) => [`${k}Ratio`, Math.min(...(fastRuns[k] ?? [])) / Math.min(...(fastRuns.bare ?? []))])),
     runs: fastRuns,
+  },
+  minimalTimedCapture: {
+    what: "the issue's calibration capture (a 256-byte path read into a reserved ring record, BPF_RB_NO_WAKEUP, tp_btf/sys_exit, openat only, drained every 20 ms by floor-attach.c) plus bpf_ktime_get_boot_ns(): what a capture with the event's time costs at the least, before any other field or filter (bench/collector/mincap.bpf.c m_capture_time)",
+    ns: med('minTimed'), ratio: med('rMinTimed'), records: minRecords,
   },
   goal: { attached: 1.4, filtered: 1.1 },
   jsEventsDelivered: jsDelivered, jsEventsLost: jsLost, jsRingEventsDelivered: ringDelivered, jsRingEventsLost: ringLost, cRecordsDelivered: cRecords, perRun,
@@ -409,6 +430,7 @@ const rows: Array<[string, string, string, string]> = [
   ['overhead', 'best runs: bare / JS ring', `${so.best?.bareNs?.toFixed(0)} / ${so.best?.jsRingNs?.toFixed(0)} ns`, `${so.best?.jsRingRatio?.toFixed(2)}x (goal <= 1.4)`],
   ['overhead', 'best runs: JS copy / C', `${so.best?.jsRatio?.toFixed(2)}x`, `${so.best?.cRatio?.toFixed(2)}x (goal <= 1.4)`],
   ['overhead', 'best runs: filtered', `${so.best?.filteredNs?.toFixed(0)} ns`, `${so.best?.filteredRatio?.toFixed(2)}x (goal <= 1.10)`],
+  ['overhead', 'best runs: minimal timed capture', `${so.best?.minTimedNs?.toFixed(0)} ns`, `${so.best?.minTimedRatio?.toFixed(2)}x (the least a timed capture costs here)`],
   ['drain', 'drain, C consumer', `${dr.cRecordsPerSec?.toFixed(0)} /s`, ''],
   ['drain', 'drain, JS batches', `${dr.jsBatchesRecordsPerSec?.toFixed(0)} /s`, `${dr.ratioJsBatchesToC?.toFixed(2)} of C (goal >= 0.5)`],
   ['drain', 'drain, JS decoded events', `${dr.jsDecodedEventsPerSec?.toFixed(0)} /s`, `${dr.ratioJsDecodedToC?.toFixed(3)} of C (goal >= 1M/s)`],
