@@ -39,6 +39,8 @@ int main(int argc, char **argv)
 	struct ring_buffer *rb = NULL;
 	char names[512], *tok, *save = NULL;
 	char line[64];
+	const char *ring_env;
+	int is_palisade;
 
 	if (argc != 3 && argc != 7) {
 		fprintf(stderr, "usage: floor-attach <object> <prog[,prog...]> [classes cgroup_mode cgroup_id wakeup_bytes]\n");
@@ -50,10 +52,12 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	ev = bpf_object__find_map_by_name(obj, "events");
-	if (ev && bpf_map__set_max_entries(ev, getenv("FLOOR_RING_BYTES") ? atoi(getenv("FLOOR_RING_BYTES")) : 64 << 20)) {
-		fprintf(stderr, "set ring size failed\n");
+	ring_env = getenv("FLOOR_RING_BYTES");
+	if (ev && bpf_map__set_max_entries(ev, ring_env ? (unsigned)atoi(ring_env) : 64u << 20)) {
+		fprintf(stderr, "cannot set the ring size (FLOOR_RING_BYTES=%s): %s\n", ring_env ? ring_env : "unset", strerror(errno));
 		return 1;
 	}
+	is_palisade = bpf_object__find_map_by_name(obj, "pal_config_map") != NULL;
 	/* floor objects: load only what is named, so that a program type this kernel refuses
 	 * fails only its own run; palisade (it has a config map): load everything (tail-call
 	 * targets) */
@@ -61,7 +65,7 @@ int main(int argc, char **argv)
 	bpf_object__for_each_program(p, obj) {
 		char key[160];
 		snprintf(key, sizeof(key), ",%s,", bpf_program__name(p));
-		if (!bpf_object__find_map_by_name(obj, "pal_config_map") && !strstr(names, key))
+		if (!is_palisade && !strstr(names, key))
 			bpf_program__set_autoload(p, false);
 	}
 	if (bpf_object__load(obj)) {

@@ -88,6 +88,10 @@ async function openLoop(): Promise<Loop> {
 /** records: every call of the loop must reach the consumer (checked, warned about) */
 interface Config { name: string; what: string; obj: string; progs: string; args: string[]; records?: boolean }
 const PAL_PROGS = 'on_exec,on_fork,on_exit,on_sys_exit';
+// palisade config for floor-attach: file class, cgroup filter 'only' (the loop's cgroup, or
+// an empty one so that the openat is filtered out in the kernel), 1 MiB wake-up watermark
+const CAPTURE_ARGS = ['2', '1', String(cgId), String(1 << 20)];
+const FILTER_ARGS = ['2', '1', String(emptyId), String(1 << 20)];
 const configs: Config[] = [
   { name: 'exitEmpty', what: 'raw_tracepoint/sys_exit returning 0', obj: floorObj, progs: 'f_exit_empty', args: [] },
   { name: 'exitNr', what: 'raw_tracepoint/sys_exit reading regs->orig_ax (bpf_probe_read_kernel) and comparing it', obj: floorObj, progs: 'f_exit_nr', args: [] },
@@ -98,18 +102,18 @@ const configs: Config[] = [
   { name: 'minCapture', what: 'tp_btf/sys_exit, openat only: a 256-byte path read into a ring record, BPF_RB_NO_WAKEUP, drained every 20 ms (the issue: 1.36x on its machine); no time, pid or filter', obj: minObj, progs: 'm_capture', args: [], records: true },
   { name: 'minCaptureTime', what: 'minCapture plus bpf_ktime_get_boot_ns() (every event needs its time)', obj: minObj, progs: 'm_capture_time', args: [], records: true },
   { name: 'minCaptureWake', what: 'minCapture with BPF_RB_FORCE_WAKEUP: every submit wakes the consumer (the issue: 3.5x on its machine)', obj: minObj, progs: 'm_capture_wake', args: [], records: true },
-  { name: 'palisadeFiltered', what: 'palisade.bpf.o, file class, cgroup filter = an empty cgroup (the openat is filtered out in the kernel)', obj: palObj, progs: PAL_PROGS, args: ['2', '1', String(emptyId), String(1 << 20)] },
-  { name: 'palisadeStage1', what: 'palisade.bpf.c stopped once the filter passed (-DPAL_BENCH_STAGE=1)', obj: stageObj(1), progs: PAL_PROGS, args: ['2', '1', String(cgId), String(1 << 20)] },
-  { name: 'palisadeStage2', what: 'palisade.bpf.c stopped after the record header (stage 2)', obj: stageObj(2), progs: PAL_PROGS, args: ['2', '1', String(cgId), String(1 << 20)] },
-  { name: 'palisadeStage3', what: 'palisade.bpf.c stopped after the path read (stage 3)', obj: stageObj(3), progs: PAL_PROGS, args: ['2', '1', String(cgId), String(1 << 20)] },
-  { name: 'palisadeStage4', what: 'palisade.bpf.c: everything but the ring output (stage 4)', obj: stageObj(4), progs: PAL_PROGS, args: ['2', '1', String(cgId), String(1 << 20)] },
-  { name: 'palisadeNoClock', what: 'palisade.bpf.c capturing every openat without the clock read (-DPAL_BENCH_NO_CLOCK)', obj: noClockObj, progs: PAL_PROGS, args: ['2', '1', String(cgId), String(1 << 20)], records: true },
-  { name: 'palisadeCaptured', what: 'palisade.bpf.o, file class, cgroup filter = the loop\'s cgroup; every openat captured, C drain in batches (1 MiB wake-up watermark)', obj: palObj, progs: PAL_PROGS, args: ['2', '1', String(cgId), String(1 << 20)], records: true },
+  { name: 'palisadeFiltered', what: 'palisade.bpf.o, file class, cgroup filter = an empty cgroup (the openat is filtered out in the kernel)', obj: palObj, progs: PAL_PROGS, args: FILTER_ARGS },
+  { name: 'palisadeStage1', what: 'palisade.bpf.c stopped once the filter passed (-DPAL_BENCH_STAGE=1)', obj: stageObj(1), progs: PAL_PROGS, args: CAPTURE_ARGS },
+  { name: 'palisadeStage2', what: 'palisade.bpf.c stopped after the record header (stage 2)', obj: stageObj(2), progs: PAL_PROGS, args: CAPTURE_ARGS },
+  { name: 'palisadeStage3', what: 'palisade.bpf.c stopped after the path read (stage 3)', obj: stageObj(3), progs: PAL_PROGS, args: CAPTURE_ARGS },
+  { name: 'palisadeStage4', what: 'palisade.bpf.c: everything but the ring output (stage 4)', obj: stageObj(4), progs: PAL_PROGS, args: CAPTURE_ARGS },
+  { name: 'palisadeNoClock', what: 'palisade.bpf.c capturing every openat without the clock read (-DPAL_BENCH_NO_CLOCK)', obj: noClockObj, progs: PAL_PROGS, args: CAPTURE_ARGS, records: true },
+  { name: 'palisadeCaptured', what: 'palisade.bpf.o, file class, cgroup filter = the loop\'s cgroup; every openat captured, C drain in batches (1 MiB wake-up watermark)', obj: palObj, progs: PAL_PROGS, args: CAPTURE_ARGS, records: true },
 ];
 if (compareObj) {
   const label = compareRev ? `bpf/palisade.bpf.c at ${compareRev}` : compareObj;
-  configs.push({ name: 'compareFiltered', what: `${label}, as palisadeFiltered`, obj: compareObj, progs: PAL_PROGS, args: ['2', '1', String(emptyId), String(1 << 20)] });
-  configs.push({ name: 'compareCaptured', what: `${label}, as palisadeCaptured`, obj: compareObj, progs: PAL_PROGS, args: ['2', '1', String(cgId), String(1 << 20)], records: true });
+  configs.push({ name: 'compareFiltered', what: `${label}, as palisadeFiltered`, obj: compareObj, progs: PAL_PROGS, args: FILTER_ARGS });
+  configs.push({ name: 'compareCaptured', what: `${label}, as palisadeCaptured`, obj: compareObj, progs: PAL_PROGS, args: CAPTURE_ARGS, records: true });
 }
 
 // a config this kernel refuses (e.g. no tp_btf) is reported as unavailable, not measured
