@@ -1,5 +1,6 @@
 // Helpers for the collector's kernel tests: build the C tester, open a collector and wait
 // for events matching a predicate (bounded in time; the wait is not the assertion).
+import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
@@ -142,4 +143,46 @@ export async function startGatedTester(cgDir: string, args: string[]): Promise<G
   writeFileSync(join(cgDir, 'cgroup.procs'), String(child.pid));
   child.stdin.write('go\n');
   return { pid: child.pid as number, kv, waitKey, exited };
+}
+
+export type BurstsTester = {
+  /** the pid of the process started (with a prefix such as `unshare --fork`, not the tester's) */
+  readonly pid: number;
+  /** n x openat(dir/tag); resolves once the tester printed done=tag, rejects if it exits first */
+  run(tag: string): Promise<void>;
+  /** closes the tester's stdin and asserts that it exits 0 */
+  end(): Promise<void>;
+};
+
+/** Starts `tester bursts n dir` (under `prefix`, e.g. unshare -m); resolves once it is ready
+ * (rejects if it exits first). Killed after 120 s at the latest. */
+export async function startBurstsTester(n: number, dir: string, prefix: string[] = []): Promise<BurstsTester> {
+  const argv = [...prefix, buildProg('tester'), 'bursts', String(n), dir];
+  const child = spawn(argv[0] as string, argv.slice(1), { stdio: ['pipe', 'pipe', 'inherit'] });
+  const exited = once(child, 'exit');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
+  void exited.then(() => clearTimeout(timer));
+  const lines = createInterface({ input: child.stdout });
+  const printed = new Set<string>();
+  const waiting = new Map<string, () => void>();
+  lines.on('line', (l) => { printed.add(l); waiting.get(l)?.(); });
+  const waitLine = (line: string): Promise<void> => printed.has(line) ? Promise.resolve()
+    : Promise.race([
+      new Promise<void>((resolve) => waiting.set(line, resolve)),
+      exited.then(() => { if (!printed.has(line)) throw new Error(`${argv.join(' ')} exited before printing ${line}`); }),
+    ]);
+  await waitLine('ready=1');
+  return {
+    pid: child.pid as number,
+    run(tag) {
+      const done = waitLine(`done=${tag}`);
+      child.stdin.write(`${tag}\n`);
+      return done;
+    },
+    async end() {
+      child.stdin.end();
+      const [code] = await exited as [number | null];
+      assert.equal(code, 0, `${argv.join(' ')} exit code`);
+    },
+  };
 }

@@ -5,41 +5,22 @@
 // bpf(2) call returns (bpf/palisade.bpf.c, ns_cache): a stale verdict fails phases 2-4.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { openCollector } from '../../../collector/index.js';
 import { namespaceInode } from '../../../collector/namespaces.js';
 import type { CollectorEvent, FileEvent } from '../../../collector/events.js';
-import { buildProg, enterTestCgroup, record, TMP, type Recorder, type TestCgroup } from './harness.js';
+import { enterTestCgroup, record, startBurstsTester, TMP, type BurstsTester, type Recorder, type TestCgroup } from './harness.js';
 
 const N = 2_000;
 
-type Burster = { readonly hostPid: number; readonly mnt: number; readonly pid: number; run(tag: string): Promise<void>; end(): Promise<void> };
+type Burster = BurstsTester & { readonly hostPid: number; readonly mnt: number; readonly pid: number };
 
-/** Starts `tester bursts N dir` (under `prefix`, e.g. unshare -m); resolves once it is ready. */
+/** Starts `tester bursts N dir` (under `prefix`, e.g. unshare -m) and reads its namespaces. */
 async function startBurster(prefix: string[], dir: string): Promise<Burster> {
-  const tester = buildProg('tester');
-  const argv = [...prefix, tester, 'bursts', String(N), dir];
-  const child = spawn(argv[0] as string, argv.slice(1), { stdio: ['pipe', 'pipe', 'inherit'] });
-  const exited = once(child, 'exit');
-  const lines = createInterface({ input: child.stdout });
-  const waiting = new Map<string, () => void>();
-  let ready: () => void = () => undefined;
-  const isReady = new Promise<void>((resolve, reject) => {
-    ready = resolve;
-    void exited.then(() => reject(new Error(`${argv.join(' ')} exited before it was ready`)));
-  });
-  lines.on('line', (l) => {
-    if (l === 'ready=1') ready();
-    if (l.startsWith('done=')) waiting.get(l.slice(5))?.();
-  });
-  const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
-  await isReady;
+  const t = await startBurstsTester(N, dir, prefix);
   // with unshare --fork the tester is unshare's child (pid 1 in its namespace)
-  let hostPid = child.pid as number;
+  let hostPid = t.pid;
   if (prefix.includes('--fork')) {
     const kids = readFileSync(`/proc/${hostPid}/task/${hostPid}/children`, 'utf8').trim().split(/\s+/);
     assert.equal(kids.length, 1, 'unshare --fork has one child');
@@ -47,18 +28,7 @@ async function startBurster(prefix: string[], dir: string): Promise<Burster> {
   }
   const mnt = namespaceInode(hostPid, 'mnt'), pid = namespaceInode(hostPid, 'pid');
   assert.ok(mnt !== undefined && pid !== undefined, `namespaces of ${hostPid}`);
-  return {
-    hostPid, mnt, pid,
-    run(tag) {
-      return new Promise((resolve) => { waiting.set(tag, resolve); child.stdin.write(`${tag}\n`); });
-    },
-    async end() {
-      child.stdin.end();
-      const [code] = await exited as [number | null];
-      clearTimeout(timer);
-      assert.equal(code, 0, `${argv.join(' ')} exit code`);
-    },
-  };
+  return { hostPid, mnt, pid, run: (tag) => t.run(tag), end: () => t.end() };
 }
 
 describe('collector: namespace filter', () => {

@@ -10,18 +10,16 @@
 // fails a suite whose collector does not deliver that way.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmdirSync, writeFileSync } from 'node:fs';
-import { once } from 'node:events';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { openCollector } from '../../../collector/index.js';
 import { defaultConfig } from '../../../collector/config.js';
 import { cgroup2Root, cgroupIdOf } from '../../../collector/containers.js';
 import { decodeRingBatch, newDecodeCounters } from '../../../collector/decode.js';
 import { bpfObjectPath, loadNative } from '../../../collector/native/index.js';
-import { buildProg } from './harness.js';
+import { startBurstsTester } from './harness.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const SUITES = ['events', 'filter-change', 'loss', 'namespaces', 'compat32', 'fork-flags', 'unix-accept', 'containers']
@@ -100,32 +98,16 @@ describe('collector: ring delivery', () => {
     };
     try {
       native.setCgroup(h, cgId, true);
-      const child = spawn(buildProg('tester'), ['bursts', String(PHASE_N), DIR], { stdio: ['pipe', 'pipe', 'inherit'] });
-      const lines = createInterface({ input: child.stdout });
-      const seen: string[] = [];
-      let wake: () => void = () => undefined;
-      lines.on('line', (l) => { seen.push(l); wake(); });
-      const exited = once(child, 'exit');
-      const lineSeen = async (want: string): Promise<boolean> => {
-        for (;;) {
-          if (seen.includes(want)) return true;
-          const next = new Promise<void>((r) => { wake = r; });
-          if (await Promise.race([next.then(() => false), exited.then(() => true)])) return seen.includes(want);
-        }
-      };
-      assert.ok(await lineSeen('ready=1'), 'tester bursts started');
-      writeFileSync(join(cgDir, 'cgroup.procs'), String(child.pid));
+      const tester = await startBurstsTester(PHASE_N, DIR);
+      writeFileSync(join(cgDir, 'cgroup.procs'), String(tester.pid));
       while (phases < MAX_PHASES) {
         phases++;
-        child.stdin.write(`p${phases}\n`);
-        assert.ok(await lineSeen(`done=p${phases}`), `tester finished burst ${phases}`);
+        await tester.run(`p${phases}`);
         await settle();
         const dropped = native.stats(h).kernel.dropped.reduce((a, b) => a + b, 0);
         if (held.length >= 2 && dropped > 0) break;
       }
-      child.stdin.end();
-      const [code] = await exited as [number | null];
-      assert.equal(code, 0, 'tester bursts exited 0');
+      await tester.end();
       await settle();
     } finally {
       st = native.stats(h);
