@@ -1,7 +1,7 @@
 // `palisade policy`: validate KubeArmor policy files, show compiled tables, regenerate CRDs.
-//   validate -f <file|dir|-> ...   every problem as `file:line:col field.path: message`;
+//   validate [-f] <file|dir|-> ... every problem as `file:line:col field.path: message`;
 //                                  exit 0 valid, 1 invalid, 2 usage error or unreadable input
-//   compile  -f ... [--namespace ns] [--labels k=v,..] [--host --node-labels k=v,..] [--json]
+//   compile  [-f] ... [--namespace ns] [--labels k=v,..] [--host --node-labels k=v,..] [--json]
 //   crds     -o <dir> [--check]    write deploy/crds/*.yaml (or exit 1 if they differ)
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,14 +18,16 @@ export const summary = 'validate and compile KubeArmor policies, generate the CR
 
 const HELP = `usage: palisade policy <validate|compile|crds> [options]
 
-  validate -f <file|dir|-> [-f ...]    check policies; prints every problem as
+  validate [-f] <file|dir|-> ...       check policies; prints every problem as
                                         file:line:col field.path: message
                                         exit 0 valid, 1 invalid, 2 usage or read error
-  compile  -f <file|dir|-> [-f ...]    compile for one workload and print a summary
+  compile  [-f] <file|dir|-> ...       compile for one workload and print a summary
            [--namespace NS] [--labels k=v,...] [--ns-annotations k=v,...]
            [--host] [--node-labels k=v,...] [--json]
   crds     -o <dir> [--check]          write the CRDs generated from the schema
                                         (--check: exit 1 when <dir> differs)
+
+  Policy files are given with -f (as with kubectl) or as plain arguments.
 `;
 
 const MAX_FILES = 10_000;
@@ -99,11 +101,17 @@ function usage(message: string): number {
   return 2;
 }
 
+/** The policy files named with -f and as plain arguments, in that order. */
+function targetsOf(files: string[] | undefined, positionals: string[]): string[] {
+  return [...(files ?? []), ...positionals];
+}
+
 async function validate(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { file: { type: 'string', short: 'f', multiple: true }, help: { type: 'boolean', short: 'h' } }, strict: true });
+  const { values, positionals } = parseArgs({ args: argv, options: { file: { type: 'string', short: 'f', multiple: true }, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: true });
   if (values.help) { process.stdout.write(HELP); return 0; }
-  if (!values.file || values.file.length === 0) return usage('validate needs -f <file|dir|->');
-  const r = loadAll(values.file);
+  const targets = targetsOf(values.file, positionals);
+  if (targets.length === 0) return usage('validate needs policy files: [-f] <file|dir|->');
+  const r = loadAll(targets);
   if ('usage' in r) { process.stderr.write(`palisade policy validate: ${r.usage}\n`); return 2; }
   for (const i of r.issues) process.stderr.write(`${formatIssue(i)}\n`);
   const errors = r.issues.filter((i) => i.severity === 'error').length;
@@ -113,7 +121,7 @@ async function validate(argv: string[]): Promise<number> {
 }
 
 async function compile(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
+  const { values, positionals } = parseArgs({
     args: argv,
     options: {
       file: { type: 'string', short: 'f', multiple: true }, namespace: { type: 'string' }, labels: { type: 'string' },
@@ -121,14 +129,16 @@ async function compile(argv: string[]): Promise<number> {
       json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
     },
     strict: true,
+    allowPositionals: true,
   });
   if (values.help) { process.stdout.write(HELP); return 0; }
-  if (!values.file || values.file.length === 0) return usage('compile needs -f <file|dir|->');
+  const targets = targetsOf(values.file, positionals);
+  if (targets.length === 0) return usage('compile needs policy files: [-f] <file|dir|->');
   const labels = parseKv(values.labels, 'labels');
   const nodeLabels = parseKv(values['node-labels'], 'node-labels');
   const ann = parseKv(values['ns-annotations'], 'ns-annotations');
   for (const v of [labels, nodeLabels, ann]) if (typeof v === 'string') return usage(v);
-  const r = loadAll(values.file);
+  const r = loadAll(targets);
   if ('usage' in r) { process.stderr.write(`palisade policy compile: ${r.usage}\n`); return 2; }
   for (const i of r.issues) process.stderr.write(`${formatIssue(i)}\n`);
   if (r.issues.some((i) => i.severity === 'error')) return 1;

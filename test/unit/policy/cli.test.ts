@@ -44,7 +44,17 @@ spec:
     const missing = cli(['validate', '-f', join(dir, 'nope.yaml')]);
     assert.equal(missing.status, 2);
     assert.match(missing.stderr, /nope\.yaml: cannot read/);
-    assert.equal(cli(['validate']).status, 2);
+    const none = cli(['validate']);
+    assert.equal(none.status, 2);
+    assert.match(none.stderr, /validate needs policy files: \[-f\] <file\|dir\|->/);
+    // files as plain arguments too, after the -f ones
+    const plain = cli(['validate', join(dir, 'good.yml'), '-f', join(dir, 'good.yml'), join(dir, 'bad.yaml')]);
+    assert.equal(plain.status, 1, plain.stderr);
+    assert.match(plain.stdout, /^2 valid policies, 2 errors/);
+    assert.match(plain.stderr, /bad\.yaml:8:12 /);
+    const plainCompile = cli(['compile', join(dir, 'good.yml'), '--json']);
+    assert.equal(plainCompile.status, 0, plainCompile.stderr);
+    assert.deepEqual(Object.keys((JSON.parse(plainCompile.stdout) as { process: { any: { exact: Record<string, number[]> } } }).process.any.exact), ['/usr/bin/apt']);
     const json = cli(['compile', '-f', join(dir, 'good.yml'), '--json']);
     assert.equal(json.status, 0, json.stderr);
     const tables = JSON.parse(json.stdout) as { process: { any: { exact: Record<string, number[]> } }; rules: { policyName: string }[] };
