@@ -7,7 +7,7 @@
 // Exit codes: 0 after --limit events or on SIGINT; 1 when the stream fails; 2 for
 // bad arguments.
 import { parseArgs } from 'node:util';
-import { credentials as grpcCredentials, Metadata, type ChannelCredentials, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
+import { credentials as grpcCredentials, Metadata, status, type ChannelCredentials, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
 import { Alert, Log, LogServiceClient } from '../../proto/gen/feeder/kubearmor.js';
 import { loadChannelCredentials } from '../../relay/tls/credentials.js';
 
@@ -137,7 +137,7 @@ export async function run(argv: string[]): Promise<number> {
       });
       call.on('error', (err: ServiceError) => {
         if (done) return;
-        process.stderr.write(`palisade logs: ${target}: ${err.details || err.message}\n`);
+        process.stderr.write(`palisade logs: ${streamErrorText(target, err)}\n`);
         finish(1);
       });
       call.on('end', () => {
@@ -149,3 +149,11 @@ export async function run(argv: string[]): Promise<number> {
     process.once('SIGINT', () => finish(0));
   });
 }
+
+/** A stream's error for a person: grpc-js's wording for an unreachable relay trimmed of its
+ * empty "Resolution note:" and the doubled "Error: ". */
+export function streamErrorText(target: string, err: ServiceError): string {
+  const details = (err.details || err.message).replace(/\s*Resolution note:\s*$/, '').replace(/Last error: Error: /, 'last error: ');
+  return err.code === status.UNAVAILABLE ? `cannot reach the relay at ${target}: ${details}` : `${target}: ${details}`;
+}
+

@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Enforcer, until } from './support.js';
 
@@ -81,6 +82,17 @@ test('configuration errors name the field and where it came from (exit 2)', () =
   const r5 = palisadeSync(['relay', '--help']);
   assert.equal(r5.status, 0);
   assert.match(r5.stdout, /--log-stream-listen .*default "0.0.0.0:32767"; env PALISADE_RELAY_LOG_STREAM_LISTEN/);
+});
+
+test('palisade logs against a relay that is not there: exit 1, the address named, no grpc-js noise', async () => {
+  const closed = createServer();
+  await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+  const closedPort = (closed.address() as AddressInfo).port;
+  await new Promise((r) => closed.close(r));
+  const r6 = palisadeSync(['logs', '--gRPC', `127.0.0.1:${closedPort}`, '--limit', '1']);
+  assert.equal(r6.status, 1, r6.stderr);
+  assert.match(r6.stderr, new RegExp(`^palisade logs: cannot reach the relay at 127\\.0\\.0\\.1:${closedPort}: .*ECONNREFUSED`, 'm'));
+  assert.doesNotMatch(r6.stderr, /Resolution note|Error: connect/);
 });
 
 test('a relay that cannot start says why (exit 1)', () => {
