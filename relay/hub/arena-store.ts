@@ -15,8 +15,10 @@
 // vstart >= vend - bytes.length, vend being the end of the newest entry; put() reports
 // the newest cursor whose bytes it overwrote (`evictedThrough`), and the hub treats
 // every cursor up to it as gone (like the byte bound it replaces). The arena starts
-// at 1 MiB and doubles (copying the retained entries) instead of evicting while it is
-// smaller than `maxBytes`, so memory follows what the ring really holds. An entry
+// at 1 MiB and grows by half (copying the retained entries) instead of evicting while
+// it is smaller than `maxBytes`, so memory follows what the ring really holds: doubling
+// left it up to twice that, all of it touched as the ring laps (bench/relay at overload,
+// 2026-12-01: ~33 MiB of entries in a 64 MiB arena with the spool on, 32 MiB without). An entry
 // larger than `maxBytes` is kept as its own Buffer and counts as a full arena (the
 // newest entry always stays; the next put evicts it).
 //
@@ -32,6 +34,9 @@ import type { EventBody, RelayEvent } from '../event.js';
 const KINDS: ReadonlyArray<EventBody['$case']> = ['alert', 'log', 'message'];
 const KIND_CODE: Readonly<Record<EventBody['$case'], number>> = { alert: 0, log: 1, message: 2 };
 const FIRST_ARENA_BYTES = 1024 * 1024;
+/** Each growth makes the arena this much larger (rounded up to ARENA_STEP_BYTES). */
+const ARENA_GROWTH = 1.5;
+const ARENA_STEP_BYTES = 64 * 1024;
 /** Interned (node id, boot id) pairs before the table is rebuilt from live slots. */
 const MAX_IDS = 1 << 16;
 
@@ -74,7 +79,8 @@ export class ArenaStore {
   private nodeIds: string[] = [];
   private bootIds: string[] = [];
 
-  constructor(private readonly slots: number, private readonly maxBytes: number) {
+  /** onGrow: told the arena's new size after each growth (a gauge). */
+  constructor(private readonly slots: number, private readonly maxBytes: number, private readonly onGrow?: (bytes: number) => void) {
     this.bytes = Buffer.allocUnsafeSlow(Math.min(FIRST_ARENA_BYTES, maxBytes));
     this.cursorAt = new Float64Array(slots);
     this.vstart = new Float64Array(slots);
@@ -157,9 +163,10 @@ export class ArenaStore {
     return vend;
   }
 
-  /** Doubles the arena (up to maxBytes), copying the retained entries oldest first. */
+  /** Grows the arena by ARENA_GROWTH (up to maxBytes), copying the retained entries oldest first. */
   private grow(oldest: number, cursor: number): void {
-    const next = Buffer.allocUnsafeSlow(Math.min(this.bytes.length * 2, this.maxBytes));
+    const larger = Math.ceil(this.bytes.length * ARENA_GROWTH / ARENA_STEP_BYTES) * ARENA_STEP_BYTES;
+    const next = Buffer.allocUnsafeSlow(Math.min(larger, this.maxBytes));
     let v = 0;
     for (let c = oldest; c < cursor; c++) {
       const s = c % this.slots;
@@ -174,6 +181,7 @@ export class ArenaStore {
     }
     this.bytes = next;
     this.vpos = v;
+    this.onGrow?.(next.length);
   }
 
   /** The last pair interned (a batch's events share theirs). */

@@ -101,7 +101,10 @@ export function createHub(opts: HubOptions): Hub {
   const size = Math.max(opts.ringSize, opts.clientQueueSize, 1);
   const compact = opts.compact === true;
   const ring: Array<HubEntry | undefined> = compact ? [] : new Array<HubEntry | undefined>(size);
-  const store = compact ? new ArenaStore(size, opts.maxBytes !== undefined && opts.maxBytes > 0 ? opts.maxBytes : UNBOUNDED_ARENA_BYTES) : undefined;
+  // palisade_relay_hub_arena_bytes: the off-heap arena's size now (it grows with what the ring holds)
+  const arenaGauge = (bytes: number): void => opts.counters.set('palisade_relay_hub_arena_bytes', {}, bytes);
+  const store = compact ? new ArenaStore(size, opts.maxBytes !== undefined && opts.maxBytes > 0 ? opts.maxBytes : UNBOUNDED_ARENA_BYTES, arenaGauge) : undefined;
+  if (store) arenaGauge(store.arenaBytes);
   /** The entry under cursor c if the ring still holds it (compact: a fresh view). */
   const entryAt = (c: number): HubEntry | undefined => {
     if (store) return store.entry(c);

@@ -83,7 +83,9 @@ test('random sizes, ring sizes and byte bounds: retained entries are intact, bou
 });
 
 test('the arena grows to the bound instead of evicting: a ring of small events keeps them all', () => {
-  const hub = createHub({ ringSize: 5000, clientQueueSize: 5000, counters: createCounters(), compact: true, maxBytes: 64 * 1024 * 1024 });
+  const counters = createCounters();
+  const hub = createHub({ ringSize: 5000, clientQueueSize: 5000, counters, compact: true, maxBytes: 64 * 1024 * 1024 });
+  assert.equal(counters.get('palisade_relay_hub_arena_bytes'), 1024 * 1024, 'the arena starts at 1 MiB');
   const evs = Array.from({ length: 5000 }, (_, i) => alertEvent(i + 1, { Data: 'x'.repeat(400 + (i % 300)) }));
   hub.publish(evs);
   const all = hub.subscribe(() => true, { kind: 'oldest' });
@@ -95,6 +97,21 @@ test('the arena grows to the bound instead of evicting: a ring of small events k
     n++;
   }
   assert.equal(n, 5000, 'nothing was evicted: about 3.5 MB of events fit once the 1 MiB arena grew');
+});
+
+test('the arena grows by half, so it stays within ~1.5x of what the ring holds', () => {
+  // ~2.1 MiB of entries: doubling would make the arena 4 MiB (1 -> 2 -> 4); growing by half,
+  // 2.25 MiB (1 -> 1.5 -> 2.25)
+  const counters = createCounters();
+  const hub = createHub({ ringSize: 10_000, clientQueueSize: 10_000, counters, compact: true, maxBytes: 64 * 1024 * 1024 });
+  let held = 0;
+  for (let i = 0; held < 2.1 * 1024 * 1024; i++) {
+    const ev = alertEvent(i + 1, { Data: 'y'.repeat(300 + (i % 500)) });
+    hub.publish([ev]);
+    held += encodedSize(ev);
+  }
+  const arena = counters.get('palisade_relay_hub_arena_bytes');
+  assert.ok(arena >= held && arena <= 1.5 * held, `arena ${arena} bytes for ${held} bytes of entries`);
 });
 
 test('entries read through the hub keep watch bytes and labels per entry', () => {
