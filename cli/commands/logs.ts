@@ -152,7 +152,7 @@ export async function run(argv: string[]): Promise<number> {
 
 /** A stream's error for a person: grpc-js's wording for an unreachable relay trimmed of its
  * empty "Resolution note:" and the doubled "Error: ". */
-export function streamErrorText(target: string, err: ServiceError): string {
+function streamErrorText(target: string, err: ServiceError): string {
   const details = (err.details || err.message).replace(/\s*Resolution note:\s*$/, '').replace(/Last error: Error: /, 'last error: ');
   return err.code === status.UNAVAILABLE ? `cannot reach the relay at ${target}: ${details}` : `${target}: ${details}`;
 }

@@ -18,7 +18,7 @@
 // at 1 MiB and grows by half (copying the retained entries) instead of evicting while
 // it is smaller than `maxBytes`, so memory follows what the ring really holds: doubling
 // left it up to twice that, all of it touched as the ring laps (bench/relay at overload,
-// 2026-12-01: ~33 MiB of entries in a 64 MiB arena with the spool on, 32 MiB without). An entry
+// 2026-12-01: ~25 MiB of entries, a 32 MiB arena when doubling, 25.8 MiB now). An entry
 // larger than `maxBytes` is kept as its own Buffer and counts as a full arena (the
 // newest entry always stays; the next put evicts it).
 //
