@@ -51,6 +51,15 @@ function spoolTimes(name: string): { take(): number[] } {
   return { take: () => { const t = ms.sort((a, b) => a - b); ms = []; return t; } };
 }
 // the spool's syncs (each fdatasync's time) and group writes (each pwritev's time in the thread pool, issue to completion)
+// peaks of V8's heap and of off-heap memory between two SIGUSR2 (sampled every 250 ms): what
+// the RSS peak is made of
+let heapTotalPeak = 0;
+let externalPeak = 0;
+setInterval(() => {
+  const m = process.memoryUsage();
+  heapTotalPeak = Math.max(heapTotalPeak, m.heapTotal);
+  externalPeak = Math.max(externalPeak, m.external);
+}, 250).unref();
 const spoolSyncs = spoolTimes(SPOOL_SYNC_CHANNEL);
 const spoolWrites = spoolTimes(SPOOL_WRITE_CHANNEL);
 const pct = (sorted: readonly number[], q: number): number => sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))] as number;
@@ -68,8 +77,11 @@ process.on('SIGUSR2', () => {
   process.stdout.write(JSON.stringify({ bench: {
     eldP50ms: ms(eld.percentile(50)), eldP99ms: ms(eld.percentile(99)), eldMaxms: ms(eld.max),
     gcMs, gcMaxMs, gcCount, gcMajor, spoolSyncs: sw.length, spoolSyncP50ms: pct(sw, 0.5), spoolSyncP99ms: pct(sw, 0.99), spoolSyncMaxms: sw.length === 0 ? 0 : sw[sw.length - 1] as number, spoolWrites: ww.length, spoolWriteP99ms: pct(ww, 0.99), spoolWriteMaxms: ww.length === 0 ? 0 : ww[ww.length - 1] as number, spoolWriteSumms: ww.reduce((a, b) => a + b, 0), heapUsedMiB: heap.heapUsed / 2 ** 20, heapTotalMiB: heap.heapTotal / 2 ** 20, externalMiB: heap.external / 2 ** 20, arrayBuffersMiB: heap.arrayBuffers / 2 ** 20,
+    heapTotalPeakMiB: heapTotalPeak / 2 ** 20, externalPeakMiB: externalPeak / 2 ** 20,
   } }) + '\n');
   eld.reset();
+  heapTotalPeak = 0;
+  externalPeak = 0;
   gcMs = 0;
   gcMaxMs = 0;
   gcMajor = 0;

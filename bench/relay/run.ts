@@ -248,6 +248,7 @@ function relayFigures(st: RelayStats, dt: number): Record<string, number> {
     gcPauseMsPerSec: (st['gcMs'] as number) / dt, gcPauseMaxms: st['gcMaxMs'] as number, gcMajorCount: st['gcMajor'] as number, heapUsedMiBAtEnd: st['heapUsedMiB'] as number,
     // where the RSS is at the end of the window: V8's heap (reserved), Buffers and other off-heap memory
     heapTotalMiBAtEnd: st['heapTotalMiB'] as number, externalMiBAtEnd: st['externalMiB'] as number, arrayBuffersMiBAtEnd: st['arrayBuffersMiB'] as number,
+    heapTotalPeakMiB: st['heapTotalPeakMiB'] as number, externalPeakMiB: st['externalPeakMiB'] as number,
     // with the spool: its fdatasyncs in the window (each covers the groups written before it; acks wait for them)
     ...((st['spoolSyncs'] ?? 0) > 0 ? { spoolSyncsPerSec: (st['spoolSyncs'] as number) / dt, spoolSyncP50ms: st['spoolSyncP50ms'] as number, spoolSyncP99ms: st['spoolSyncP99ms'] as number, spoolSyncMaxms: st['spoolSyncMaxms'] as number } : {}),
     // with the spool: its group writes (buffered pwritev in the relay's thread pool; until 2026-12-01 on its loop thread)
