@@ -50,7 +50,6 @@ function spoolTimes(name: string): { take(): number[] } {
   });
   return { take: () => { const t = ms.sort((a, b) => a - b); ms = []; return t; } };
 }
-// the spool's syncs (each fdatasync's time) and group writes (each pwritev's time in the thread pool, issue to completion)
 // peaks of V8's heap and of off-heap memory between two SIGUSR2 (sampled every 250 ms): what
 // the RSS peak is made of
 let heapTotalPeak = 0;
@@ -60,6 +59,7 @@ setInterval(() => {
   heapTotalPeak = Math.max(heapTotalPeak, m.heapTotal);
   externalPeak = Math.max(externalPeak, m.external);
 }, 250).unref();
+// the spool's syncs (each fdatasync's time) and group writes (each pwritev's time in the thread pool, issue to completion)
 const spoolSyncs = spoolTimes(SPOOL_SYNC_CHANNEL);
 const spoolWrites = spoolTimes(SPOOL_WRITE_CHANNEL);
 const pct = (sorted: readonly number[], q: number): number => sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))] as number;

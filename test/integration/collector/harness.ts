@@ -1,7 +1,7 @@
 // Helpers for the collector's kernel tests: build the C tester, open a collector and wait
 // for events matching a predicate (bounded in time; the wait is not the assertion).
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { mkdirSync, readFileSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
@@ -111,6 +111,23 @@ export function enterTestCgroup(name: string): TestCgroup {
   };
 }
 
+/** The lines a child prints on stdout. waitFor(match, what) resolves once a printed line matches
+ * (before or after the call) and rejects, naming `what`, if the child exits first. */
+function watchLines(child: ChildProcess, exited: Promise<unknown>, onLine: (line: string) => void = () => undefined): (match: (line: string) => boolean, what: string) => Promise<void> {
+  const printed: string[] = [];
+  const waiters = new Set<{ match: (line: string) => boolean; resolve: () => void }>();
+  createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
+    printed.push(line);
+    onLine(line);
+    for (const w of waiters) if (w.match(line)) { waiters.delete(w); w.resolve(); }
+  });
+  return (match, what) => printed.some(match) ? Promise.resolve()
+    : Promise.race([
+      new Promise<void>((resolve) => waiters.add({ match, resolve })),
+      exited.then(() => { if (!printed.some(match)) throw new Error(`${what}: exited before printing it`); }),
+    ]);
+}
+
 export type GatedTester = {
   readonly pid: number;
   /** key=value lines printed so far */
@@ -124,21 +141,13 @@ export type GatedTester = {
  * line on stdin), moves it into the cgroup directory `cgDir` and lets it go. */
 export async function startGatedTester(cgDir: string, args: string[]): Promise<GatedTester> {
   const child = spawn(buildProg('tester'), args, { stdio: ['pipe', 'pipe', 'inherit'] });
-  const lines = createInterface({ input: child.stdout });
-  const kv: Record<string, string> = {};
-  const keyWaiters = new Map<string, () => void>();
-  lines.on('line', (line) => {
-    const [k, v] = line.split('=');
-    if (k === undefined || v === undefined) return;
-    kv[k] = v;
-    keyWaiters.get(k)?.();
-  });
   const exited = once(child, 'exit');
-  const waitKey = (key: string): Promise<void> => kv[key] !== undefined ? Promise.resolve()
-    : Promise.race([
-      new Promise<void>((resolve) => keyWaiters.set(key, resolve)),
-      exited.then(() => { if (kv[key] === undefined) throw new Error(`tester exited before printing ${key}`); }),
-    ]);
+  const kv: Record<string, string> = {};
+  const waitFor = watchLines(child, exited, (line) => {
+    const [k, v] = line.split('=');
+    if (k !== undefined && v !== undefined) kv[k] = v;
+  });
+  const waitKey = (key: string): Promise<void> => waitFor((line) => line.startsWith(`${key}=`), `tester ${key}`);
   await waitKey('ready');
   writeFileSync(join(cgDir, 'cgroup.procs'), String(child.pid));
   child.stdin.write('go\n');
@@ -162,15 +171,8 @@ export async function startBurstsTester(n: number, dir: string, prefix: string[]
   const exited = once(child, 'exit');
   const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
   void exited.then(() => clearTimeout(timer));
-  const lines = createInterface({ input: child.stdout });
-  const printed = new Set<string>();
-  const waiting = new Map<string, () => void>();
-  lines.on('line', (l) => { printed.add(l); waiting.get(l)?.(); });
-  const waitLine = (line: string): Promise<void> => printed.has(line) ? Promise.resolve()
-    : Promise.race([
-      new Promise<void>((resolve) => waiting.set(line, resolve)),
-      exited.then(() => { if (!printed.has(line)) throw new Error(`${argv.join(' ')} exited before printing ${line}`); }),
-    ]);
+  const waitFor = watchLines(child, exited);
+  const waitLine = (line: string): Promise<void> => waitFor((l) => l === line, `${argv.join(' ')} (${line})`);
   await waitLine('ready=1');
   return {
     pid: child.pid as number,
