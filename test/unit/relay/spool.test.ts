@@ -301,17 +301,24 @@ test('an all-zero gap (written pages a power loss lost while later ones had reac
   }
 });
 
-test('full: a batch that does not fit is refused and counted, and accepted once retention frees a segment', async () => {
+test('full: a batch that does not fit is refused and counted; retention frees only synced segments, then it is accepted', async () => {
   const dir = tmp();
   let hubOldest = 0;
-  const { spool, counters } = await open(dir, { maxBytes: 4096, segmentBytes: 1024 }, { hubOldest: () => hubOldest });
+  // while holding, data syncs wait for their gate; a new segment's header sync returns at once
+  const gates: Array<() => void> = [];
+  let holding = true;
+  const sync = async (fh: FileHandle): Promise<void> => {
+    if (holding && (await fh.stat()).size > SEGMENT_HEADER_BYTES) await new Promise<void>((resolve) => { if (holding) gates.push(resolve); else resolve(); });
+    await fh.datasync();
+  };
+  const { spool, counters } = await open(dir, { maxBytes: 4096, segmentBytes: 1024 }, { hubOldest: () => hubOldest, sync });
   try {
     const lsns: bigint[] = [];
+    const durables: Array<Promise<unknown>> = [];
     let refused: AppendResult | undefined;
     for (let i = 1; i <= 40 && !refused; i++) {
       const r = await spool.append(batch(i, 200));
-      if (r.ok) lsns.push(r.lsn);
-      else refused = r;
+      if (r.ok) { lsns.push(r.lsn); durables.push(r.durable); } else refused = r;
     }
     assert.ok(refused && !refused.ok && refused.reason === 'full', 'refused when full');
     assert.equal(counters.get('palisade_relay_spool_refused_batches_total', { reason: 'full' }), 1);
@@ -321,15 +328,28 @@ test('full: a batch that does not fit is refused and counted, and accepted once 
     // published, but the hub still holds them: still full
     lsns.forEach((l, i) => spool.published(l, i + 1));
     assert.equal((await spool.append(batch(100, 200))).ok, false);
-    // the hub moved past them: the oldest segments may go
+    // the hub moved past them, but their syncs have not returned: nothing may go yet
     hubOldest = lsns.length + 1;
-    const r = await spool.append(batch(101, 200));
+    assert.equal((await spool.append(batch(101, 200))).ok, false, 'an unsynced segment is never deleted');
+    assert.equal(segFiles(dir).length, segsBefore);
+    // every sync returns: the oldest segments may go
+    holding = false;
+    let settled = false;
+    void Promise.all(durables).then(() => { settled = true; });
+    for (let i = 0; i < 10_000 && !settled; i++) {
+      gates.shift()?.();
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    assert.ok(settled, 'every append became durable');
+    const r = await spool.append(batch(102, 200));
     assert.ok(r.ok, 'accepted once space is free');
     assert.ok(segFiles(dir).length < segsBefore + 1);
     assert.ok(counters.get('palisade_relay_spool_deleted_segments_total', { reason: 'bytes' }) >= 1);
-    assert.equal(counters.get('palisade_relay_spool_refused_batches_total', { reason: 'full' }), 2);
+    assert.equal(counters.get('palisade_relay_spool_refused_batches_total', { reason: 'full' }), 3);
     assert.equal(counters.get('palisade_relay_spool_bytes'), spool.bytes);
   } finally {
+    holding = false;
+    while (gates.length > 0) gates.shift()?.();
     await spool.close();
     rmSync(dir, { recursive: true, force: true });
   }
@@ -346,6 +366,7 @@ test('age retention deletes only old segments whose events left the hub; never u
       const r = await spool.append(batch(i, 200));
       assert.ok(r.ok);
       lsns.push(r.lsn);
+      assert.deepEqual(await r.durable, { ok: true }); // an unsynced segment is never deleted
     }
     const before = segFiles(dir).length;
     assert.ok(before >= 3);
@@ -454,3 +475,4 @@ test('each group write and each sync is published on its diagnostics channel (re
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
