@@ -188,7 +188,8 @@ test('a group write runs off the loop thread: while it is held the loop runs and
     let ticks = 0;
     const timer = setInterval(() => { ticks++; }, 2);
     const rest = [2, 3, 4].map((i) => track(spool.append(batch(i))));
-    await new Promise((r) => setTimeout(r, 40));
+    // bounded wait, not a fixed sleep: a descheduled test process may run a 2 ms interval once in 40 ms
+    for (let i = 0; i < 400 && ticks < 3; i++) await new Promise((r) => setTimeout(r, 5));
     clearInterval(timer);
     assert.ok(ticks >= 3, `timers ran while the write was held (${ticks} ticks)`);
     assert.equal(writes.length, 1, 'no second write while the first is in flight');
