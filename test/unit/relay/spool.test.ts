@@ -476,4 +476,3 @@ test('each group write and each sync is published on its diagnostics channel (re
     rmSync(dir, { recursive: true, force: true });
   }
 });
-
