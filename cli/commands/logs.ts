@@ -156,4 +156,3 @@ function streamErrorText(target: string, err: ServiceError): string {
   const details = (err.details || err.message).replace(/\s*Resolution note:\s*$/, '').replace(/Last error: Error: /, 'last error: ');
   return err.code === status.UNAVAILABLE ? `cannot reach the relay at ${target}: ${details}` : `${target}: ${details}`;
 }
-
